@@ -1,0 +1,7 @@
+# Every RTL source of the vendor-neutral core, packages first (Verilator
+# needs a package parsed before its users). One module per file, named after it.
+file(GLOB NORMAN_RTL_PKG_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/pkg/*.sv)
+file(GLOB NORMAN_RTL_MODULE_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*/*.sv)
+list(REMOVE_ITEM NORMAN_RTL_MODULE_SOURCES ${NORMAN_RTL_PKG_SOURCES})
+list(SORT NORMAN_RTL_MODULE_SOURCES)
+set(NORMAN_RTL_SOURCES ${NORMAN_RTL_PKG_SOURCES} ${NORMAN_RTL_MODULE_SOURCES})

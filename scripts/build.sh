@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Configure and build with a CMake preset (default: ci, warnings as errors).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=${NORMAN_PRESET:-ci}
+scripts/setup-deps.sh
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/norman-ccache}
+cmake --preset "$preset" -G Ninja >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)" "$@"
