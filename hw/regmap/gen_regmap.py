@@ -52,7 +52,9 @@ def gen_sv(spec, build_id):
     p = out.append
     p(f"  localparam logic [63:0] BUILD_ID = {sv_hex(build_id)};")
     for name, c in spec["constants"].items():
-        p(f"  localparam longint unsigned {name} = {num(c['value'])};")
+        v = num(c["value"])
+        kind = "int unsigned" if v < 2**32 else "longint unsigned"
+        p(f"  localparam {kind} {name} = {v};")
     p("")
     for blk, base, hdr in block_chain(spec):
         p(f"  localparam logic [31:0] BLK_{blk}_BASE = 32'h{base:X};")

@@ -1,8 +1,11 @@
 // The Norman NIC core: vendor-neutral, one 250 MHz clock domain, 512-bit
 // AXI4-Stream Ethernet ports, a CSR (MMIO) port, DMA read/write ports to host
 // memory and interrupt requests. Board wrappers adapt these to vendor IP.
-// INTEGRATION IN PROGRESS: datapath not yet connected.
-module nic_core import norman_pkg::*; #(
+// See docs/hw-interfaces.md for how the modules below fit together.
+module nic_core
+  import norman_pkg::*;
+  import norman_regmap_pkg::*;
+#(
   parameter int unsigned NumPorts = 2
 ) (
   input  logic                           clk_i,
@@ -54,32 +57,243 @@ module nic_core import norman_pkg::*; #(
   // Nothing in flight: the simulator may sleep until new input arrives.
   output logic                           idle_o
 );
-  // verilator lint_off UNUSEDSIGNAL
+  localparam int unsigned CntIdxW = $clog2(NUM_COUNTERS);
+  // Counter sources: csr, classify, rx_dma, notify, tx_engine, tx_check, dma, ports.
+  localparam int unsigned NumCntSrc = 7 + NumPorts;
+
+  logic [NumCntSrc-1:0][NUM_COUNTERS-1:0] cnt_src;
+  logic [NumPorts:0]                      add_valid;
+  logic [NumPorts:0][CntIdxW-1:0]         add_idx;
+  logic [NumPorts:0][15:0]                add_val;
+
+  // ---------------------------------------------------------------- CSR
+  logic rx_enable, tx_enable, cnt_clear, csr_busy;
+  logic [CntIdxW-1:0] cnt_rd_idx;
+  logic [63:0] cnt_rd_val;
+  logic flow_valid, flow_ready, flow_listen, flow_done;
+  logic [1:0] flow_op;
+  flow_key_t flow_key;
+  logic [ConnIdW-1:0] flow_conn_req, flow_conn_rsp;
+  cmd_status_e flow_status;
+  logic [15:0] flow_bucket;
+  logic ctx_we, ctx_probe_valid, ring_reset;
+  logic [ConnIdW-1:0] ctx_wconn, ctx_probe_conn, ring_reset_conn, query_conn;
+  conn_ctx_t ctx_wdata;
+  logic [15:0] query_rx_prod, query_tx_cons;
+  logic nq_cfg_valid, nq_cfg_enable;
+  logic [NqIdW-1:0] nq_cfg_nq;
+  logic [63:0] nq_cfg_base;
+  logic [4:0] nq_cfg_log2;
+  logic [IrqVecW-1:0] nq_cfg_vector;
+  logic rx_db_valid, tx_db_valid, nq_db_cons_valid, nq_db_arm_valid;
+  logic [ConnIdW-1:0] rx_db_conn, tx_db_conn;
+  logic [15:0] rx_db_cons, tx_db_prod, nq_db_cons;
+  logic [NqIdW-1:0] nq_db_nq;
+
+  csr_regs #(.NumPorts(NumPorts)) u_csr (
+    .clk_i, .rst_ni,
+    .req_valid_i(csr_req_valid_i), .req_ready_o(csr_req_ready_o), .req_write_i(csr_req_write_i),
+    .req_addr_i(csr_req_addr_i), .req_wdata_i(csr_req_wdata_i),
+    .rsp_valid_o(csr_rsp_valid_o), .rsp_rdata_o(csr_rsp_rdata_o),
+    .rx_enable_o(rx_enable), .tx_enable_o(tx_enable),
+    .cnt_clear_o(cnt_clear), .cnt_rd_idx_o(cnt_rd_idx), .cnt_rd_val_i(cnt_rd_val), .cnt_o(cnt_src[0]),
+    .flow_valid_o(flow_valid), .flow_ready_i(flow_ready), .flow_op_o(flow_op),
+    .flow_listen_o(flow_listen), .flow_key_o(flow_key), .flow_conn_o(flow_conn_req),
+    .flow_done_i(flow_done), .flow_status_i(flow_status), .flow_conn_i(flow_conn_rsp),
+    .flow_bucket_i(flow_bucket),
+    .ctx_we_o(ctx_we), .ctx_conn_o(ctx_wconn), .ctx_data_o(ctx_wdata),
+    .ctx_probe_conn_o(ctx_probe_conn), .ctx_probe_valid_i(ctx_probe_valid),
+    .ring_reset_o(ring_reset), .ring_reset_conn_o(ring_reset_conn),
+    .query_conn_o(query_conn), .query_rx_prod_i(query_rx_prod), .query_tx_cons_i(query_tx_cons),
+    .nq_cfg_valid_o(nq_cfg_valid), .nq_cfg_nq_o(nq_cfg_nq), .nq_cfg_enable_o(nq_cfg_enable),
+    .nq_cfg_base_o(nq_cfg_base), .nq_cfg_log2_o(nq_cfg_log2), .nq_cfg_vector_o(nq_cfg_vector),
+    .rx_db_valid_o(rx_db_valid), .rx_db_conn_o(rx_db_conn), .rx_db_cons_o(rx_db_cons),
+    .tx_db_valid_o(tx_db_valid), .tx_db_conn_o(tx_db_conn), .tx_db_prod_o(tx_db_prod),
+    .nq_db_cons_valid_o(nq_db_cons_valid), .nq_db_arm_valid_o(nq_db_arm_valid),
+    .nq_db_nq_o(nq_db_nq), .nq_db_cons_o(nq_db_cons), .busy_o(csr_busy));
+
+  counter_bank #(.NumSrc(NumCntSrc), .NumAdd(NumPorts + 1)) u_counters (
+    .clk_i, .rst_ni, .inc_i(cnt_src), .add_valid_i(add_valid), .add_idx_i(add_idx),
+    .add_val_i(add_val), .clear_i(cnt_clear), .rd_idx_i(cnt_rd_idx), .rd_val_o(cnt_rd_val));
+
+  // ---------------------------------------------------------------- contexts
+  logic ctx_rx_re, ctx_tx_re;
+  logic [ConnIdW-1:0] ctx_rx_conn, ctx_tx_conn;
+  conn_ctx_t ctx_rx, ctx_tx;
+  conn_ctx_mem u_ctx (
+    .clk_i, .rst_ni, .we_i(ctx_we), .wconn_i(ctx_wconn), .wdata_i(ctx_wdata),
+    .rx_re_i(ctx_rx_re), .rx_conn_i(ctx_rx_conn), .rx_ctx_o(ctx_rx),
+    .tx_re_i(ctx_tx_re), .tx_conn_i(ctx_tx_conn), .tx_ctx_o(ctx_tx),
+    .probe_conn_i(ctx_probe_conn), .probe_valid_o(ctx_probe_valid));
+
+  // ---------------------------------------------------------------- RX
+  logic meta_valid, meta_ready;
+  rx_meta_t meta;
+  logic rxd_valid, rxd_ready, rxd_last;
+  logic [DataW-1:0] rxd_data;
+  logic [KeepW-1:0] rxd_keep;
+  logic [NumPorts-1:0] rx_bytes_valid;
+  logic [NumPorts-1:0][15:0] rx_bytes;
+  logic ingress_idle;
+
+  rx_ingress #(.NumPorts(NumPorts)) u_ingress (
+    .clk_i, .rst_ni,
+    .eth_rx_tvalid_i, .eth_rx_tready_o, .eth_rx_tdata_i, .eth_rx_tkeep_i, .eth_rx_tlast_i,
+    .eth_rx_tuser_i, .rx_enable_i(rx_enable),
+    .meta_valid_o(meta_valid), .meta_ready_i(meta_ready), .meta_o(meta),
+    .data_valid_o(rxd_valid), .data_ready_i(rxd_ready), .data_o(rxd_data), .keep_o(rxd_keep),
+    .last_o(rxd_last), .cnt_o(cnt_src[NumCntSrc-1 -: NumPorts]),
+    .bytes_valid_o(rx_bytes_valid), .bytes_o(rx_bytes), .idle_o(ingress_idle));
+
+  for (genvar p = 0; p < NumPorts; p++) begin : g_rx_bytes
+    assign add_valid[p] = rx_bytes_valid[p];
+    assign add_idx[p] = CntIdxW'(CNT_RX_BYTES);
+    assign add_val[p] = rx_bytes[p];
+  end
+
+  logic lk_valid_in, lk_valid_out, lk_hit, lk_listen;
+  flow_key_t lk_key;
+  rx_tag_t lk_tag_in, lk_tag_out;
+  logic [ConnIdW-1:0] lk_conn;
+  conn_table #(.TagW($bits(rx_tag_t))) u_conn_table (
+    .clk_i, .rst_ni,
+    .lookup_valid_i(lk_valid_in), .lookup_key_i(lk_key), .lookup_tag_i(lk_tag_in),
+    .lookup_valid_o(lk_valid_out), .lookup_tag_o(lk_tag_out), .lookup_hit_o(lk_hit),
+    .lookup_listen_o(lk_listen), .lookup_conn_o(lk_conn),
+    .cmd_valid_i(flow_valid), .cmd_ready_o(flow_ready), .cmd_op_i(flow_op),
+    .cmd_listen_i(flow_listen), .cmd_key_i(flow_key), .cmd_conn_i(flow_conn_req),
+    .cmd_done_o(flow_done), .cmd_status_o(flow_status), .cmd_conn_o(flow_conn_rsp),
+    .cmd_bucket_o(flow_bucket));
+
+  logic desc_valid, desc_ready, classify_idle;
+  rx_desc_t desc;
+  rx_classify u_classify (
+    .clk_i, .rst_ni,
+    .meta_valid_i(meta_valid), .meta_ready_o(meta_ready), .meta_i(meta),
+    .lookup_valid_o(lk_valid_in), .lookup_key_o(lk_key), .lookup_tag_o(lk_tag_in),
+    .lookup_valid_i(lk_valid_out), .lookup_tag_i(lk_tag_out), .lookup_hit_i(lk_hit),
+    .lookup_conn_i(lk_conn),
+    .ctx_re_o(ctx_rx_re), .ctx_conn_o(ctx_rx_conn), .ctx_i(ctx_rx),
+    .desc_valid_o(desc_valid), .desc_ready_i(desc_ready), .desc_o(desc),
+    .cnt_o(cnt_src[1]), .idle_o(classify_idle));
+
+  // DMA write sources: 0 RX data, 1 notifications, 2 TX descriptor write-back.
+  logic [2:0] wr_valid, wr_ready, wr_last;
+  logic [2:0][DmaAddrW-1:0] wr_addr;
+  logic [2:0][DmaLenW-1:0] wr_len;
+  logic [2:0][DataW-1:0] wr_data;
+
+  logic rx_notify_valid, rx_notify_ready, rx_dma_idle;
+  notify_req_t rx_notify;
+  rx_dma_engine u_rx_dma (
+    .clk_i, .rst_ni,
+    .desc_valid_i(desc_valid), .desc_ready_o(desc_ready), .desc_i(desc),
+    .data_valid_i(rxd_valid), .data_ready_o(rxd_ready), .data_i(rxd_data), .keep_i(rxd_keep),
+    .last_i(rxd_last),
+    .cfg_valid_i(ring_reset), .cfg_conn_i(ring_reset_conn), .cfg_nq_i(ctx_wdata.nq_id),
+    .db_valid_i(rx_db_valid), .db_conn_i(rx_db_conn), .db_cons_i(rx_db_cons),
+    .query_conn_i(query_conn), .query_prod_o(query_rx_prod),
+    .wr_valid_o(wr_valid[0]), .wr_ready_i(wr_ready[0]), .wr_addr_o(wr_addr[0]),
+    .wr_len_o(wr_len[0]), .wr_data_o(wr_data[0]), .wr_last_o(wr_last[0]),
+    .notify_valid_o(rx_notify_valid), .notify_ready_i(rx_notify_ready), .notify_o(rx_notify),
+    .cnt_o(cnt_src[2]), .idle_o(rx_dma_idle));
+
+  // ---------------------------------------------------------------- notifications
+  // RX and TX both post notifications; alternate between them when both wait.
+  logic tx_notify_valid, tx_notify_ready, nq_valid, nq_ready, notify_idle, prefer_tx_q;
+  notify_req_t tx_notify, nq_req;
+  logic pick_tx;
+  assign pick_tx = tx_notify_valid && (!rx_notify_valid || prefer_tx_q);
+  assign nq_valid = rx_notify_valid || tx_notify_valid;
+  assign nq_req = pick_tx ? tx_notify : rx_notify;
+  assign rx_notify_ready = nq_ready && !pick_tx;
+  assign tx_notify_ready = nq_ready && pick_tx;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) prefer_tx_q <= 1'b0;
+    else if (nq_valid && nq_ready) prefer_tx_q <= !pick_tx;
+  end
+
+  notify_engine u_notify (
+    .clk_i, .rst_ni,
+    .cfg_valid_i(nq_cfg_valid), .cfg_nq_i(nq_cfg_nq), .cfg_enable_i(nq_cfg_enable),
+    .cfg_base_i(nq_cfg_base), .cfg_log2_i(nq_cfg_log2), .cfg_vector_i(nq_cfg_vector),
+    .db_cons_valid_i(nq_db_cons_valid), .db_nq_i(nq_db_nq), .db_cons_i(nq_db_cons),
+    .db_arm_valid_i(nq_db_arm_valid), .db_arm_nq_i(nq_db_nq),
+    .notify_valid_i(nq_valid), .notify_ready_o(nq_ready), .notify_i(nq_req),
+    .wr_valid_o(wr_valid[1]), .wr_ready_i(wr_ready[1]), .wr_addr_o(wr_addr[1]),
+    .wr_len_o(wr_len[1]), .wr_data_o(wr_data[1]), .wr_last_o(wr_last[1]),
+    .irq_valid_o, .irq_ready_i, .irq_vector_o, .cnt_o(cnt_src[3]), .idle_o(notify_idle));
+
+  // ---------------------------------------------------------------- TX
+  logic frm_valid, frm_ready, frm_last, cpl_valid, cpl_ready, tx_engine_idle, tx_check_idle;
+  logic [DataW-1:0] frm_data;
+  logic [KeepW-1:0] frm_keep;
+  tx_info_t frm_info;
+  logic [ConnIdW-1:0] cpl_conn;
+  logic [15:0] cpl_idx;
+  logic [TX_DESC_STATUS_W-1:0] cpl_status;
+
+  tx_engine u_tx_engine (
+    .clk_i, .rst_ni,
+    .cfg_valid_i(ring_reset), .cfg_conn_i(ring_reset_conn),
+    .db_valid_i(tx_db_valid), .db_conn_i(tx_db_conn), .db_prod_i(tx_db_prod),
+    .ctx_rd_valid_o(ctx_tx_re), .ctx_rd_conn_o(ctx_tx_conn), .ctx_rd_data_i(ctx_tx),
+    .dma_rd_req_valid_o, .dma_rd_req_ready_i, .dma_rd_req_addr_o, .dma_rd_req_len_o,
+    .dma_rd_req_tag_o, .dma_rd_cpl_valid_i, .dma_rd_cpl_ready_o, .dma_rd_cpl_data_i,
+    .dma_rd_cpl_tag_i, .dma_rd_cpl_last_i,
+    .dma_wr_valid_o(wr_valid[2]), .dma_wr_ready_i(wr_ready[2]), .dma_wr_addr_o(wr_addr[2]),
+    .dma_wr_len_o(wr_len[2]), .dma_wr_data_o(wr_data[2]), .dma_wr_last_o(wr_last[2]),
+    .frame_valid_o(frm_valid), .frame_ready_i(frm_ready), .frame_data_o(frm_data),
+    .frame_keep_o(frm_keep), .frame_last_o(frm_last), .frame_info_o(frm_info),
+    .cpl_valid_i(cpl_valid), .cpl_ready_o(cpl_ready), .cpl_conn_i(cpl_conn),
+    .cpl_idx_i(cpl_idx), .cpl_status_i(cpl_status),
+    .notify_valid_o(tx_notify_valid), .notify_ready_i(tx_notify_ready), .notify_o(tx_notify),
+    .query_conn_i(query_conn), .query_cons_o(query_tx_cons),
+    .cnt_o(cnt_src[4]), .idle_o(tx_engine_idle));
+
+  // CTRL.ENABLE bit 1 pauses transmission: frames wait, none is lost.
+  logic [NumPorts-1:0] tx_valid, tx_ready;
+  logic tx_bytes_valid;
+  logic [15:0] tx_bytes;
+  tx_check #(.NumPorts(NumPorts)) u_tx_check (
+    .clk_i, .rst_ni,
+    .in_valid_i(frm_valid), .in_ready_o(frm_ready), .in_data_i(frm_data), .in_keep_i(frm_keep),
+    .in_last_i(frm_last), .in_info_i(frm_info),
+    .eth_tx_tvalid_o(tx_valid), .eth_tx_tready_i(tx_ready), .eth_tx_tdata_o,
+    .eth_tx_tkeep_o, .eth_tx_tlast_o,
+    .cpl_valid_o(cpl_valid), .cpl_ready_i(cpl_ready), .cpl_conn_o(cpl_conn), .cpl_idx_o(cpl_idx),
+    .cpl_status_o(cpl_status), .cnt_o(cnt_src[5]),
+    .tx_bytes_valid_o(tx_bytes_valid), .tx_bytes_o(tx_bytes), .idle_o(tx_check_idle));
+  assign eth_tx_tvalid_o = tx_enable ? tx_valid : '0;
+  assign tx_ready = tx_enable ? eth_tx_tready_i : '0;
+  assign add_valid[NumPorts] = tx_bytes_valid;
+  assign add_idx[NumPorts] = CntIdxW'(CNT_TX_BYTES);
+  assign add_val[NumPorts] = tx_bytes;
+
+  // ---------------------------------------------------------------- DMA
+  dma_wr_arbiter #(.NumSrc(3)) u_wr_arb (
+    .clk_i, .rst_ni,
+    .in_valid_i(wr_valid), .in_ready_o(wr_ready), .in_addr_i(wr_addr), .in_len_i(wr_len),
+    .in_data_i(wr_data), .in_last_i(wr_last),
+    .out_valid_o(dma_wr_valid_o), .out_ready_i(dma_wr_ready_i), .out_addr_o(dma_wr_addr_o),
+    .out_len_o(dma_wr_len_o), .out_data_o(dma_wr_data_o), .out_last_o(dma_wr_last_o));
+
+  // Count requests, not beats: a write request starts on the beat after a last.
+  logic wr_in_req_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) wr_in_req_q <= 1'b0;
+    else if (dma_wr_valid_o && dma_wr_ready_i) wr_in_req_q <= !dma_wr_last_o;
+  end
+  always_comb begin
+    cnt_src[6] = '0;
+    cnt_src[6][CNT_DMA_WR_REQS] = dma_wr_valid_o && dma_wr_ready_i && !wr_in_req_q;
+    cnt_src[6][CNT_DMA_RD_REQS] = dma_rd_req_valid_o && dma_rd_req_ready_i;
+  end
+
+  // The flow table's listen flag is for diagnostics; the classifier needs only the hit.
   logic unused;
-  assign unused = ^{eth_rx_tvalid_i, eth_rx_tdata_i, eth_rx_tkeep_i, eth_rx_tlast_i, eth_rx_tuser_i,
-                    eth_tx_tready_i, csr_req_valid_i, csr_req_write_i, csr_req_addr_i, csr_req_wdata_i,
-                    dma_wr_ready_i, dma_rd_req_ready_i, dma_rd_cpl_valid_i, dma_rd_cpl_data_i,
-                    dma_rd_cpl_tag_i, dma_rd_cpl_last_i, irq_ready_i, clk_i, rst_ni};
-  // verilator lint_on UNUSEDSIGNAL
-  assign eth_rx_tready_o = '1;
-  assign eth_tx_tvalid_o = '0;
-  assign eth_tx_tdata_o = '0;
-  assign eth_tx_tkeep_o = '0;
-  assign eth_tx_tlast_o = '0;
-  assign csr_req_ready_o = 1'b1;
-  assign csr_rsp_valid_o = 1'b0;
-  assign csr_rsp_rdata_o = '0;
-  assign dma_wr_valid_o = 1'b0;
-  assign dma_wr_addr_o = '0;
-  assign dma_wr_len_o = '0;
-  assign dma_wr_data_o = '0;
-  assign dma_wr_last_o = 1'b0;
-  assign dma_rd_req_valid_o = 1'b0;
-  assign dma_rd_req_addr_o = '0;
-  assign dma_rd_req_len_o = '0;
-  assign dma_rd_req_tag_o = '0;
-  assign dma_rd_cpl_ready_o = 1'b1;
-  assign irq_valid_o = 1'b0;
-  assign irq_vector_o = '0;
-  assign idle_o = 1'b1;
+  assign unused = lk_listen;
+
+  assign idle_o = ingress_idle && classify_idle && rx_dma_idle && notify_idle && tx_engine_idle
+                  && tx_check_idle && !csr_busy && !wr_in_req_q;
 endmodule

@@ -139,12 +139,49 @@ package norman_pkg;
     logic               fallback; // delivered to conn 0 because nothing matched
   } rx_desc_t;
 
+  // Frame facts known at ingress, carried beside the parser's metadata.
+  typedef struct packed {
+    logic [PortIdW-1:0] port;
+    logic               mac_err;  // the MAC flagged the frame
+    logic               too_big;  // longer than MAX_FRAME_BYTES (data was cut)
+  } rx_side_t;
+
+  typedef struct packed {
+    pkt_meta_t meta;
+    rx_side_t  side;
+  } rx_meta_t;
+
+  // What rx_classify carries through the flow-table lookup.
+  typedef struct packed {
+    logic               eligible;  // a TCP/UDP frame that may belong to a connection
+    logic [PortIdW-1:0] port;
+    logic [LenW-1:0]    len;
+    logic               mac_err;
+    logic               too_big;
+    logic [3:0]         flags;     // RX_SLOT flags
+  } rx_tag_t;
+
   // A request to post a notification.
   typedef struct packed {
     logic [NqIdW-1:0]   nq_id;
     logic [ConnIdW-1:0] conn_id;
     logic [15:0]        kind;
   } notify_req_t;
+
+  // What tx_engine hands tx_check beside each frame (held on every beat):
+  // whose descriptor it is, for the completion, and the connection's
+  // context fields the headers are checked against.
+  typedef struct packed {
+    logic [ConnIdW-1:0] conn_id;
+    logic [15:0]        desc_idx;  // free-running TX descriptor index
+    logic [PortIdW-1:0] port;
+    logic               raw;       // header check waived
+    logic [47:0]        src_mac;
+    logic [7:0]         proto;
+    logic               is_ipv6;
+    logic [15:0]        src_port;
+    logic [127:0]       src_ip;
+  } tx_info_t;
 
 endpackage
 /* verilator lint_on UNUSEDPARAM */

@@ -1,0 +1,258 @@
+// End to end: the real nsim binary with a DPDK net_pcap port, driven through
+// the host library exactly like the control plane would.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "norman/regmap.hpp"
+#include "nsim_client.hpp"
+
+extern char** environ;
+
+namespace norman::nsim {
+namespace {
+
+using namespace std::chrono_literals;
+using norman::regmap::kConnDbBase;
+using norman::regmap::kPageBytes;
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Writes `n` small UDP-looking frames with libpcap.
+void write_pcap(const std::string& path, int n) {
+  pcap_t* p = pcap_open_dead(DLT_EN10MB, 65535);
+  ASSERT_NE(p, nullptr);
+  pcap_dumper_t* d = pcap_dump_open(p, path.c_str());
+  ASSERT_NE(d, nullptr) << pcap_geterr(p);
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::uint8_t> frame(60 + 100 * i, 0);
+    const std::uint8_t hdr[14] = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00};
+    std::copy(std::begin(hdr), std::end(hdr), frame.begin());
+    frame[14] = 0x45;
+    pcap_pkthdr h{};
+    h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
+    h.ts.tv_usec = i;
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, frame.data());
+  }
+  pcap_dump_close(d);
+  pcap_close(p);
+}
+
+class Nsim {
+ public:
+  Nsim(const std::string& dir, std::vector<std::string> args) : dir_(dir), sock_(dir + "/run/nsim.sock") {
+    std::vector<std::string> argv = {NSIM_BINARY, "--socket", sock_, "--dpdk-log-level", "error"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) {
+      cargv.push_back(a.data());
+    }
+    cargv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, (dir + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int rc = posix_spawn(&pid_, NSIM_BINARY, &fa, nullptr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+      pid_ = -1;
+    }
+  }
+  ~Nsim() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  // Waits for the socket; false (with the reason in `why`) if nsim exited.
+  bool wait_ready(std::string& why) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      struct stat st {};
+      if (::stat(sock_.c_str(), &st) == 0) {
+        return true;
+      }
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        why = "nsim exited early: " + stderr_text();
+        return false;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    why = "nsim did not create its socket in time: " + stderr_text();
+    return false;
+  }
+  // Sends `sig` and waits for exit; returns the exit status (or -1).
+  int stop(int sig, std::chrono::seconds limit = 20s) {
+    ::kill(pid_, sig);
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
+  }
+  int wait_exit(std::chrono::seconds limit = 20s) { return stop(0, limit); }
+  std::string stderr_text() const { return slurp(dir_ + "/stderr"); }
+  std::string stdout_text() const { return slurp(dir_ + "/stdout"); }
+  const std::string& socket() const { return sock_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string dir_, sock_;
+  pid_t pid_ = -1;
+};
+
+class NsimSmoke : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nsim-smoke-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  template <typename Pred>
+  static bool eventually(Pred p, std::chrono::milliseconds limit = 20000ms) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (p()) {
+        return true;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return p();
+  }
+
+  std::string dir_;
+};
+
+TEST_F(NsimSmoke, EndToEndWithPcapPort) {
+  const int kFrames = 3;
+  write_pcap(dir_ + "/in.pcap", kFrames);
+  Nsim sim(dir_, {"--port", "net_pcap0,rx_pcap=" + dir_ + "/in.pcap,tx_pcap=" + dir_ + "/out.pcap", "--stats-json"});
+  ASSERT_GT(sim.pid(), 0) << "could not start " << NSIM_BINARY;
+  std::string why;
+  ASSERT_TRUE(sim.wait_ready(why)) << why;
+  struct stat st {};
+  ASSERT_EQ(::stat(sim.socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U) << "the control socket is root-only";
+
+  {
+    ConnectOptions opts;
+    opts.check_identity = false;  // checked explicitly below, with the values in the message
+    NsimClient c = NsimClient::connect(sim.socket(), opts);
+    EXPECT_EQ(c.hello().num_ports, 2U);
+    EXPECT_EQ(c.hello().build_id, norman::regmap::kBuildId);
+
+    // The core's ID block.
+    EXPECT_EQ(c.mmio().read64(norman::regmap::kRegIdMagic), norman::regmap::kMagic)
+        << "nic_core does not answer ID.MAGIC";
+    EXPECT_EQ(c.mmio().read64(norman::regmap::kRegIdBuildId), norman::regmap::kBuildId)
+        << "nic_core does not answer ID.BUILD_ID";
+
+    // Host memory and an interrupt.
+    DmaRegion rx = c.alloc_dma(1 << 20, 0x10000000);
+    EXPECT_NE(rx.data(), nullptr);
+    UniqueFd ev = make_eventfd();
+    c.set_irq(0, ev.get());
+
+    // An application's channel: its own doorbell page only.
+    std::uint64_t mine = kConnDbBase + 5 * kPageBytes;
+    std::uint64_t pages[] = {mine};
+    AppChannel app = c.open_app_channel(pages);
+    MmioChannel ch = MmioChannel::attach(app.fd.get());
+    ch.write64(mine + norman::regmap::kDbConnRxCons, 0);               // allowed
+    ch.write64(kConnDbBase + 6 * kPageBytes + norman::regmap::kDbConnRxCons, 0);  // someone else's
+    ASSERT_TRUE(eventually([&] { return c.stats().mmio_refused >= 1; })) << "the refused write was not counted";
+    EXPECT_TRUE(eventually([&] { return c.stats().mmio_writes >= 1; })) << "the granted write did not reach the core";
+    proto::StatsRsp s = c.stats();
+    EXPECT_EQ(s.mmio_refused, 1U);
+    EXPECT_EQ(ch.refused_writes(), 1U);
+    EXPECT_EQ(s.iommu_faults, 0U);
+    EXPECT_EQ(s.mmio_channels, 2U);
+
+    // The pcap's frames go through the core's eth_rx port.
+    ASSERT_TRUE(eventually([&] { return c.stats().ports[0].rx_frames == kFrames; }))
+        << "rx_frames=" << c.stats().ports[0].rx_frames;
+    s = c.stats();
+    EXPECT_EQ(s.ports[0].rx_bytes, 60U + 160U + 260U);
+    EXPECT_EQ(s.ports[1].rx_frames, 0U) << "a port not given on the command line stays idle";
+    EXPECT_GT(s.cycles, 0U);
+  }
+
+  EXPECT_EQ(sim.stop(SIGTERM), 0) << sim.stderr_text();
+  EXPECT_FALSE(std::filesystem::exists(sim.socket())) << "the socket is removed on exit";
+  ASSERT_TRUE(std::filesystem::exists(dir_ + "/out.pcap")) << "the TX pcap is written on close";
+  EXPECT_GE(std::filesystem::file_size(dir_ + "/out.pcap"), 24U) << "pcap header flushed";
+  std::string out = sim.stdout_text();
+  EXPECT_NE(out.find("{\"cycles\":"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"rx_frames\":3"), std::string::npos) << out;
+}
+
+TEST_F(NsimSmoke, ConnectChecksTheCoreIdentity) {
+  Nsim sim(dir_, {});
+  ASSERT_GT(sim.pid(), 0);
+  std::string why;
+  ASSERT_TRUE(sim.wait_ready(why)) << why;
+  NsimClient c = NsimClient::connect(sim.socket());  // throws on a MAGIC/BUILD_ID mismatch
+  EXPECT_EQ(c.mmio().read64(norman::regmap::kRegIdMagic), norman::regmap::kMagic);
+  c.shutdown();
+  EXPECT_EQ(sim.wait_exit(), 0) << sim.stderr_text();
+}
+
+TEST_F(NsimSmoke, ShutdownRequestAndSingleInstancePerSocket) {
+  Nsim first(dir_, {});
+  std::string why;
+  ASSERT_TRUE(first.wait_ready(why)) << why;
+  Nsim second(dir_, {});
+  EXPECT_EQ(second.wait_exit(), 1) << "a second nsim must refuse a live socket";
+  EXPECT_NE(second.stderr_text().find("already serving"), std::string::npos) << second.stderr_text();
+  ConnectOptions opts;
+  opts.check_identity = false;
+  NsimClient c = NsimClient::connect(first.socket(), opts);
+  c.shutdown();
+  EXPECT_EQ(first.wait_exit(), 0) << first.stderr_text();
+  EXPECT_FALSE(std::filesystem::exists(first.socket()));
+}
+
+TEST_F(NsimSmoke, MaxCyclesRunPrintsStatsJson) {
+  Nsim sim(dir_, {"--busy", "--max-cycles", "20000", "--stats-json"});
+  EXPECT_EQ(sim.wait_exit(60s), 0) << sim.stderr_text();
+  std::string out = sim.stdout_text();
+  EXPECT_NE(out.find("{\"cycles\":20000,"), std::string::npos) << out;
+}
+
+TEST_F(NsimSmoke, ExitsWhenIdleForReplayRuns) {
+  Nsim sim(dir_, {"--exit-when-idle-after-ms", "300", "--stats-json"});
+  EXPECT_EQ(sim.wait_exit(60s), 0) << sim.stderr_text();
+  std::string out = sim.stdout_text();
+  EXPECT_NE(out.find("\"idle_sleeps\":"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace norman::nsim
