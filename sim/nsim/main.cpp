@@ -45,6 +45,7 @@ struct Options {
   std::string dpdk_log_level = "warning";
   std::vector<std::string> eal_args;
   long idle_sleep_us = 50;
+  long idle_sleep_max_us = 1000;
   bool busy = false;
   std::size_t rx_queue_frames = 256;
   unsigned mmio_poll = 64;
@@ -129,6 +130,12 @@ class Nsim {
   CoreModel::In in_{};
   CoreModel::Out out_{};
   std::uint64_t idle_sleeps_ = 0;
+  std::uint64_t empty_ = 0;  // consecutive idle iterations without input
+  // Consecutive stepped cycles in which the core reported idle. The core's
+  // outputs are sampled before the clock edge, so the cycle that hands it a
+  // doorbell still reads idle; only a run of idle cycles means it is.
+  std::uint32_t idle_streak_ = 0;
+  static constexpr std::uint32_t kIdleStreak = 16;
   double idle_wall_s_ = 0;
   std::vector<std::vector<std::uint8_t>> rx_scratch_;
 };
@@ -184,7 +191,7 @@ bool Nsim::poll_eth() {
 }
 
 bool Nsim::idle() const {
-  if (!out_.idle || !pcie_.idle() || !hub_.idle()) {
+  if (!out_.idle || idle_streak_ < kIdleStreak || !pcie_.idle() || !hub_.idle()) {
     return false;
   }
   for (unsigned p = 0; p < CoreModel::kNumPorts; ++p) {
@@ -245,6 +252,7 @@ void Nsim::step() {
   in_.irq_ready = true;
 
   core_->step(in_, out_);
+  idle_streak_ = out_.idle ? idle_streak_ + 1 : 0;
 
   // Transfers of this cycle.
   for (unsigned p = 0; p < CoreModel::kNumPorts; ++p) {
@@ -327,8 +335,16 @@ void Nsim::run() {
       bool any = hub_.poll(core_->cycles());
       any = poll_eth() || any;
       if (!any) {
-        any = server_->poll(opt_.idle_sleep_us);
+        // Back off from idle_sleep_us to idle_sleep_max_us while nothing
+        // happens (simulated time is frozen while idle, so this only costs
+        // wall-clock latency, never simulated time).
+        long sleep_us = std::min(opt_.idle_sleep_max_us, opt_.idle_sleep_us << std::min<std::uint64_t>(empty_ / 100, 16));
+        any = server_->poll(sleep_us);
         ++idle_sleeps_;
+        ++empty_;
+      }
+      if (any) {
+        empty_ = 0;
       }
       auto t1 = Clock::now();
       idle_wall_s_ += std::chrono::duration<double>(t1 - t0).count();
@@ -339,7 +355,8 @@ void Nsim::run() {
         break;
       }
       if (any) {
-        step();  // guarantee progress for whatever arrived
+        idle_streak_ = 0;  // new input: the core must show a fresh idle run
+        step();            // guarantee progress for whatever arrived
       }
       continue;
     }
@@ -436,7 +453,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--csr-timeout-cycles", o.csr_timeout, "answer a CSR read with all ones after this many cycles")
       ->capture_default_str();
-  app.add_option("--idle-sleep-us", o.idle_sleep_us, "sleep per idle iteration")->capture_default_str();
+  app.add_option("--idle-sleep-us", o.idle_sleep_us, "first sleep per idle iteration")->capture_default_str();
+  app.add_option("--idle-sleep-max-us", o.idle_sleep_max_us, "longest sleep per idle iteration (backoff)")
+      ->capture_default_str();
   app.add_flag("--busy", o.busy, "step the model every cycle even when idle (speed measurements)");
   app.add_option("--rx-queue-frames", o.rx_queue_frames, "frames buffered per port ahead of the core")
       ->capture_default_str();
@@ -453,6 +472,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (!pow2(o.mmio_poll) || !pow2(o.eth_poll) || !pow2(o.ctrl_poll)) {
     std::fprintf(stderr, "nsim: poll intervals must be powers of two\n");
+    return 2;
+  }
+  if (o.idle_sleep_us <= 0 || o.idle_sleep_max_us < o.idle_sleep_us) {
+    std::fprintf(stderr, "nsim: need 0 < --idle-sleep-us <= --idle-sleep-max-us\n");
     return 2;
   }
   if (o.line_gbps <= 0 || o.rx_queue_frames == 0) {

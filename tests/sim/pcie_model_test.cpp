@@ -284,44 +284,48 @@ TEST_F(PcieTest, BrokenBeatSequenceIsCountedNotApplied) {
 }
 
 TEST_F(PcieTest, TrailerPublishedWithReleaseAfterData) {
-  // A consumer acquire-polls the 4-byte trailer at the end of each write and
-  // must then see the whole payload.
+  // A consumer acquire-polls the 4-byte trailer at the end of each write
+  // while the write is being applied; once it sees write v's trailer, every
+  // body word must be v. The writer waits for the consumer's ack before the
+  // next write, so nothing newer can be in the body.
   PcieConfig cfg;
   cfg.write_latency = 1;
   PcieModel m(cfg, mem_);
-  constexpr int kWrites = 2000;
+  constexpr std::uint32_t kWrites = 3000;
   std::atomic<bool> bad{false};
+  std::atomic<std::uint32_t> acked{0};
   std::thread consumer([&] {
-    auto* trailer = reinterpret_cast<std::uint32_t*>(region_.data() + 2044);
+    auto* words = reinterpret_cast<std::uint32_t*>(region_.data() + 1024);
     std::uint32_t last = 0;
-    while (last < kWrites) {
-      std::uint32_t v = std::atomic_ref<std::uint32_t>(*trailer).load(std::memory_order_acquire);
-      if (v != last && v != 0) {
-        for (int i = 0; i < 2044 - 1024; ++i) {
-          if (region_.data()[1024 + i] != static_cast<std::uint8_t>(v)) {
-            // A later write may already be overwriting: only older data is wrong.
-            if (static_cast<std::uint8_t>(region_.data()[1024 + i] - static_cast<std::uint8_t>(v)) > 100) {
-              bad = true;
-            }
-            break;
-          }
-        }
-        last = v;
+    while (last < kWrites && !bad) {
+      std::uint32_t v = std::atomic_ref<std::uint32_t>(words[255]).load(std::memory_order_acquire);
+      if (v == last) {
+        continue;
       }
+      for (int i = 0; i < 255; ++i) {
+        if (std::atomic_ref<std::uint32_t>(words[i]).load(std::memory_order_relaxed) != v) {
+          bad = true;
+        }
+      }
+      last = v;
+      acked.store(v, std::memory_order_release);
     }
   });
-  std::array<std::uint8_t, 64> beat{};
+  std::array<std::uint32_t, 16> beat{};
   for (std::uint32_t w = 1; w <= kWrites; ++w) {
-    beat.fill(static_cast<std::uint8_t>(w));
+    beat.fill(w);
     for (int k = 0; k < 16; ++k) {
-      if (k == 15) {
-        std::memcpy(beat.data() + 60, &w, 4);
-      }
       while (!m.wr_ready()) {
         m.tick();
       }
-      m.wr_beat(kIova + 1024, 1024, beat.data(), k == 15);
+      m.wr_beat(kIova + 1024, 1024, reinterpret_cast<const std::uint8_t*>(beat.data()), k == 15);
       m.tick();
+    }
+    while (!m.idle()) {
+      m.tick();  // apply it
+    }
+    while (acked.load(std::memory_order_acquire) != w && !bad) {
+      std::this_thread::yield();
     }
   }
   for (int c = 0; c < 10; ++c) {

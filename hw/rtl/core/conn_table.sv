@@ -196,36 +196,79 @@ module conn_table
   end
 
   // ---------------------------------------------------------------------------
-  // Storage: one bucket memory per flow sub-table, one for listening.
-  /* verilator lint_off UNUSEDSIGNAL */
-  flow_bucket_t [Tables-1:0] lk_bkt, cmd_bkt;  // pad bits unused
-  listen_bucket_t lk_lbkt, cmd_lbkt;
-  /* verilator lint_on UNUSEDSIGNAL */
-
+  // Storage: one bucket memory per flow sub-table, one for listening. Each
+  // sub-table compares its own bucket and hands on only narrow results (the
+  // simulator then never copies whole buckets between modules).
   logic b_re, b_clr, lsn_clr;
   logic [Ways-1:0] flow_we [Tables];
-  logic [FlowBucketsLog2-1:0] flow_addr;
-  logic [Ways-1:0] lsn_we;
   logic [ListenBucketsLog2-1:0] lsn_addr;
+  logic [Ways-1:0] lsn_we;
   logic [ClrW-1:0] clr_q;
+  flow_key_t key_q;
   flow_entry_t wentry_q;    // what an insert writes ('0 for a delete)
   listen_entry_t wlentry_q;
 
+  logic [Tables-1:0] tbl_hit;              // stage 3: lookup hit in this sub-table
+  logic [ConnIdW-1:0] tbl_hit_conn [Tables];
+  logic [Ways-1:0] fmatch [Tables];        // registered in CmdCmp: ways holding key_q
+  logic [Ways-1:0] fvalid [Tables];        // ... ways in use
+  logic [ConnIdW-1:0] fconn [Tables];      // ... conn of the matching way
+
   for (genvar t = 0; t < Tables; t++) begin : g_table
+    /* verilator lint_off UNUSEDSIGNAL */
+    flow_bucket_t lk_bkt, cmd_bkt;  // pad bits unused
+    /* verilator lint_on UNUSEDSIGNAL */
+    logic hit;
+    logic [ConnIdW-1:0] hit_conn, fconn_q;
+    logic [Ways-1:0] fmatch_q, fvalid_q;
+
     conn_table_ram #(.Width($bits(flow_entry_t)), .Ways(Ways), .Depth(FlowBuckets)) u_ram (
       .clk_i,
       .a_re_i   (s2_valid_q),
       .a_addr_i (lk_idx[t]),
-      .a_rdata_o(lk_bkt[t]),
+      .a_rdata_o(lk_bkt),
       .b_re_i   (b_re),
       .b_addr_i (b_clr ? FlowBucketsLog2'(clr_q) : cmd_idx[t]),
-      .b_rdata_o(cmd_bkt[t]),
+      .b_rdata_o(cmd_bkt),
       .b_clr_i  (b_clr),
       .b_we_i   (flow_we[t]),
       .b_wdata_i(wentry_q)
     );
+
+    always_comb begin
+      hit = 1'b0;
+      hit_conn = '0;
+      if (s3_valid_q) begin
+        for (int unsigned w = 0; w < Ways; w++) begin
+          if (lk_bkt[w].valid && lk_bkt[w].key == s3_key_q) begin
+            hit = 1'b1;
+            hit_conn = lk_bkt[w].conn;
+          end
+        end
+      end
+    end
+
+    always_ff @(posedge clk_i) begin
+      if (state_q == CmdCmp) begin
+        fconn_q <= '0;
+        for (int unsigned w = 0; w < Ways; w++) begin
+          fvalid_q[w] <= cmd_bkt[w].valid;
+          fmatch_q[w] <= cmd_bkt[w].valid && cmd_bkt[w].key == key_q;
+          if (cmd_bkt[w].valid && cmd_bkt[w].key == key_q) fconn_q <= cmd_bkt[w].conn;
+        end
+      end
+    end
+
+    assign tbl_hit[t] = hit;
+    assign tbl_hit_conn[t] = hit_conn;
+    assign fmatch[t] = fmatch_q;
+    assign fvalid[t] = fvalid_q;
+    assign fconn[t] = fconn_q;
   end
-  assign flow_addr = cmd_idx[0];
+
+  /* verilator lint_off UNUSEDSIGNAL */
+  listen_bucket_t lk_lbkt, cmd_lbkt;  // pad bits unused
+  /* verilator lint_on UNUSEDSIGNAL */
 
   assign lsn_addr = b_clr ? ListenBucketsLog2'(clr_q) : cmd_lidx;
   assign lsn_clr = b_clr && ((clr_q >> ListenBucketsLog2) == '0);
@@ -244,50 +287,49 @@ module conn_table
   );
 
   // ---------------------------------------------------------------------------
-  // Lookup compare (stage 3), computed only for valid lookups.
+  // Lookup result (stage 3), skipped by the simulator when no lookup is there.
   typedef struct packed {
     logic               hit;
     logic               listen;
     logic [ConnIdW-1:0] conn;
   } result_t;
 
-  function automatic result_t lookup_result(flow_bucket_t [Tables-1:0] fb, listen_bucket_t lb,
-                                            flow_key_t k);
-    result_t r;
-    logic spec_hit, wild_hit;
-    logic [ConnIdW-1:0] spec_conn, wild_conn;
-    r = '0;
-    for (int unsigned t = 0; t < Tables; t++) begin
-      for (int unsigned w = 0; w < Ways; w++) begin
-        if (fb[t][w].valid && fb[t][w].key == k) begin
-          r.hit = 1'b1;
-          r.conn = fb[t][w].conn;
-        end
-      end
-    end
+  result_t lk_res;
+  logic spec_hit, wild_hit;
+  logic [ConnIdW-1:0] spec_conn, wild_conn;
+
+  always_comb begin
+    lk_res = '0;
     spec_hit = 1'b0;
     wild_hit = 1'b0;
     spec_conn = '0;
     wild_conn = '0;
-    for (int unsigned w = 0; w < Ways; w++) begin
-      if (lb[w].valid && lb[w].proto == k.proto && lb[w].is_ipv6 == k.is_ipv6
-          && lb[w].port == k.local_port) begin
-        if (lb[w].ip == '0) begin
-          wild_hit = 1'b1;
-          wild_conn = lb[w].conn;
-        end else if (lb[w].ip == k.local_ip) begin
-          spec_hit = 1'b1;
-          spec_conn = lb[w].conn;
+    if (s3_valid_q && s3_ok_q) begin
+      for (int unsigned t = 0; t < Tables; t++) begin
+        if (tbl_hit[t]) begin
+          lk_res.hit = 1'b1;
+          lk_res.conn = tbl_hit_conn[t];
         end
       end
+      for (int unsigned w = 0; w < Ways; w++) begin
+        if (lk_lbkt[w].valid && lk_lbkt[w].proto == s3_key_q.proto
+            && lk_lbkt[w].is_ipv6 == s3_key_q.is_ipv6 && lk_lbkt[w].port == s3_key_q.local_port) begin
+          if (lk_lbkt[w].ip == '0) begin
+            wild_hit = 1'b1;
+            wild_conn = lk_lbkt[w].conn;
+          end else if (lk_lbkt[w].ip == s3_key_q.local_ip) begin
+            spec_hit = 1'b1;
+            spec_conn = lk_lbkt[w].conn;
+          end
+        end
+      end
+      if (!lk_res.hit && (spec_hit || wild_hit)) begin
+        lk_res.hit = 1'b1;
+        lk_res.listen = 1'b1;
+        lk_res.conn = spec_hit ? spec_conn : wild_conn;
+      end
     end
-    if (!r.hit && (spec_hit || wild_hit)) begin
-      r.hit = 1'b1;
-      r.listen = 1'b1;
-      r.conn = spec_hit ? spec_conn : wild_conn;
-    end
-    return r;
-  endfunction
+  end
 
   logic out_valid_q;
   logic [TagW-1:0] out_tag_q;
@@ -300,12 +342,8 @@ module conn_table
       out_q <= '0;
     end else begin
       out_valid_q <= s3_valid_q;
-      if (s3_valid_q) begin
-        out_tag_q <= s3_tag_q;
-        out_q <= s3_ok_q ? lookup_result(lk_bkt, lk_lbkt, s3_key_q) : '0;
-      end else begin
-        out_q <= '0;
-      end
+      out_q <= lk_res;  // '0 without a lookup
+      if (s3_valid_q) out_tag_q <= s3_tag_q;
     end
   end
 
@@ -321,14 +359,11 @@ module conn_table
   // at most one entry, done).
   logic [1:0] op_q;
   logic listen_q;
-  flow_key_t key_q;
   logic [ConnIdW-1:0] conn_q;
 
-  // Registered in Cmp.
-  logic [Ways-1:0] fmatch_q [Tables];
-  logic [Ways-1:0] fvalid_q [Tables];
+  // Registered in Cmp (the flow sub-tables' are in g_table).
   logic [Ways-1:0] lmatch_q, lvalid_q;
-  logic [ConnIdW-1:0] ffound_conn_q, lfound_conn_q;
+  logic [ConnIdW-1:0] lfound_conn_q;
 
   always_ff @(posedge clk_i) begin
     if (cmd_accept) begin
@@ -351,16 +386,6 @@ module conn_table
       end
     end
     if (state_q == CmdCmp) begin
-      ffound_conn_q <= '0;
-      for (int unsigned t = 0; t < Tables; t++) begin
-        for (int unsigned w = 0; w < Ways; w++) begin
-          fvalid_q[t][w] <= cmd_bkt[t][w].valid;
-          fmatch_q[t][w] <= cmd_bkt[t][w].valid && cmd_bkt[t][w].key == key_q;
-          if (cmd_bkt[t][w].valid && cmd_bkt[t][w].key == key_q) begin
-            ffound_conn_q <= cmd_bkt[t][w].conn;
-          end
-        end
-      end
       lfound_conn_q <= '0;
       for (int unsigned w = 0; w < Ways; w++) begin
         lvalid_q[w] <= cmd_lbkt[w].valid;
@@ -380,15 +405,20 @@ module conn_table
   logic [LoadW-1:0] load [Tables];
   logic ffound, lfound, ins_ok, ins_table;
   logic [Ways-1:0] ins_way, lins_way, lfree;
+  logic [ConnIdW-1:0] ffound_conn;
 
   always_comb begin
     ffound = 1'b0;
+    ffound_conn = '0;
     for (int unsigned t = 0; t < Tables; t++) begin
       load[t] = '0;
       for (int unsigned w = 0; w < Ways; w++) begin
-        load[t] = load[t] + LoadW'(fvalid_q[t][w]);
+        load[t] = load[t] + LoadW'(fvalid[t][w]);
       end
-      ffound = ffound || (fmatch_q[t] != '0);
+      if (fmatch[t] != '0) begin
+        ffound = 1'b1;
+        ffound_conn = fconn[t];
+      end
     end
     lfound = (lmatch_q != '0);
     lfree = ~lvalid_q;
@@ -396,7 +426,7 @@ module conn_table
     ins_table = (load[1] < load[0]);
     ins_ok = (load[ins_table] < LoadW'(Ways));
     // First free way (one-hot).
-    ins_way = ~fvalid_q[ins_table] & (fvalid_q[ins_table] + Ways'(1));
+    ins_way = ~fvalid[ins_table] & (fvalid[ins_table] + Ways'(1));
     lins_way = lfree & ~(lfree - Ways'(1));
   end
 
@@ -456,7 +486,7 @@ module conn_table
             OpInsert: begin
               if (ffound) begin
                 status_d = ST_EXISTS;
-                res_conn_d = ffound_conn_q;
+                res_conn_d = ffound_conn;
               end else if (ins_ok) begin
                 flow_we[ins_table] = ins_way;
                 res_conn_d = conn_q;
@@ -466,9 +496,9 @@ module conn_table
             end
             OpDelete, OpLookup: begin
               if (ffound) begin
-                res_conn_d = ffound_conn_q;
+                res_conn_d = ffound_conn;
                 if (op_q == OpDelete) begin
-                  for (int unsigned t = 0; t < Tables; t++) flow_we[t] = fmatch_q[t];  // wentry_q is '0
+                  for (int unsigned t = 0; t < Tables; t++) flow_we[t] = fmatch[t];  // wentry_q is '0
                 end
               end else begin
                 status_d = ST_NOT_FOUND;
@@ -497,7 +527,7 @@ module conn_table
       if (state_q == CmdAct) begin
         status_q <= status_d;
         res_conn_q <= res_conn_d;
-        bucket_q <= listen_q ? 16'(cmd_lidx) : 16'(flow_addr);
+        bucket_q <= listen_q ? 16'(cmd_lidx) : 16'(cmd_idx[0]);
       end
     end
   end

@@ -31,15 +31,15 @@ module flow_hash
     return (r % 32 == 0) ? x : ((x << (r % 32)) | (x >> (32 - r % 32)));
   endfunction
 
-  function automatic logic [31:0] fold(flow_key_t k);
-    logic [KeyW-1:0] masked;
-    logic [Chunks*32-1:0] padded;
+  localparam logic [Chunks*32-1:0] MaskP = (Chunks * 32)'(KeyMask);
+
+  // k: the key zero-extended to whole chunks (one wide temporary only: the
+  // simulator initialises every function temporary on every clock).
+  function automatic logic [31:0] fold(logic [Chunks*32-1:0] k);
     logic [31:0] f;
-    masked = k & KeyMask;
-    padded = (Chunks * 32)'(masked);
     f = Seed;
     for (int unsigned i = 0; i < Chunks; i++) begin
-      f = f ^ rotl(padded[i*32+:32], i * RotStep);
+      f = f ^ rotl(k[i*32+:32] & MaskP[i*32+:32], i * RotStep);
     end
     return f;
   endfunction
@@ -66,7 +66,7 @@ module flow_hash
 
   // Data stages: no reset, updated only when they carry a key.
   always_ff @(posedge clk_i) begin
-    if (en_i) fold_q <= fold(key_i);
+    if (en_i) fold_q <= fold((Chunks * 32)'(key_i));
     if (en_q) hash_o <= mix(fold_q);
   end
 endmodule

@@ -1,0 +1,106 @@
+// The NIC as the control plane sees it: register reads and writes through
+// some transport (nsim's MMIO channel today, a PCIe BAR mapping later), and
+// the command interface built on top of them. Every number comes from the
+// generated register map.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "norman/regmap.hpp"
+
+namespace norman::device {
+
+// A register transport. Implementations: nsim's MmioChannel (sim backend).
+class RegisterIo {
+ public:
+  virtual ~RegisterIo() = default;
+  virtual std::uint64_t read64(std::uint32_t addr) = 0;
+  virtual void write64(std::uint32_t addr, std::uint64_t value) = 0;
+};
+
+// A command the NIC refused: carries the NIC's status code.
+class CommandError : public std::runtime_error {
+ public:
+  CommandError(const std::string& what, regmap::Status status)
+      : std::runtime_error(what), status_(status) {}
+  [[nodiscard]] regmap::Status status() const { return status_; }
+
+ private:
+  regmap::Status status_;
+};
+
+struct FlowKey {
+  std::uint8_t proto = 17;
+  bool is_ipv6 = false;
+  std::array<std::uint8_t, 16> local_ip{};   // IPv4: first 4 bytes, network order
+  std::array<std::uint8_t, 16> remote_ip{};
+  std::uint16_t local_port = 0;
+  std::uint16_t remote_port = 0;
+};
+
+struct Owner {
+  std::uint32_t pid = 0, uid = 0, gid = 0;
+  std::uint16_t cmd_id = 0, cgroup = 0;
+};
+
+struct ConnConfig {
+  std::uint16_t conn_id = 0;
+  std::uint16_t nq_id = 0;
+  std::uint8_t port = 0;
+  bool raw = false;
+  bool notify_tx = false;
+  std::uint64_t rx_base = 0;
+  unsigned rx_log2 = 0;
+  std::uint64_t tx_desc_base = 0;
+  std::uint64_t tx_data_base = 0;
+  unsigned tx_log2 = 0;
+  Owner owner;
+  // What the connection's frames must carry (unless raw).
+  std::array<std::uint8_t, 6> src_mac{};
+  std::uint8_t proto = 17;
+  bool is_ipv6 = false;
+  std::uint16_t src_port = 0;
+  std::array<std::uint8_t, 16> src_ip{};
+};
+
+struct NqConfig {
+  std::uint16_t nq_id = 0;
+  std::uint16_t vector = 0;
+  unsigned log2 = 0;
+  std::uint64_t base = 0;
+};
+
+class NicDevice {
+ public:
+  explicit NicDevice(RegisterIo& io) : io_(io) {}
+
+  // Checks MAGIC and BUILD_ID; throws std::runtime_error naming both values
+  // on a mismatch (software and NIC built from different register maps).
+  void check_identity();
+
+  void flow_insert(const FlowKey& key, std::uint16_t conn_id, bool listen);
+  void flow_delete(const FlowKey& key, bool listen);
+  std::uint16_t flow_lookup(const FlowKey& key, bool listen);
+  void conn_set(const ConnConfig& c);
+  void conn_clear(std::uint16_t conn_id);
+  void nq_set(const NqConfig& q);
+  void nq_clear(std::uint16_t nq_id);
+
+  std::uint64_t counter(regmap::Counter c);
+  void write_doorbell(std::uint32_t page_base, std::uint32_t offset, std::uint64_t value) {
+    io_.write64(page_base + offset, value);
+  }
+  RegisterIo& io() { return io_; }
+
+ private:
+  // Writes the arguments, starts the command, waits for it; returns STATUS.
+  std::uint64_t run(regmap::Op op, const std::array<std::uint64_t, 16>& args, const char* what);
+  static void set_key(std::array<std::uint64_t, 16>& args, const FlowKey& key);
+
+  RegisterIo& io_;
+};
+
+}  // namespace norman::device
