@@ -32,8 +32,9 @@
 // ListenBucketsLog2) cycles, during which cmd_ready_o is low and lookups miss.
 //
 // Simulation speed: every wide computation (hashing, compares, pipeline
-// copies, RAM accesses) sits inside enabled flops, so cycles without lookups
-// or commands cost almost nothing.
+// copies, RAM accesses) sits inside enabled flops or behind the stage's valid,
+// and no whole bucket crosses a module boundary, so cycles without lookups or
+// commands cost the simulator little.
 module conn_table
   import norman_pkg::*;
 #(

@@ -61,6 +61,101 @@ TEST_F(ConnTableTiny, CollidingKeysInOneBucket) {
   EXPECT_EQ(tb.mismatches(), 0u);
 }
 
+// Keys differing in a single bit of a single field, in the same bucket: the
+// compare (lookup port and command path) must look at every field. A key
+// inserted into an empty table lands in table 0, so a variant with the same
+// table-0 bucket is compared against it.
+TEST_F(ConnTableTiny, ExactMatchOnEveryFieldWithinABucket) {
+  for (int field = 0; field < 8; ++field) {
+    for (int rep = 0; rep < 4; ++rep) {
+      Key k, n;
+      for (int tries = 0;; ++tries) {
+        ASSERT_LT(tries, 1000);
+        if (tries == 0 || field == 1) k = random_key(rng, field % 2 == 1);
+        n = k;
+        const unsigned bit = static_cast<unsigned>(rng() % 64);
+        switch (field) {
+          case 0: n.proto = static_cast<std::uint8_t>(n.proto ^ (1u << (bit % 8))); break;
+          case 1: n.v6 = !n.v6; break;
+          case 2: n.lip[0] ^= 1ull << bit; break;
+          case 3: n.lip[1] ^= 1ull << bit; break;
+          case 4: n.rip[0] ^= 1ull << bit; break;
+          case 5: n.rip[1] ^= 1ull << bit; break;
+          case 6: n.lport = static_cast<std::uint16_t>(n.lport ^ (1u << (bit % 16))); break;
+          default: n.rport = static_cast<std::uint16_t>(n.rport ^ (1u << (bit % 16))); break;
+        }
+        if (tb.command(kLookup, false, n).bucket == tb.command(kLookup, false, k).bucket) break;
+      }
+      ASSERT_EQ(tb.command_ref(kInsert, false, k, 100).status, kOk);
+      tb.lookup_ref(n);
+      tb.step();
+      tb.lookup_ref(k);
+      tb.drain();
+      EXPECT_EQ(tb.command_ref(kLookup, false, n).status, kNotFound) << "field " << field;
+      EXPECT_EQ(tb.command_ref(kDelete, false, n).status, kNotFound) << "field " << field;
+      EXPECT_EQ(tb.command_ref(kInsert, false, n, 200).status, kOk) << "field " << field;
+      tb.lookup_ref(n);
+      tb.step();
+      tb.lookup_ref(k);
+      tb.drain();
+      EXPECT_EQ(tb.command_ref(kDelete, false, k).status, kOk);
+      EXPECT_EQ(tb.command_ref(kDelete, false, n).status, kOk);
+    }
+  }
+  EXPECT_EQ(tb.mismatches(), 0u);
+}
+
+// Same for listening entries: proto, IP version and port must all match,
+// and a specific address must equal the frame's.
+TEST_F(ConnTableTiny, ListeningMatchOnEveryFieldWithinABucket) {
+  // A port whose IPv6 twin shares its bucket, so the IP version is compared.
+  Key l;
+  l.proto = 6;
+  for (l.lport = 1000;; ++l.lport) {
+    Key v6 = l;
+    v6.v6 = true;
+    if (tb.command(kLookup, true, v6).bucket == tb.command(kLookup, true, l).bucket) break;
+  }
+  CmdResp ins = tb.command_ref(kInsert, true, l, 7);
+  ASSERT_EQ(ins.status, kOk);
+  int checked = 0;
+  for (std::uint16_t port = 1; port < 200; ++port) {
+    for (int variant = 0; variant < 3; ++variant) {
+      Key v = l;
+      if (variant == 0) v.lport = port;
+      if (variant == 1) v.proto = static_cast<std::uint8_t>(port);
+      if (variant == 2) {
+        v.v6 = true;
+        if (port == 1) v.lport = l.lport;  // differs in the IP version only
+        else v.lport = port;
+      }
+      if (v == l || tb.command(kLookup, true, v).bucket != ins.bucket) continue;
+      ++checked;
+      Key f = random_key(rng, v.v6);
+      f.proto = v.proto;
+      f.lport = v.lport;
+      tb.lookup_ref(f);
+      tb.step();
+    }
+  }
+  // A specific address on another port in the same bucket.
+  Key s = l;
+  s.lip = {0x0a000001, 0};
+  s.lport = static_cast<std::uint16_t>(l.lport + 1);
+  EXPECT_EQ(tb.command_ref(kInsert, true, s, 8).status, kOk);
+  for (int i = 0; i < 50; ++i) {
+    Key f = random_key(rng, false);
+    f.proto = 6;
+    f.lport = i % 2 ? l.lport : s.lport;
+    if (i % 3 == 0) f.lip = s.lip;
+    tb.lookup_ref(f);
+    tb.step();
+  }
+  tb.drain();
+  EXPECT_GT(checked, 50);
+  EXPECT_EQ(tb.mismatches(), 0u);
+}
+
 // Insert many random keys: FULL never overwrites, never comes while one of
 // the two candidate buckets has room (so eventually all 32 slots are used),
 // and the first FULL cannot come before both candidate buckets (8 slots)
