@@ -154,8 +154,10 @@ module csr_regs
     ctx.is_ipv6 = fld(args_q[CONN_IS_IPV6_ARG], CONN_IS_IPV6_LSB, CONN_IS_IPV6_W) != 0;
     ctx.src_port = 16'(fld(args_q[CONN_SRC_PORT_ARG], CONN_SRC_PORT_LSB, CONN_SRC_PORT_W));
     ctx.src_ip = {args_q[CONN_SRC_IP_HI_ARG], args_q[CONN_SRC_IP_LO_ARG]};
+    // rx_dma_engine needs beat-aligned slots (the trailer ends its last beat).
     ctx_args_ok = (32'(arg_nq16) < NUM_NQS) && (32'(ctx.rx_log2) <= MAX_RING_LOG2)
-                  && (32'(ctx.tx_log2) <= MAX_RING_LOG2) && (32'(ctx.port) < NumPorts);
+                  && (32'(ctx.tx_log2) <= MAX_RING_LOG2) && (32'(ctx.port) < NumPorts)
+                  && (ctx.rx_base[$clog2(DataW / 8)-1:0] == '0);
   end
 
   logic [15:0] arg_nq_id;
@@ -232,7 +234,9 @@ module csr_regs
             ring_reset_o = 1'b1;
           end
           OP_NQ_SET, OP_NQ_CLEAR: begin
-            if (32'(arg_nq_id) < NUM_NQS && 32'(arg_nq_log2) <= MAX_RING_LOG2) begin
+            // notify_engine writes each entry in one beat: entries must be aligned.
+            if (32'(arg_nq_id) < NUM_NQS && 32'(arg_nq_log2) <= MAX_RING_LOG2
+                && (op_q == OP_NQ_CLEAR || nq_cfg_base_o[$clog2(NOTIFY_ENTRY_BYTES)-1:0] == '0)) begin
               nq_cfg_valid_o = 1'b1;
               nq_cfg_enable_o = (op_q == OP_NQ_SET);
             end else begin
@@ -341,7 +345,7 @@ module csr_regs
   always_comb begin
     cnt_o = '0;
     cnt_o[CNT_CSR_INVALID] = (rd && !known) || (wr && !wr_known);
-    cnt_o[CNT_CMD_REJECTED] = op_write && cmd_state_q != CMD_IDLE;
+    cnt_o[CNT_CMD_REJECTED] = (op_write || arg_write) && cmd_state_q != CMD_IDLE;
     cnt_o[CNT_DOORBELL_INVALID] = wr && space == SP_CONN_DB && wr_known && !db_conn_valid;
   end
 
@@ -350,9 +354,13 @@ module csr_regs
   assign tx_enable_o = tx_en_q;
 
   // ---------------------------------------------------------------- flops
+  // Arguments are frozen while a command runs: a write then is refused and
+  // counted (CMD_REJECTED) rather than changing the command in flight.
+  logic arg_write;
+  assign arg_write = wr && space == SP_CSR && req_addr_i >= REG_CMD_ARG && arg_idx < NumArgs
+                     && req_addr_i[2:0] == 3'd0;
   always_ff @(posedge clk_i) begin
-    if (wr && space == SP_CSR && req_addr_i >= REG_CMD_ARG && arg_idx < NumArgs
-        && req_addr_i[2:0] == 3'd0) begin
+    if (arg_write && cmd_state_q == CMD_IDLE) begin
       args_q[arg_idx[$clog2(NumArgs)-1:0]] <= req_wdata_i;
     end
   end

@@ -178,7 +178,7 @@ module notify_engine
   logic [NUM_COUNTERS-1:0] cnt_d;
   logic [31:0] size, diff, idx;
   logic [15:0] seq;
-  logic irq_fire;
+  logic irq_fire, db_invalid;
 
   assign s1_nq = s1_is_req_q ? s1_req_q.nq_id : s1_ev_q.nq;
 
@@ -190,6 +190,7 @@ module notify_engine
     op_push = 1'b0;
     op_d = '0;
     cnt_d = '0;
+    db_invalid = 1'b0;
     size = 32'd1 << st.log2;
     diff = 32'(16'(st.prod - st.cons));
     idx = 32'(st.prod) & (size - 32'd1);
@@ -213,6 +214,8 @@ module notify_engine
       end
     end else if (s1_valid_q) begin
       st_we = 1'b1;
+      // A CONS or ARM doorbell to a queue that is not set (never, or cleared).
+      db_invalid = s1_ev_q.kind != EV_CFG && !st.en;
       unique case (s1_ev_q.kind)
         EV_CFG: st_new = '{en: s1_ev_q.en, base: s1_ev_q.base, log2: s1_ev_q.log2,
                            vec: s1_ev_q.vec, prod: '0, cons: '0, armed: 1'b0};
@@ -234,7 +237,7 @@ module notify_engine
     end
     cnt_d[CNT_IRQS] = irq_fire;
     // A lost event has no counter of its own; it is a doorbell we could not take.
-    cnt_d[CNT_DOORBELL_INVALID] = ev_overflow;
+    cnt_d[CNT_DOORBELL_INVALID] = ev_overflow || db_invalid;
   end
 
   always_ff @(posedge clk_i) begin

@@ -102,7 +102,7 @@ module rx_ingress
     assign pf_in[p].data = eth_rx_tdata_i[p];
     assign pf_in[p].keep = eth_rx_tkeep_i[p];
     assign pf_in[p].last = eth_rx_tlast_i[p];
-    assign pf_in[p].mac_err = eth_rx_tuser_i[p];
+    assign pf_in[p].mac_err = eth_rx_tuser_i[p] && eth_rx_tlast_i[p];  // tuser counts only with tlast
     assign pf_in[p].too_big = 32'(len_next) > MAX_FRAME_BYTES;
 
     always_ff @(posedge clk_i or negedge rst_ni) begin
