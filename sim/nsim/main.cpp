@@ -51,6 +51,7 @@ struct Options {
   unsigned mmio_poll = 64;
   unsigned eth_poll = 128;
   unsigned ctrl_poll = 4096;
+  bool rx_after_enable = false;
 };
 
 constexpr std::size_t kMaxFrameBytes = 16383;  // larger frames are not injected (counted)
@@ -79,7 +80,8 @@ class Nsim {
       : opt_(o),
         pcie_(o.pcie, mem_),
         hub_(32, o.csr_timeout),
-        line_bytes_per_cycle_(o.line_gbps * 1e9 / 8.0 / static_cast<double>(norman::regmap::kClockHz)) {
+        line_bytes_per_cycle_(o.line_gbps * 1e9 / 8.0 / static_cast<double>(norman::regmap::kClockHz)),
+        rx_held_(o.rx_after_enable) {
     if (o.ports.size() > CoreModel::kNumPorts) {
       throw std::runtime_error("nsim: the model has " + std::to_string(CoreModel::kNumPorts) + " ports, got " +
                                std::to_string(o.ports.size()) + " --port options");
@@ -138,6 +140,9 @@ class Nsim {
   static constexpr std::uint32_t kIdleStreak = 16;
   double idle_wall_s_ = 0;
   std::vector<std::vector<std::uint8_t>> rx_scratch_;
+  // --rx-after-enable: DPDK RX is not polled until a CSR write setting
+  // CTRL.ENABLE bit 0 has reached the core (only privileged channels can).
+  bool rx_held_ = false;
 };
 
 void Nsim::fill_stats(norman::nsim::proto::StatsRsp& s) const {
@@ -170,7 +175,7 @@ bool Nsim::poll_eth() {
     return false;
   }
   bool any = false;
-  for (unsigned p = 0; p < eth_->size(); ++p) {
+  for (unsigned p = 0; p < eth_->size() && !rx_held_; ++p) {
     RxPort& r = rx_[p];
     if (r.queue.size() >= opt_.rx_queue_frames) {
       continue;  // back-pressure: frames wait in the ethdev (its drops are counted by DPDK)
@@ -292,6 +297,9 @@ void Nsim::step() {
     }
   }
   if (in_.csr_valid && out_.csr_ready) {
+    if (rx_held_ && in_.csr_write && in_.csr_addr == norman::regmap::kRegCtrlEnable && (in_.csr_wdata & 1) != 0) {
+      rx_held_ = false;  // --rx-after-enable: frames flow from now on
+    }
     hub_.csr_accepted(now);
   }
   if (out_.csr_rsp_valid) {
@@ -465,6 +473,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--ctrl-poll-cycles", o.ctrl_poll, "poll the control socket every N cycles (power of two)")
       ->capture_default_str();
+  app.add_flag("--rx-after-enable", o.rx_after_enable,
+               "do not receive from the DPDK ports until a control-plane client writes CTRL.ENABLE with the RX "
+               "bit set (file replays start only once the NIC is configured)");
   app.add_option("--dpdk-log-level", o.dpdk_log_level, "DPDK EAL --log-level")->capture_default_str();
   app.add_option("--eal-arg", o.eal_args, "extra DPDK EAL argument (repeat)")
       ->expected(1)
