@@ -30,12 +30,16 @@
 #include "nic_device.hpp"
 #include "norman/regmap.hpp"
 #include "nsim_client.hpp"
+#include "nsim_process.hpp"
 #include "pktgen.hpp"
 
 extern char** environ;
 
 namespace norman::nsim {
 namespace {
+
+using test_support::Nsim;
+using test_support::slurp;
 
 using namespace std::chrono_literals;
 namespace rm = norman::regmap;
@@ -45,12 +49,6 @@ using norman::device::FlowKey;
 using norman::device::NicDevice;
 using Frame = std::vector<std::uint8_t>;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // Writes `frames` to a pcap file with libpcap (an empty list gives a file
 // with only the header).
@@ -89,76 +87,6 @@ std::vector<Frame> read_pcap(const std::string& path, std::string& err) {
 }
 
 // The nsim process (as in smoke_test.cpp): stdout/stderr to files in `dir`.
-class Nsim {
- public:
-  Nsim(const std::string& dir, std::vector<std::string> args) : dir_(dir), sock_(dir + "/run/nsim.sock") {
-    std::vector<std::string> argv = {NSIM_BINARY, "--socket", sock_, "--dpdk-log-level", "error"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) {
-      cargv.push_back(a.data());
-    }
-    cargv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, (dir + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = posix_spawn(&pid_, NSIM_BINARY, &fa, nullptr, cargv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-      pid_ = -1;
-    }
-  }
-  ~Nsim() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  Nsim(const Nsim&) = delete;
-  Nsim& operator=(const Nsim&) = delete;
-
-  bool wait_ready(std::string& why) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      struct stat st {};
-      if (::stat(sock_.c_str(), &st) == 0) {
-        return true;
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        why = "nsim exited early: " + stderr_text();
-        return false;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    why = "nsim did not create its socket in time: " + stderr_text();
-    return false;
-  }
-  // Sends `sig` and waits (bounded) for the exit; the exit status or -1.
-  int stop(int sig, std::chrono::seconds limit = 20s) {
-    ::kill(pid_, sig);
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-  std::string stderr_text() const { return slurp(dir_ + "/stderr"); }
-  const std::string& socket() const { return sock_; }
-  pid_t pid() const { return pid_; }
-
- private:
-  std::string dir_, sock_;
-  pid_t pid_ = -1;
-};
 
 class MmioIo : public norman::device::RegisterIo {
  public:
