@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libboost-dev libboost-system-dev
   libpcap-dev libbpf-dev
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev libmnl-dev
   iproute2 iptables tcpdump socat iputils-ping procps
 )
 

@@ -1,0 +1,136 @@
+#include "ctl_socket.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace norman::ctl {
+
+namespace {
+
+[[noreturn]] void throw_errno(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
+
+}  // namespace
+
+void send_message(int sock, const nlohmann::json& body, std::span<const int> fds) {
+  if (fds.size() > kMaxFds) throw_errno(EINVAL, "normand control: too many descriptors in one message");
+  const std::string text = body.dump();
+  if (text.size() > kMaxMessageBytes) throw_errno(EMSGSIZE, "normand control: message too large");
+  iovec iov{const_cast<char*>(text.data()), text.size()};
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * kMaxFds)]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!fds.empty()) {
+    msg.msg_control = ctrl;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  for (;;) {
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0) return;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      pollfd p{sock, POLLOUT, 0};
+      if (::poll(&p, 1, 10000) <= 0) throw_errno(ETIMEDOUT, "normand control: peer does not read");
+      continue;
+    }
+    throw_errno(errno, "normand control: sendmsg");
+  }
+}
+
+std::optional<Message> recv_message(int sock, int timeout_ms) {
+  std::string buf(kMaxMessageBytes, '\0');
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  for (;;) {
+    pollfd p{sock, POLLIN, 0};
+    const int r = ::poll(&p, 1, timeout_ms);
+    if (r == 0) throw_errno(ETIMEDOUT, "normand control: no response in time");
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, "normand control: poll");
+    }
+    iovec iov{buf.data(), buf.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof(ctrl);
+    const ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      if (errno == ECONNRESET) return std::nullopt;
+      throw_errno(errno, "normand control: recvmsg");
+    }
+    Message m;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        const std::size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < nfd; ++i) {
+          int fd = -1;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+          m.fds.emplace_back(fd);
+        }
+      }
+    }
+    if (n == 0 && m.fds.empty()) return std::nullopt;  // SEQPACKET: EOF
+    if ((msg.msg_flags & MSG_CTRUNC) != 0) throw_errno(EPROTO, "normand control: too many descriptors in one message");
+    if ((msg.msg_flags & MSG_TRUNC) != 0) throw_errno(EMSGSIZE, "normand control: message too large");
+    m.body = nlohmann::json::parse(buf.begin(), buf.begin() + n, nullptr, /*allow_exceptions=*/false);
+    if (!m.body.is_object()) throw_errno(EPROTO, "normand control: message is not a JSON object");
+    return m;
+  }
+}
+
+nlohmann::json error_reply(std::uint64_t seq, int err, const std::string& message) {
+  return {{"seq", seq}, {"ok", false}, {"errno", err}, {"error", errno_name(err)}, {"message", message}};
+}
+
+nlohmann::json ok_reply(std::uint64_t seq) { return {{"seq", seq}, {"ok", true}}; }
+
+std::string errno_name(int err) {
+  const char* n = ::strerrorname_np(err);
+  return n != nullptr ? n : std::to_string(err);
+}
+
+void throw_if_error(const nlohmann::json& reply, const std::string& what) {
+  if (reply.value("ok", false)) return;
+  const int err = reply.value("errno", EPROTO);
+  throw_errno(err == 0 ? EPROTO : err, what + ": " + reply.value("message", std::string("refused by normand")));
+}
+
+Client Client::connect(const std::string& path) {
+  UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!s) throw_errno(errno, "normand control: socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) throw_errno(ENAMETOOLONG, "normand control: socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int err = errno;
+    throw_errno(err, "cannot reach normand at " + path +
+                         (err == ENOENT || err == ECONNREFUSED ? " (is normand running?)" : ""));
+  }
+  return Client(std::move(s));
+}
+
+Message Client::call(std::string_view op, nlohmann::json args, int timeout_ms) {
+  args["op"] = op;
+  args["seq"] = ++seq_;
+  send_message(sock_.get(), args);
+  auto m = recv_message(sock_.get(), timeout_ms);
+  if (!m) throw_errno(ECONNRESET, "normand closed the control connection");
+  if (m->body.value("seq", std::uint64_t{0}) != seq_) throw_errno(EPROTO, "normand control: response out of order");
+  throw_if_error(m->body, std::string(op));
+  return std::move(*m);
+}
+
+}  // namespace norman::ctl

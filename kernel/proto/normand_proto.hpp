@@ -1,0 +1,106 @@
+// The normand control protocol, defined once and used by normand (kernel/),
+// libnorman (runtime/) and the tools.
+//
+// Transport: a UNIX SOCK_SEQPACKET socket (default kDefaultSocketPath, mode
+// 0666: anyone may connect, normand decides from the peer credentials what
+// each client may do). One datagram = one message = a JSON object (UTF-8,
+// at most kMaxMessageBytes), with file descriptors attached as SCM_RIGHTS.
+//
+// Requests:   {"op": "<Op>", "seq": N, ...arguments}
+// Responses:  {"seq": N, "ok": true, ...results, "fds": ["what", ...]}
+//         or  {"seq": N, "ok": false, "errno": 98, "error": "EADDRINUSE",
+//              "message": "10.11.0.2:7000 is already in use by ..."}
+// "fds" names the attached descriptors in order. Responses come in request
+// order; a client sends one request at a time.
+//
+// Ops (arguments -> results); every id a client names must be its own:
+//   hello      {version}                       -> {version, pid, uid, gid, comm,
+//              cgroup, cmd_id, cgroup_class, nic: {mac, ip, prefix_len, port,
+//              num_ports, build_id}, doorbell: "nsim-mmio"}; fds: ["doorbells"]
+//              (the client's doorbell channel; pages are granted to it as the
+//              client opens connections and queues). Must be the first request.
+//   nq_open    {log2}                          -> {nq_id, log2, db_page, bytes};
+//              fds: ["ring", "irq"] (the ring memfd, mmap it; an eventfd the
+//              NIC's interrupt for this queue writes, arm via the ARM doorbell)
+//   nq_close   {nq_id}                         -> {}
+//   udp_open   {nq_id, local_ip?, local_port?, remote_ip?, remote_port?,
+//              rx_log2?, tx_log2?, notify_tx?, raw?}
+//              -> {conn_id, local_ip, local_port, remote_ip, remote_port, mac,
+//                  db_page, rx_log2, tx_log2, layout: {rx_off, tx_desc_off,
+//                  tx_data_off, bytes}}; fds: ["ring"]
+//              Without remote_ip/remote_port it listens (any remote); with both
+//              it is connected. local_ip defaults to the NIC address, local_port
+//              0 picks an ephemeral port. raw (TX headers unchecked) needs root
+//              or CAP_NET_RAW.
+//   close      {conn_id}                       -> {}
+//   neigh      {ip}                            -> {ip, mac} (resolved by the
+//              host kernel on nic0; EHOSTUNREACH if nobody answers)
+//   status     {}                              -> {clients, connections:[...],
+//              nqs, dma_bytes, fallback: {...}} (root sees every owner; others
+//              see only their own connections in detail)
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "norman/regmap.hpp"
+
+namespace norman::ctl {
+
+inline constexpr const char* kDefaultSocketPath = "/run/norman/normand.sock";
+inline constexpr int kProtoVersion = 1;
+inline constexpr std::size_t kMaxMessageBytes = 64 * 1024;
+inline constexpr std::size_t kMaxFds = 4;
+
+namespace op {
+inline constexpr std::string_view kHello = "hello";
+inline constexpr std::string_view kNqOpen = "nq_open";
+inline constexpr std::string_view kNqClose = "nq_close";
+inline constexpr std::string_view kUdpOpen = "udp_open";
+inline constexpr std::string_view kClose = "close";
+inline constexpr std::string_view kNeigh = "neigh";
+inline constexpr std::string_view kStatus = "status";
+}  // namespace op
+
+// Ring sizes a client may ask for (log2 of entries), and the defaults.
+inline constexpr unsigned kMinRingLog2 = 3;
+inline constexpr unsigned kMaxRxLog2 = 12;  // 4096 x 2 KiB = 8 MiB per connection
+inline constexpr unsigned kMaxTxLog2 = 12;
+inline constexpr unsigned kMaxNqLog2 = 15;
+inline constexpr unsigned kDefaultRxLog2 = 9;
+inline constexpr unsigned kDefaultTxLog2 = 8;
+inline constexpr unsigned kDefaultNqLog2 = 12;
+
+inline constexpr std::uint64_t page_round(std::uint64_t n) {
+  return (n + regmap::kPageBytes - 1) / regmap::kPageBytes * regmap::kPageBytes;
+}
+
+// Where a connection's rings live inside its one memfd: RX slots, then TX
+// descriptors, then TX data slots, each starting on a page.
+struct ConnLayout {
+  std::uint64_t rx_off = 0;
+  std::uint64_t tx_desc_off = 0;
+  std::uint64_t tx_data_off = 0;
+  std::uint64_t bytes = 0;
+};
+inline constexpr ConnLayout conn_layout(unsigned rx_log2, unsigned tx_log2) {
+  ConnLayout l;
+  l.rx_off = 0;
+  l.tx_desc_off = page_round(std::uint64_t{regmap::rx_slot::kSlotBytes} << rx_log2);
+  l.tx_data_off = l.tx_desc_off + page_round(std::uint64_t{regmap::tx_desc::kDescBytes} << tx_log2);
+  l.bytes = l.tx_data_off + page_round(std::uint64_t{regmap::tx_desc::kSlotBytes} << tx_log2);
+  return l;
+}
+inline constexpr std::uint64_t nq_bytes(unsigned log2) {
+  return page_round(std::uint64_t{regmap::notify::kEntryBytes} << log2);
+}
+
+// Doorbell page addresses (what db_page carries).
+inline constexpr std::uint64_t conn_db_page(std::uint32_t conn_id) {
+  return regmap::kConnDbBase + std::uint64_t{conn_id} * regmap::kPageBytes;
+}
+inline constexpr std::uint64_t nq_db_page(std::uint32_t nq_id) {
+  return regmap::kNqDbBase + std::uint64_t{nq_id} * regmap::kPageBytes;
+}
+
+}  // namespace norman::ctl
