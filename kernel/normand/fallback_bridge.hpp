@@ -36,7 +36,8 @@ class FallbackBridge {
   // on the NIC (conn 0 raw on NIC port `port`, NQ 0 on vector 0 with an
   // eventfd bound through dev.bind_irq) and enables RX and TX (CTRL.ENABLE).
   FallbackBridge(boost::asio::io_context& io, device::Device& dev, TapDevice& tap, unsigned port);
-  // Clears conn 0 and NQ 0 on the NIC and frees their memory.
+  // Clears conn 0 and NQ 0 on the NIC and frees their memory. Run it on
+  // io's thread or with io stopped (it uses dev.nic(), like the handlers).
   ~FallbackBridge();
   FallbackBridge(const FallbackBridge&) = delete;
   FallbackBridge& operator=(const FallbackBridge&) = delete;
@@ -45,6 +46,7 @@ class FallbackBridge {
   // NIC side (no polling while idle), readiness-driven from the TAP side.
   void start();
 
+  // Safe from any thread (the counters are atomics).
   [[nodiscard]] FallbackStats stats() const;
   [[nodiscard]] nlohmann::json status() const;  // stats as JSON for normand's status op
 

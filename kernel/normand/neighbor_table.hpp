@@ -16,7 +16,11 @@ class NeighborTable {
  public:
   // ifindex of nic0, its address and prefix (to tell on-link peers).
   NeighborTable(boost::asio::io_context& io, int ifindex, Ipv4 local_ip, unsigned prefix_len);
+  // Pending async_resolve handlers run with operation_canceled.
   ~NeighborTable();
+  // Owns a netlink socket through impl_: not copyable.
+  NeighborTable(const NeighborTable&) = delete;
+  NeighborTable& operator=(const NeighborTable&) = delete;
 
   // The kernel's entry for ip on nic0 if it is usable (REACHABLE, STALE,
   // DELAY, PROBE, PERMANENT, NOARP), else nullopt.

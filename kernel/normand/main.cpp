@@ -1,0 +1,130 @@
+// normand: the Norman control-plane daemon. Owns the NIC (through the Device
+// interface; nsim today), creates nic0, carries unmatched traffic between
+// the NIC and the host kernel, and serves applications on its control
+// socket (normand_proto.hpp). Runs as root; logs to stderr (the journal).
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "log.hpp"
+#include "net_types.hpp"
+#include "normand_proto.hpp"
+#include "server.hpp"
+
+namespace nd = norman::normand;
+
+namespace {
+
+// Every connection holds a reservation socket and its memory's fd: allow as
+// many descriptors as the hard limit permits.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "normand: the Norman control-plane daemon. It attaches to the NIC (the nsim simulator),\n"
+      "creates the TAP interface through which the host kernel uses the NIC (nic0), and\n"
+      "gives applications kernel-bypass UDP connections on its control socket, with the\n"
+      "rules Linux applies to sockets (privileged ports, port conflicts, raw access).\n"
+      "Needs root. Logs to stderr."};
+  nd::ServerConfig cfg;
+  std::string address = "10.11.0.2/24";
+  std::string mac = "02:00:00:00:00:02";
+  std::string level = "info";
+  unsigned neigh_ms = 3000;
+  app.add_option("--socket", cfg.socket_path,
+                 "control socket for applications and tools (its directory is created; mode 0666)")
+      ->capture_default_str();
+  app.add_option("--nsim-socket", cfg.nsim_socket, "nsim's control socket (the simulated NIC)")
+      ->capture_default_str();
+  app.add_option("--tap", cfg.tap.name, "name of the TAP interface that stands for the NIC port")
+      ->capture_default_str();
+  app.add_option("--address", address, "IPv4 address/prefix of the NIC port (and of the TAP)")
+      ->capture_default_str();
+  app.add_option("--mac", mac, "MAC address of the NIC port (and of the TAP)")
+      ->capture_default_str();
+  app.add_option("--port", cfg.port, "NIC port number behind the TAP interface")
+      ->capture_default_str();
+  app.add_option("--neigh-timeout-ms", neigh_ms,
+                 "how long a neigh request waits for an ARP answer before EHOSTUNREACH")
+      ->capture_default_str()
+      ->check(CLI::Range(1U, 60000U));
+  app.add_option("--log-level", level, "error, warn, info or debug")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"error", "warn", "warning", "info", "debug"}));
+  CLI11_PARSE(app, argc, argv);
+
+  const auto addr = nd::parse_ipv4_prefix(address);
+  if (!addr) {
+    std::cerr << "normand: --address: \"" << address
+              << "\" is not an IPv4 address/prefix (like 10.11.0.2/24)\n";
+    return 2;
+  }
+  const auto m = nd::parse_mac(mac);
+  if (!m) {
+    std::cerr << "normand: --mac: \"" << mac
+              << "\" is not a MAC address (like 02:00:00:00:00:02)\n";
+    return 2;
+  }
+  cfg.tap.ip = addr->first;
+  cfg.tap.prefix_len = addr->second;
+  cfg.tap.mac = *m;
+  cfg.neigh_timeout = std::chrono::milliseconds(neigh_ms);
+  nd::log::set_level(*nd::log::parse_level(level));
+
+  ::signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+
+  boost::asio::io_context io(1);
+  std::optional<nd::Server> server;
+  try {
+    server.emplace(io, cfg);
+  } catch (const std::exception& e) {
+    nd::log::error(e.what());
+    return 1;
+  }
+  server->on_device_lost([](const std::string& why) {
+    // Every resource left is this process's own (TAP, sockets, memory): the
+    // kernel frees them at exit. Running destructors would only wait out
+    // timeouts against a NIC that no longer answers.
+    nd::log::error(why + "; exiting (clients' connections died with the NIC)");
+    std::_Exit(3);
+  });
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    nd::log::info(std::string("caught ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                  ", shutting down");
+    server->shutdown();
+    io.stop();
+  });
+
+  for (;;) {
+    try {
+      io.run();
+      break;
+    } catch (const std::exception& e) {
+      // A handler failed (a bug, or the device went away): log it and keep
+      // serving; a dead normand would strand every client.
+      nd::log::error(std::string("unexpected error: ") + e.what());
+    }
+  }
+  server.reset();
+  nd::log::info("stopped");
+  return 0;
+}

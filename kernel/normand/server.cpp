@@ -1,0 +1,236 @@
+#include "server.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+
+#include "log.hpp"
+#include "nsim_backend.hpp"
+
+namespace norman::normand {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Is some process answering on the UNIX socket at `path`?
+bool socket_answers(const std::string& path) {
+  nsim::UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!s) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// The pid of the process listening on a UNIX stream socket (the kernel
+// gives a connecting client the listener's credentials).
+std::optional<pid_t> listener_pid(const std::string& path) {
+  nsim::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return std::nullopt;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return std::nullopt;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::nullopt;
+  ucred c{};
+  socklen_t len = sizeof c;
+  if (::getsockopt(s.get(), SOL_SOCKET, SO_PEERCRED, &c, &len) != 0 || c.pid <= 0) {
+    return std::nullopt;
+  }
+  return c.pid;
+}
+
+[[noreturn]] void fail(const std::string& step, const std::exception& e) {
+  throw std::runtime_error(step + ": " + e.what());
+}
+
+}  // namespace
+
+Server::Server(asio::io_context& io, const ServerConfig& cfg)
+    : io_(io), cfg_(cfg), acceptor_(io), accept_retry_(io), device_watch_(io) {
+  // Before touching the device: a second normand must not disturb the first.
+  check_socket_path();
+  try {
+    dev_ = std::make_unique<device::NsimDevice>(cfg.nsim_socket);
+  } catch (const std::exception& e) {
+    fail("cannot attach to the NIC (nsim at " + cfg.nsim_socket + ")", e);
+  }
+  log::info("attached to " + dev_->describe());
+  watch_device();
+  if (cfg.port >= dev_->num_ports()) {
+    throw std::runtime_error("--port " + std::to_string(cfg.port) + ": the NIC has only " +
+                             std::to_string(dev_->num_ports()) + " port(s)");
+  }
+  try {
+    tap_.emplace(TapDevice::create(cfg.tap));
+  } catch (const std::exception& e) {
+    fail("cannot create " + cfg.tap.name, e);
+  }
+  log::info(cfg.tap.name + " is up: " + to_string(cfg.tap.ip) + "/" +
+            std::to_string(cfg.tap.prefix_len) + " " + to_string(cfg.tap.mac) + " (NIC port " +
+            std::to_string(cfg.port) + ")");
+  try {
+    neigh_ = std::make_unique<NeighborTable>(io, tap_->ifindex(), cfg.tap.ip, cfg.tap.prefix_len);
+  } catch (const std::exception& e) {
+    fail("cannot open the neighbor table", e);
+  }
+  try {
+    bridge_ = std::make_unique<FallbackBridge>(io, *dev_, *tap_, cfg.port);
+    bridge_->start();
+  } catch (const std::exception& e) {
+    fail("cannot start the fallback bridge (conn 0 <-> " + cfg.tap.name + ")", e);
+  }
+  ports_ = std::make_unique<PortRegistry>(cfg.tap.ip);
+  NicInfo nic;
+  nic.mac = cfg.tap.mac;
+  nic.ip = cfg.tap.ip;
+  nic.prefix_len = cfg.tap.prefix_len;
+  nic.port = cfg.port;
+  conns_ = std::make_unique<ConnManager>(*dev_, nic, *ports_);
+  ctx_ = std::unique_ptr<DaemonContext>(new DaemonContext{
+      .dev = *dev_,
+      .conns = *conns_,
+      .owners = owners_,
+      .neigh = *neigh_,
+      .fallback = *bridge_,
+      .nic = nic,
+      .proc_root = cfg.proc_root,
+      .neigh_timeout = cfg.neigh_timeout,
+      .num_clients = [this] { return sessions_.size(); },
+      .on_closed = [this](std::uint64_t id) { sessions_.erase(id); },
+  });
+  open_socket();
+  accept_next();
+  log::info("listening on " + cfg.socket_path);
+}
+
+Server::~Server() { shutdown(); }
+
+void Server::check_socket_path() const {
+  struct stat st {};
+  if (::lstat(cfg_.socket_path.c_str(), &st) != 0) return;
+  if (!S_ISSOCK(st.st_mode)) {
+    throw std::runtime_error(cfg_.socket_path + " exists and is not a socket; not touching it");
+  }
+  if (socket_answers(cfg_.socket_path)) {
+    throw std::runtime_error("another normand is already listening on " + cfg_.socket_path);
+  }
+}
+
+void Server::open_socket() {
+  namespace fs = std::filesystem;
+  const fs::path path(cfg_.socket_path);
+  std::error_code ec;
+  if (path.has_parent_path()) {
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) {
+      throw std::runtime_error("cannot create " + path.parent_path().string() + ": " +
+                               ec.message());
+    }
+  }
+  check_socket_path();
+  struct stat st {};
+  if (::lstat(cfg_.socket_path.c_str(), &st) == 0) {
+    log::info("removing stale socket " + cfg_.socket_path);
+    ::unlink(cfg_.socket_path.c_str());
+  }
+  try {
+    const SeqPacketProtocol::endpoint ep(cfg_.socket_path);
+    acceptor_.open(SeqPacketProtocol());
+    acceptor_.bind(ep);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+  } catch (const std::exception& e) {
+    fail("cannot listen on " + cfg_.socket_path, e);
+  }
+  // Anyone may connect; what each client may do follows from its identity.
+  if (::chmod(cfg_.socket_path.c_str(), 0666) != 0) {
+    const int err = errno;
+    ::unlink(cfg_.socket_path.c_str());
+    throw std::runtime_error("chmod 0666 " + cfg_.socket_path + ": " + std::strerror(err));
+  }
+  if (::lstat(cfg_.socket_path.c_str(), &st) == 0) socket_ino_ = st.st_ino;
+}
+
+void Server::accept_next() {
+  acceptor_.async_accept(
+      [this](const boost::system::error_code& ec, SeqPacketProtocol::socket sock) {
+        if (shut_down_ || ec == asio::error::operation_aborted) return;
+        if (ec) {
+          // Typically EMFILE/ENFILE: back off instead of spinning.
+          log::warn("accept failed: " + ec.message());
+          accept_retry_.expires_after(std::chrono::milliseconds(100));
+          accept_retry_.async_wait([this](const boost::system::error_code& tec) {
+            if (!tec && !shut_down_) accept_next();
+          });
+          return;
+        }
+        const std::uint64_t id = next_id_++;
+        auto s = std::make_shared<Session>(*ctx_, std::move(sock), id);
+        if (!s->identified()) {
+          log::warn("client " + std::to_string(id) + " refused: no peer credentials");
+        } else {
+          sessions_.emplace(id, s);
+          s->start();
+        }
+        accept_next();
+      });
+}
+
+void Server::watch_device() {
+  const auto pid = listener_pid(cfg_.nsim_socket);
+  if (!pid) {
+    log::warn("cannot tell nsim's pid: its exit will only show as failing requests");
+    return;
+  }
+  const long fd = ::syscall(SYS_pidfd_open, *pid, 0);
+  if (fd < 0) {
+    log::warn(std::string("pidfd_open: ") + std::strerror(errno) +
+              ": nsim's exit will only show as failing requests");
+    return;
+  }
+  device_watch_.assign(static_cast<int>(fd));
+  device_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                           [this, p = *pid](const boost::system::error_code& ec) {
+                             if (ec || shut_down_) return;
+                             const std::string why =
+                                 "the NIC is gone: nsim (pid " + std::to_string(p) + ") exited";
+                             log::error(why);
+                             remove_socket();
+                             if (device_lost_) device_lost_(why);
+                           });
+}
+
+void Server::remove_socket() {
+  if (!socket_ino_) return;
+  struct stat st {};
+  if (::lstat(cfg_.socket_path.c_str(), &st) == 0 && st.st_ino == *socket_ino_) {
+    ::unlink(cfg_.socket_path.c_str());
+  }
+  socket_ino_.reset();
+}
+
+void Server::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  accept_retry_.cancel();
+  device_watch_.close(ec);
+  // stop() erases each session from sessions_ (on_closed): iterate a copy.
+  const auto sessions = sessions_;
+  for (const auto& [id, s] : sessions) s->stop("normand is shutting down");
+  sessions_.clear();
+  remove_socket();
+}
+
+}  // namespace norman::normand

@@ -1,0 +1,100 @@
+// normand as a whole: attaches to the device, creates nic0 (TAP), the
+// neighbor table and the fallback bridge, then accepts clients on the
+// control socket and runs one Session per client, all on one io_context.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "conn_manager.hpp"
+#include "device.hpp"
+#include "fallback_bridge.hpp"
+#include "neighbor_table.hpp"
+#include "normand_proto.hpp"
+#include "owner_registry.hpp"
+#include "port_registry.hpp"
+#include "seq_packet.hpp"
+#include "session.hpp"
+#include "tap_device.hpp"
+
+namespace norman::normand {
+
+struct ServerConfig {
+  std::string socket_path = ctl::kDefaultSocketPath;
+  std::string nsim_socket = "/run/norman/nsim.sock";
+  TapConfig tap;      // nic0: name, MAC, address
+  unsigned port = 0;  // NIC port behind nic0
+  std::chrono::milliseconds neigh_timeout{3000};
+  std::string proc_root = "/proc";
+};
+
+class Server {
+ public:
+  // Brings everything up in order (device, nic0, neighbor table, fallback
+  // bridge, control socket) and starts accepting. Throws std::exception
+  // with a message naming the step that failed; whatever was set up is
+  // torn down again.
+  Server(boost::asio::io_context& io, const ServerConfig& cfg);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Stops accepting, ends every session (reclaiming its resources) and
+  // removes the control socket. Idempotent.
+  void shutdown();
+
+  // Called when the device is gone for good (nsim exited). Nothing can be
+  // cleared on a NIC that no longer exists, and every device call would
+  // wait out its timeout: the control socket is already removed when this
+  // runs, and the caller should exit (normand.service restarts normand).
+  void on_device_lost(std::function<void(const std::string& why)> fn) {
+    device_lost_ = std::move(fn);
+  }
+
+  [[nodiscard]] std::size_t num_clients() const { return sessions_.size(); }
+  [[nodiscard]] device::Device& device() { return *dev_; }
+
+ private:
+  // Throws if the control socket path is taken (a live normand, or not a socket).
+  void check_socket_path() const;
+  void open_socket();
+  void accept_next();
+  // Watches nsim's process (pidfd of the pid behind its socket) so that its
+  // exit is noticed at once.
+  void watch_device();
+  void remove_socket();
+
+  boost::asio::io_context& io_;
+  ServerConfig cfg_;
+  // Declaration order is construction order; destruction runs backwards
+  // (sessions first, the device last).
+  std::unique_ptr<device::Device> dev_;
+  std::optional<TapDevice> tap_;
+  std::unique_ptr<NeighborTable> neigh_;
+  std::unique_ptr<FallbackBridge> bridge_;
+  OwnerRegistry owners_;
+  std::unique_ptr<PortRegistry> ports_;
+  std::unique_ptr<ConnManager> conns_;
+  std::unique_ptr<DaemonContext> ctx_;
+  SeqPacketProtocol::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;
+  boost::asio::posix::stream_descriptor device_watch_;
+  std::function<void(const std::string&)> device_lost_;
+  std::map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+  std::uint64_t next_id_ = 1;
+  // The socket file we created (removed only if it is still ours).
+  std::optional<ino_t> socket_ino_;
+  bool shut_down_ = false;
+};
+
+}  // namespace norman::normand

@@ -1,0 +1,324 @@
+#include "session.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "ctl_socket.hpp"
+#include "errors.hpp"
+#include "log.hpp"
+#include "norman/regmap.hpp"
+#include "normand_proto.hpp"
+#include "process_info.hpp"
+#include "request_args.hpp"
+
+namespace norman::normand {
+
+namespace asio = boost::asio;
+namespace rm = norman::regmap;
+using nlohmann::json;
+
+namespace {
+
+std::string dump(const json& j) {
+  // Strings normand puts in replies are printable ASCII or came from a
+  // parsed (valid UTF-8) request; replace anything else rather than throw.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+Session::Session(DaemonContext& ctx, SeqPacketProtocol::socket sock, std::uint64_t id)
+    : ctx_(ctx), sock_(std::move(sock)) {
+  who_.id = id;
+  boost::system::error_code ec;
+  sock_.non_blocking(true, ec);
+  const auto cred = peer_credentials(sock_.native_handle());
+  if (!cred || ec) return;
+  who_.proc = read_process_info(*cred, ctx_.proc_root);
+  who_.cmd_id = ctx_.owners.cmd_id(who_.proc.comm);
+  who_.cgroup_class = ctx_.owners.cgroup_class(who_.proc.cgroup);
+  identified_ = true;
+}
+
+void Session::start() {
+  log::debug("client " + std::to_string(who_.id) + " connected: " + who_.describe());
+  read_next();
+}
+
+void Session::stop(const std::string& reason) {
+  if (closed_) return;
+  closed_ = true;
+  if (hello_) {
+    ctx_.conns.reclaim(who_.id, reason);
+  } else {
+    log::debug("client " + std::to_string(who_.id) + " (" + who_.proc.describe() +
+               ") left before hello: " + reason);
+  }
+  boost::system::error_code ec;
+  sock_.close(ec);
+  out_ = {};
+  if (ctx_.on_closed) ctx_.on_closed(who_.id);
+}
+
+void Session::read_next() {
+  if (closed_) return;
+  sock_.async_wait(SeqPacketProtocol::socket::wait_read,
+                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                     if (self->closed_) return;
+                     if (ec) {
+                       self->stop("control socket error: " + ec.message());
+                       return;
+                     }
+                     self->on_readable();
+                   });
+}
+
+bool Session::peer_hung_up() {
+  pollfd p{sock_.native_handle(), POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0;
+}
+
+void Session::on_readable() {
+  std::optional<ctl::Message> m;
+  try {
+    m = ctl::recv_message(sock_.native_handle(), 0);
+  } catch (const std::system_error& e) {
+    const int err = e.code().value();
+    if (err == ETIMEDOUT) {  // readiness without a datagram: wait again
+      read_next();
+      return;
+    }
+    if (err == EPROTO || err == EMSGSIZE) {
+      log::debug("client " + std::to_string(who_.id) + ": bad datagram: " + e.what());
+      send_error(0, err, e.what());
+      return;
+    }
+    stop(std::string("control socket error: ") + e.what());
+    return;
+  }
+  if (!m) {
+    // recvmsg() returns 0 both at EOF and for an empty datagram.
+    if (peer_hung_up()) {
+      stop("client exited");
+    } else {
+      send_error(0, EPROTO, "empty message: a request is a JSON object");
+    }
+    return;
+  }
+  // Descriptors a client attaches to a request are never used: closed here.
+  m->fds.clear();
+  handle(m->body);
+}
+
+void Session::handle(const json& req) {
+  std::uint64_t seq = 0;
+  std::string op;
+  try {
+    seq = request_seq(req);
+    op = request_op(req);
+    dispatch(seq, op, req);
+  } catch (const CtlError& e) {
+    log::write(e.err() == EACCES || e.err() == EPERM ? log::Level::kInfo : log::Level::kDebug,
+               "refused " + (op.empty() ? std::string("request") : op) + " of client " +
+                   std::to_string(who_.id) + " (" + who_.proc.describe() +
+                   "): " + ctl::errno_name(e.err()) + ": " + e.what());
+    send_error(seq, e.err(), e.what());
+  } catch (const json::exception& e) {
+    send_error(seq, EINVAL, std::string("bad request: ") + e.what());
+  } catch (const std::exception& e) {
+    log::error("client " + std::to_string(who_.id) + ": " + op + " failed: " + e.what());
+    send_error(seq, EIO, op + " failed: " + e.what());
+  }
+}
+
+void Session::dispatch(std::uint64_t seq, const std::string& op, const json& req) {
+  if (op == ctl::op::kHello) {
+    send_ok(seq, do_hello(req));
+    return;
+  }
+  const bool known = op == ctl::op::kNqOpen || op == ctl::op::kNqClose || op == ctl::op::kUdpOpen ||
+                     op == ctl::op::kClose || op == ctl::op::kNeigh || op == ctl::op::kStatus;
+  if (!known) throw CtlError(EINVAL, "unknown op \"" + op + "\"");
+  if (!hello_) throw CtlError(EPROTO, "the first request must be hello");
+  if (op == ctl::op::kNqOpen) {
+    send_ok(seq, ctx_.conns.nq_open(who_.id, parse_nq_open(req)));
+  } else if (op == ctl::op::kNqClose) {
+    ctx_.conns.nq_close(who_.id, parse_nq_close(req));
+    send_ok(seq, {});
+  } else if (op == ctl::op::kUdpOpen) {
+    send_ok(seq, ctx_.conns.udp_open(who_.id, parse_udp_open(req)));
+  } else if (op == ctl::op::kClose) {
+    ctx_.conns.close(who_.id, parse_close(req));
+    send_ok(seq, {});
+  } else if (op == ctl::op::kNeigh) {
+    do_neigh(seq, req);
+  } else {
+    send_ok(seq, do_status(req));
+  }
+}
+
+Grant Session::do_hello(const json& req) {
+  const HelloArgs a = parse_hello(req);
+  if (hello_) throw CtlError(EISCONN, "hello was already done on this connection");
+  if (a.version != ctl::kProtoVersion) {
+    throw CtlError(EPROTONOSUPPORT, "protocol version " + std::to_string(a.version) +
+                                        " is not supported (normand speaks version " +
+                                        std::to_string(ctl::kProtoVersion) + ")");
+  }
+  Grant g = ctx_.conns.attach(who_);
+  hello_ = true;
+  const auto& p = who_.proc;
+  g.results = {{"version", ctl::kProtoVersion},
+               {"pid", p.pid},
+               {"uid", p.uid},
+               {"gid", p.gid},
+               {"comm", p.comm},
+               {"cgroup", p.cgroup},
+               {"cmd_id", who_.cmd_id},
+               {"cgroup_class", who_.cgroup_class},
+               {"nic",
+                {{"mac", to_string(ctx_.nic.mac)},
+                 {"ip", to_string(ctx_.nic.ip)},
+                 {"prefix_len", ctx_.nic.prefix_len},
+                 {"port", ctx_.nic.port},
+                 {"num_ports", ctx_.dev.num_ports()},
+                 {"build_id", rm::kBuildId}}},
+               {"doorbell", ctx_.dev.doorbell_transport()}};
+  return g;
+}
+
+void Session::do_neigh(std::uint64_t seq, const json& req) {
+  const Ipv4 ip = parse_neigh(req);
+  // Only this session waits: normand keeps serving everyone else.
+  ctx_.neigh.async_resolve(
+      ip, ctx_.neigh_timeout, [w = weak_from_this(), seq, ip](std::error_code ec, Mac mac) {
+        auto self = w.lock();
+        if (!self || self->closed_) return;
+        if (!ec) {
+          Grant g;
+          g.results = {{"ip", to_string(ip)}, {"mac", to_string(mac)}};
+          self->send_ok(seq, std::move(g));
+          return;
+        }
+        const bool generic =
+            ec.category() == std::generic_category() || ec.category() == std::system_category();
+        int err = generic && ec.value() != 0 ? ec.value() : EIO;
+        if (ec == std::errc::operation_canceled) err = ECANCELED;
+        std::string msg = to_string(ip) + ": ";
+        if (err == EHOSTUNREACH) {
+          msg += "no answer to ARP on the NIC's link";
+        } else if (err == ENETUNREACH) {
+          msg += "not on the NIC's subnet (no routing through gateways)";
+        } else {
+          msg += ec.message();
+        }
+        self->send_error(seq, err, msg);
+      });
+}
+
+Grant Session::do_status(const json& req) {
+  parse_status(req);
+  const auto& p = who_.proc;
+  Grant g;
+  json s = ctx_.conns.status(p);
+  s["clients"] = ctx_.num_clients ? ctx_.num_clients() : 0;
+  s["dma_bytes"] = ctx_.dev.dma_bytes();
+  s["device"] = ctx_.dev.describe();
+  s["fallback"] = ctx_.fallback.status();
+  s["nic"] = {{"mac", to_string(ctx_.nic.mac)},
+              {"ip", to_string(ctx_.nic.ip) + "/" + std::to_string(ctx_.nic.prefix_len)},
+              {"port", ctx_.nic.port}};
+  if (p.is_root()) {
+    s["owners"] = ctx_.owners.to_json();
+    json counters = json::object();
+    for (unsigned i = 0; i < rm::kNumCounters; ++i) {
+      counters[std::string(rm::kCounterNames[i])] =
+          ctx_.dev.nic().counter(static_cast<rm::Counter>(i));
+    }
+    s["nic_counters"] = std::move(counters);
+  }
+  // One reply is one datagram: with very many connections, list fewer.
+  while (dump(s).size() + 256 > ctl::kMaxMessageBytes) {
+    auto& list = s["connections"];
+    if (list.empty()) break;
+    const std::size_t keep = list.size() / 2;
+    list.erase(list.begin() + static_cast<std::ptrdiff_t>(keep), list.end());
+    s["truncated"] = true;
+  }
+  g.results = std::move(s);
+  return g;
+}
+
+void Session::send_ok(std::uint64_t seq, Grant g) {
+  json body = ctl::ok_reply(seq);
+  for (auto& [k, v] : g.results.items()) body[k] = v;
+  json names = json::array();
+  std::vector<nsim::UniqueFd> fds;
+  for (auto& [name, fd] : g.fds) {
+    names.push_back(name);
+    fds.push_back(std::move(fd));
+  }
+  if (!fds.empty()) body["fds"] = std::move(names);
+  send(body, std::move(fds));
+}
+
+void Session::send_error(std::uint64_t seq, int err, const std::string& message) {
+  send(ctl::error_reply(seq, err, message), {});
+}
+
+void Session::send(const json& body, std::vector<nsim::UniqueFd> fds) {
+  out_.text = dump(body);
+  out_.fds = std::move(fds);
+  flush();
+}
+
+void Session::flush() {
+  if (closed_) return;
+  const auto& t = out_.text;
+  iovec iov{const_cast<char*>(t.data()), t.size()};
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * ctl::kMaxFds)]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!out_.fds.empty()) {
+    const std::size_t n = std::min(out_.fds.size(), ctl::kMaxFds);
+    msg.msg_control = ctrl;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const int fd = out_.fds[i].get();
+      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
+    }
+  }
+  for (;;) {
+    if (::sendmsg(sock_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) break;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // The client does not read: wait for room without holding normand.
+      sock_.async_wait(SeqPacketProtocol::socket::wait_write,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                         if (self->closed_) return;
+                         if (ec) {
+                           self->stop("control socket error: " + ec.message());
+                           return;
+                         }
+                         self->flush();
+                       });
+      return;
+    }
+    stop(std::string("cannot answer: ") + std::strerror(errno));
+    return;
+  }
+  out_ = {};  // our copies of the descriptors: the client has its own now
+  read_next();
+}
+
+}  // namespace norman::normand

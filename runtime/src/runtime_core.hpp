@@ -1,0 +1,65 @@
+// The shared state of one Runtime session (private to libnorman).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+
+#include "ctl_socket.hpp"
+#include "norman/doorbell.hpp"
+#include "norman/net.hpp"
+#include "norman/runtime.hpp"
+
+namespace norman::detail {
+
+[[noreturn]] inline void throw_errno(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
+
+struct RuntimeCore {
+  std::mutex ctl_mu;
+  std::optional<ctl::Client> ctl;
+  int ctl_timeout_ms = 10000;
+  std::string socket_path;
+  nlohmann::json hello;
+  NicInfo nic;
+  std::unique_ptr<Doorbell> doorbell;
+  std::chrono::nanoseconds spin{0};
+
+  std::mutex neigh_mu;
+  std::unordered_map<Ipv4, MacAddr> neigh;
+  std::atomic<std::uint32_t> neigh_gen{1};  // bumped by flush_neighbors; sockets compare
+
+  // One control request (serialized); throws std::system_error.
+  ctl::Message call(std::string_view op, nlohmann::json args = nlohmann::json::object()) {
+    std::lock_guard lock(ctl_mu);
+    if (!ctl) throw_errno(ENOTCONN, "normand control connection is closed");
+    return ctl->call(op, std::move(args), ctl_timeout_ms);
+  }
+  // Same, never throws (destructors): false on failure.
+  bool call_quiet(std::string_view op, nlohmann::json args) noexcept {
+    try {
+      call(op, std::move(args));
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+  MacAddr resolve(Ipv4 ip);
+};
+
+// Finds the descriptor named `name` in a reply's "fds" list.
+UniqueFd take_fd(ctl::Message& m, std::string_view name, std::string_view what);
+// mmap(MAP_SHARED | MAP_POPULATE) of `bytes` of fd, checking its size first.
+std::unique_ptr<Mapping> map_fd(int fd, std::uint64_t bytes, std::string_view what);
+Ipv4 json_ip(const nlohmann::json& v, std::string_view what);
+MacAddr json_mac(const nlohmann::json& v, std::string_view what);
+std::uint64_t json_u64(const nlohmann::json& body, std::string_view key, std::string_view what);
+
+}  // namespace norman::detail

@@ -1,0 +1,459 @@
+#include "norman/udp_socket.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <thread>
+
+#include "runtime_core.hpp"
+#include "time_util.hpp"
+
+namespace norman {
+
+using detail::throw_errno;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr RxFlagBits kFlagBits{1U << regmap::rx_slot::kFlagsMalformed,
+                               1U << regmap::rx_slot::kFlagsFrag};
+
+// Waiting for the NIC to complete TX descriptors: spin, then sleep in short
+// steps (there is no TX interrupt unless notify_tx, and the ring only fills
+// when the NIC is slower than the application).
+class TxBackoff {
+ public:
+  TxBackoff(std::chrono::nanoseconds spin, Clock::time_point deadline)
+      : spin_end_(std::min(deadline, detail::deadline_after(spin))), deadline_(deadline) {}
+  // false once the deadline passed.
+  bool wait() {
+    const auto now = Clock::now();
+    if (now >= deadline_) return false;
+    if (now < spin_end_) {
+      for (int i = 0; i < 32; ++i) cpu_relax();
+      return true;
+    }
+    const auto step = std::min<Clock::duration>(std::chrono::microseconds(50), deadline_ - now);
+    const timespec ts = detail::to_timespec(step);
+    ::nanosleep(&ts, nullptr);
+    return true;
+  }
+
+ private:
+  Clock::time_point spin_end_;
+  Clock::time_point deadline_;
+};
+
+}  // namespace
+
+UdpSocket::UdpSocket(PrivateTag, std::shared_ptr<detail::RuntimeCore> core,
+                     std::shared_ptr<NotifyQueue> nq, const UdpGrant& g, const UdpOptions& o,
+                     std::unique_ptr<detail::Mapping> mem, std::optional<MacAddr> peer_mac)
+    : rx_(mem->data() + g.rx_off, g.rx_log2, core->doorbell.get(), g.db_page),
+      tx_(mem->data() + g.tx_desc_off, mem->data() + g.tx_data_off, g.tx_log2, core->doorbell.get(),
+          g.db_page),
+      ip_id_(static_cast<std::uint16_t>(g.conn_id * 40503U)),
+      udp_checksum_(o.udp_checksum),
+      verify_checksums_(o.verify_checksums),
+      notify_tx_(o.notify_tx),
+      flag_bits_(kFlagBits),
+      core_(std::move(core)),
+      nq_(std::move(nq)),
+      mem_(std::move(mem)),
+      local_(g.local),
+      remote_(g.remote),
+      mac_(g.mac),
+      conn_id_(g.conn_id),
+      user_data_(o.user_data),
+      linger_(o.linger),
+      nq_units_(o.notify_tx ? 2 : 1) {
+  tmpl_any_ = UdpHeaderTemplate::make(mac_, local_, MacAddr{}, Endpoint{});
+  if (remote_ && peer_mac) tmpl_peer_ = UdpHeaderTemplate::make(mac_, local_, *peer_mac, *remote_);
+  nq_->attach(this);  // last: nothing below may throw
+}
+
+UdpSocket::~UdpSocket() {
+  if (closed_) return;
+  try {
+    close();
+  } catch (...) {
+    // Destructors do not throw; close() reports errors to those who ask.
+  }
+}
+
+void UdpSocket::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (tx_.in_flight() != 0 && linger_.count() > 0) flush(linger_);
+  nq_->detach(this);
+  nq_->unreserve(nq_units_);
+  core_->call(ctl::op::kClose, {{"conn_id", conn_id_}});
+}
+
+// ---- receive --------------------------------------------------------------------
+
+void UdpSocket::count_drop(RxVerdict v) {
+  switch (v) {
+    case RxVerdict::kOk:
+      break;
+    case RxVerdict::kMalformed:
+      ++stats_.rx_drop_malformed;
+      break;
+    case RxVerdict::kFragment:
+      ++stats_.rx_drop_fragment;
+      break;
+    case RxVerdict::kNotIpv4:
+      ++stats_.rx_drop_not_ipv4;
+      break;
+    case RxVerdict::kNotUdp:
+      ++stats_.rx_drop_not_udp;
+      break;
+    case RxVerdict::kBadLength:
+      ++stats_.rx_drop_bad_length;
+      break;
+    case RxVerdict::kBadChecksum:
+      ++stats_.rx_drop_bad_checksum;
+      break;
+  }
+}
+
+std::size_t UdpSocket::take(std::span<RxDatagram> out) {
+  std::size_t n = 0;
+  std::uint64_t bytes = 0;
+  const std::size_t max = out.size();
+  const bool fast_ok = !verify_checksums_;
+  RxRing::Frame f;
+  ParsedUdp p;
+  while (n < max && rx_.next(f)) {
+    rx_.prefetch(4);  // slots are 2 KiB apart: they alias in L1, hide the L2 latency
+    RxVerdict v;
+    if (fast_ok && f.flags == 0 && parse_udp_frame_fast(f.data, f.len, p)) [[likely]] {
+      v = RxVerdict::kOk;
+    } else if (f.len > regmap::rx_slot::kMaxLen) {
+      v = RxVerdict::kBadLength;  // a trailer that points before its slot: never trust it
+    } else {
+      v = parse_udp_frame(f.data, f.len, f.flags, flag_bits_, verify_checksums_, p);
+    }
+    if (v == RxVerdict::kOk) [[likely]] {
+      out[n].payload = {p.payload, p.payload_len};
+      out[n].from = p.src;
+      bytes += p.payload_len;
+      ++n;
+    } else {
+      count_drop(v);
+    }
+  }
+  stats_.rx_datagrams += n;
+  stats_.rx_bytes += bytes;
+  return n;
+}
+
+std::size_t UdpSocket::try_peek(std::span<RxDatagram> out) {
+  const std::size_t n = take(out);
+  peeked_ += static_cast<std::uint32_t>(n);
+  // Only dropped frames were taken: give their slots back now (this also
+  // re-arms the notification), nobody will call release() for them.
+  if (peeked_ == 0) release_rx();
+  return n;
+}
+
+std::optional<RxDatagram> UdpSocket::try_peek() {
+  RxDatagram d;
+  if (try_peek(std::span<RxDatagram>(&d, 1)) == 0) return std::nullopt;
+  return d;
+}
+
+void UdpSocket::release_rx() {
+  if (!rx_.release_lazy() && !rx_deferred_) {
+    rx_deferred_ = true;
+    nq_->defer(this);
+  }
+}
+
+void UdpSocket::release() {
+  peeked_ = 0;
+  release_rx();
+}
+
+std::optional<RecvResult> UdpSocket::try_recv(std::span<std::uint8_t> buf) {
+  RxDatagram d;
+  if (take(std::span<RxDatagram>(&d, 1)) == 0) {
+    if (peeked_ == 0) release_rx();
+    return std::nullopt;
+  }
+  RecvResult r;
+  r.from = d.from;
+  r.len = std::min(buf.size(), d.payload.size());
+  r.truncated = r.len < d.payload.size();
+  if (r.truncated) ++stats_.rx_truncated;
+  if (r.len != 0) std::memcpy(buf.data(), d.payload.data(), r.len);
+  release();
+  return r;
+}
+
+std::size_t UdpSocket::try_recv_batch(std::span<RecvMsg> msgs) {
+  constexpr std::size_t kChunk = 32;
+  RxDatagram d[kChunk];
+  std::size_t done = 0;
+  while (done < msgs.size()) {
+    const std::size_t want = std::min(kChunk, msgs.size() - done);
+    const std::size_t n = take(std::span<RxDatagram>(d, want));
+    for (std::size_t i = 0; i < n; ++i) {
+      RecvMsg& m = msgs[done + i];
+      const std::size_t len = std::min(m.buffer.size(), d[i].payload.size());
+      if (len != 0) std::memcpy(m.buffer.data(), d[i].payload.data(), len);
+      m.result.len = len;
+      m.result.from = d[i].from;
+      m.result.truncated = len < d[i].payload.size();
+      if (m.result.truncated) ++stats_.rx_truncated;
+    }
+    done += n;
+    if (n < want) break;
+  }
+  if (done != 0 || peeked_ == 0) release();
+  return done;
+}
+
+bool UdpSocket::wait_readable(std::chrono::nanoseconds timeout) {
+  release();
+  if (rx_.ready()) return true;
+  if (timeout <= std::chrono::nanoseconds::zero()) return false;
+  return nq_->wait_socket(*this, detail::deadline_after(timeout));
+}
+
+std::optional<RecvResult> UdpSocket::recv(std::span<std::uint8_t> buf,
+                                          std::chrono::nanoseconds timeout) {
+  const auto deadline = detail::deadline_after(timeout);
+  release();
+  for (;;) {
+    if (auto r = try_recv(buf)) return r;
+    if (!nq_->wait_socket(*this, deadline)) return std::nullopt;
+  }
+}
+
+std::size_t UdpSocket::recv_batch(std::span<RecvMsg> msgs, std::chrono::nanoseconds timeout) {
+  if (msgs.empty()) return 0;
+  const auto deadline = detail::deadline_after(timeout);
+  release();
+  for (;;) {
+    if (const std::size_t n = try_recv_batch(msgs); n != 0) return n;
+    if (!nq_->wait_socket(*this, deadline)) return 0;
+  }
+}
+
+std::size_t UdpSocket::peek(std::span<RxDatagram> out, std::chrono::nanoseconds timeout) {
+  if (out.empty()) return 0;
+  const auto deadline = detail::deadline_after(timeout);
+  release();
+  for (;;) {
+    if (const std::size_t n = try_peek(out); n != 0) return n;
+    if (!nq_->wait_socket(*this, deadline)) return 0;
+  }
+}
+
+// ---- send ------------------------------------------------------------------------
+
+const MacAddr& UdpSocket::neighbor(Ipv4 ip) {
+  const std::uint32_t gen = core_->neigh_gen.load(std::memory_order_acquire);
+  NeighborSlot& s = ncache_[(ip.be * 2654435761U) >> 28];
+  static_assert(kNeighborSlots == 16);
+  if (s.gen == gen && s.ip == ip) [[likely]]
+    return s.mac;
+  s.mac = core_->resolve(ip);
+  s.ip = ip;
+  s.gen = gen;
+  return s.mac;
+}
+
+// Throws for what can never be sent; resolves the destination's MAC so that
+// building the frame afterwards cannot fail.
+void UdpSocket::check_destination(std::size_t len, const Endpoint& to) {
+  if (len > kMaxPayload) {
+    throw_errno(EMSGSIZE, "send on " + local_.to_string() + ": a " + std::to_string(len) +
+                              "-byte payload exceeds the maximum of " +
+                              std::to_string(kMaxPayload) + " (1500-byte MTU, no fragmentation)");
+  }
+  if (to.ip.is_unspecified() && to.port == 0) {
+    if (!remote_) {
+      throw_errno(EDESTADDRREQ,
+                  "send on " + local_.to_string() + ": the socket is not connected; use send_to");
+    }
+    return;
+  }
+  if (to.ip.is_unspecified() || to.port == 0) {
+    throw_errno(EDESTADDRREQ, "send_to " + to.to_string() + ": not a destination");
+  }
+  if (remote_ && to == *remote_) return;
+  (void)neighbor(to.ip);
+}
+
+inline void UdpSocket::build_frame(std::uint32_t k, std::size_t len, const Endpoint* to) {
+  std::uint8_t* f = tx_.slot(tx_.prod() + k);
+  std::size_t flen;
+  if (to == nullptr || to->is_unspecified() || (remote_ && *to == *remote_)) {
+    flen = write_udp_headers(f, tmpl_peer_, len, ip_id_++, udp_checksum_);
+  } else {
+    const MacAddr& mac = neighbor(to->ip);
+    flen = write_udp_headers(f, tmpl_any_, len, ip_id_++, udp_checksum_, to, &mac);
+  }
+  tx_.write_desc(k, static_cast<std::uint32_t>(flen));
+}
+
+void UdpSocket::reap_if_needed(std::uint32_t want) {
+  if (tx_.free_slots() < want) poll_tx();
+}
+
+std::size_t UdpSocket::try_send_batch(std::span<const TxDatagram> dgrams) {
+  bool all_to_peer = remote_.has_value();
+  for (const TxDatagram& d : dgrams) {
+    if (!(d.payload.size() <= kMaxPayload && d.to.is_unspecified() && remote_)) [[unlikely]]
+      check_destination(d.payload.size(), d.to);
+    all_to_peer = all_to_peer && (d.to.is_unspecified() || d.to == *remote_);
+  }
+  const auto want = static_cast<std::uint32_t>(std::min<std::size_t>(dgrams.size(), UINT32_MAX));
+  reap_if_needed(want);
+  const std::uint32_t n = std::min(want, tx_.free_slots());
+  std::uint64_t bytes = 0;
+  if (all_to_peer) {
+    // The connected fast path: template copy, lengths, checksums, descriptor.
+    for (std::uint32_t k = 0; k < n; ++k) {
+      __builtin_prefetch(tx_.slot(tx_.prod() + k + 4), 1);
+      const TxDatagram& d = dgrams[k];
+      std::uint8_t* f = tx_.slot(tx_.prod() + k);
+      copy_payload(f + kUdpFrameHeaderBytes, d.payload.data(), d.payload.size());
+      const std::size_t flen =
+          write_udp_headers(f, tmpl_peer_, d.payload.size(), ip_id_++, udp_checksum_);
+      tx_.write_desc(k, static_cast<std::uint32_t>(flen));
+      bytes += d.payload.size();
+    }
+  } else {
+    for (std::uint32_t k = 0; k < n; ++k) {
+      const TxDatagram& d = dgrams[k];
+      copy_payload(tx_.slot(tx_.prod() + k) + kUdpFrameHeaderBytes, d.payload.data(),
+                   d.payload.size());
+      build_frame(k, d.payload.size(), &d.to);
+      bytes += d.payload.size();
+    }
+  }
+  tx_.publish(n);
+  stats_.tx_datagrams += n;
+  stats_.tx_bytes += bytes;
+  stats_.tx_ring_full += dgrams.size() - n;
+  return n;
+}
+
+bool UdpSocket::try_send(std::span<const std::uint8_t> payload) {
+  const TxDatagram d{payload, Endpoint{}};
+  return try_send_batch(std::span<const TxDatagram>(&d, 1)) == 1;
+}
+
+bool UdpSocket::try_send_to(std::span<const std::uint8_t> payload, const Endpoint& to) {
+  if (to.is_unspecified()) throw_errno(EDESTADDRREQ, "send_to 0.0.0.0:0: not a destination");
+  const TxDatagram d{payload, to};
+  return try_send_batch(std::span<const TxDatagram>(&d, 1)) == 1;
+}
+
+bool UdpSocket::wait_tx_room(Clock::time_point deadline) {
+  TxBackoff b(core_->spin, deadline);
+  for (;;) {
+    if (tx_.free_slots() != 0 || poll_tx() != 0) return true;
+    if (!b.wait()) return false;
+  }
+}
+
+bool UdpSocket::send(std::span<const std::uint8_t> payload, std::chrono::nanoseconds timeout) {
+  return send_to(payload, Endpoint{}, timeout);
+}
+
+bool UdpSocket::send_to(std::span<const std::uint8_t> payload, const Endpoint& to,
+                        std::chrono::nanoseconds timeout) {
+  check_destination(payload.size(), to);
+  const auto deadline = detail::deadline_after(timeout);
+  if (tx_.free_slots() == 0) poll_tx();
+  if (tx_.free_slots() == 0 && !wait_tx_room(deadline)) {
+    ++stats_.tx_ring_full;
+    return false;
+  }
+  const TxDatagram d{payload, to};
+  return try_send_batch(std::span<const TxDatagram>(&d, 1)) == 1;
+}
+
+std::size_t UdpSocket::try_alloc(std::span<TxSlot> out) {
+  const auto want = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), UINT32_MAX));
+  reap_if_needed(want);
+  const std::uint32_t n = std::min(want, tx_.free_slots());
+  for (std::uint32_t k = 0; k < n; ++k) {
+    out[k].buffer = {tx_.slot(tx_.prod() + k) + kUdpFrameHeaderBytes, kMaxPayload};
+    out[k].len = 0;
+    out[k].to = Endpoint{};
+  }
+  alloc_n_ = n;
+  return n;
+}
+
+void UdpSocket::commit(std::span<const TxSlot> slots) {
+  if (slots.size() > alloc_n_) {
+    throw_errno(EINVAL, "commit of " + std::to_string(slots.size()) + " slots, but only " +
+                            std::to_string(alloc_n_) + " are reserved (try_alloc)");
+  }
+  for (std::size_t k = 0; k < slots.size(); ++k) {
+    if (slots[k].buffer.data() !=
+        tx_.slot(tx_.prod() + static_cast<std::uint32_t>(k)) + kUdpFrameHeaderBytes) {
+      throw_errno(EINVAL,
+                  "commit: slot " + std::to_string(k) +
+                      " is not the k-th slot of the last reservation (commit a prefix, in order)");
+    }
+    if (!(slots[k].len <= kMaxPayload && slots[k].to.is_unspecified() && remote_)) [[unlikely]]
+      check_destination(slots[k].len, slots[k].to);
+  }
+  const auto n = static_cast<std::uint32_t>(slots.size());
+  std::uint64_t bytes = 0;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    __builtin_prefetch(tx_.slot(tx_.prod() + k + 4), 1);
+    build_frame(k, slots[k].len, &slots[k].to);
+    bytes += slots[k].len;
+  }
+  tx_.publish(n);
+  alloc_n_ = 0;
+  stats_.tx_datagrams += n;
+  stats_.tx_bytes += bytes;
+}
+
+std::uint32_t UdpSocket::poll_tx() {
+  return tx_.reap([this](std::uint32_t st, std::uint32_t) {
+    switch (st) {
+      case regmap::tx_desc::kStatusSent:
+        ++stats_.tx_sent;
+        break;
+      case regmap::tx_desc::kStatusDropSpoof:
+        ++stats_.tx_drop_spoof;
+        break;
+      case regmap::tx_desc::kStatusDropBadLen:
+        ++stats_.tx_drop_bad_len;
+        break;
+      case regmap::tx_desc::kStatusDropFilter:
+        ++stats_.tx_drop_filter;
+        break;
+      default:
+        ++stats_.tx_status_unknown;
+        break;
+    }
+  });
+}
+
+bool UdpSocket::flush(std::chrono::nanoseconds timeout) {
+  TxBackoff b(core_->spin, detail::deadline_after(timeout));
+  for (;;) {
+    poll_tx();
+    if (tx_.in_flight() == 0) return true;
+    if (!b.wait()) return false;
+  }
+}
+
+const SocketStats& UdpSocket::stats() {
+  poll_tx();
+  return stats_;
+}
+
+}  // namespace norman
