@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -233,15 +234,20 @@ Grant Session::do_status(const json& req) {
   s["nic"] = {{"mac", to_string(ctx_.nic.mac)},
               {"ip", to_string(ctx_.nic.ip) + "/" + std::to_string(ctx_.nic.prefix_len)},
               {"port", ctx_.nic.port}};
-  if (p.is_root()) {
-    s["owners"] = ctx_.owners.to_json();
-    json counters = json::object();
-    for (unsigned i = 0; i < rm::kNumCounters; ++i) {
-      counters[std::string(rm::kCounterNames[i])] =
-          ctx_.dev.nic().counter(static_cast<rm::Counter>(i));
-    }
-    s["nic_counters"] = std::move(counters);
+  if (p.is_root()) s["owners"] = ctx_.owners.to_json();
+  // The NIC's counters are aggregates (no owner in them): everyone sees them.
+  // rx_balanced: every received frame has exactly one fate (delivered or
+  // dropped with a reason); it can read false while a frame is in flight.
+  std::array<std::uint64_t, rm::kNumCounters> values{};
+  json counters = json::object();
+  for (unsigned i = 0; i < rm::kNumCounters; ++i) {
+    values[i] = ctx_.dev.nic().counter(static_cast<rm::Counter>(i));
+    counters[std::string(rm::kCounterNames[i])] = values[i];
   }
+  std::uint64_t fates = 0;
+  for (const auto c : rm::kRxFates) fates += values[static_cast<unsigned>(c)];
+  s["nic_counters"] = std::move(counters);
+  s["rx_balanced"] = values[static_cast<unsigned>(rm::Counter::kRxFrames)] == fates;
   // One reply is one datagram: with very many connections, list fewer.
   while (dump(s).size() + 256 > ctl::kMaxMessageBytes) {
     auto& list = s["connections"];

@@ -36,8 +36,10 @@
 //   neigh      {ip}                            -> {ip, mac} (resolved by the
 //              host kernel on nic0; EHOSTUNREACH if nobody answers)
 //   status     {}                              -> {clients, connections:[...],
-//              nqs, dma_bytes, fallback: {...}} (root sees every owner; others
-//              see only their own connections in detail)
+//              nqs, dma_bytes, fallback: {...}, nic_counters: {...},
+//              rx_balanced} (root sees every owner; others see only their own
+//              connections in detail; the NIC's counters are aggregates and
+//              everyone sees them)
 #pragma once
 
 #include <cstdint>
