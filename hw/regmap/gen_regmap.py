@@ -94,6 +94,26 @@ def gen_sv(spec, build_id):
             for vname, val in f.get(group, {}).items():
                 p(f"  localparam int unsigned {fmt}_{group.upper()}_{vname} = {val};")
     p("")
+    flt = spec["filter"]
+    lsb = 0
+    p(f"  localparam int unsigned FILTER_NUM_FIELDS = {len(flt['range_fields'])};")
+    for i, fld in enumerate(flt["range_fields"]):
+        p(f"  localparam int unsigned FLT_{fld['name']} = {i}, FLT_{fld['name']}_LSB = {lsb}, "
+          f"FLT_{fld['name']}_W = {fld['width']};")
+        lsb += fld["width"]
+    p(f"  localparam int unsigned FILTER_RANGE_KEY_W = {lsb};")
+    widths = ", ".join(str(f["width"]) for f in flt["range_fields"])
+    lsbs = ", ".join(str(sum(g["width"] for g in flt["range_fields"][:i]))
+                     for i in range(len(flt["range_fields"])))
+    p(f"  localparam int unsigned FILTER_FIELD_W [FILTER_NUM_FIELDS] = '{{{widths}}};")
+    p(f"  localparam int unsigned FILTER_FIELD_LSB [FILTER_NUM_FIELDS] = '{{{lsbs}}};")
+    p(f"  localparam int unsigned FILTER_FLAGS_W = {len(flt['flags'])};")
+    for i, fl in enumerate(flt["flags"]):
+        p(f"  localparam int unsigned FLT_FLAG_{fl['name']} = {i};")
+    for group in ("actions", "reject_with"):
+        for vname, val in flt[group].items():
+            p(f"  localparam int unsigned FILTER_{group.upper()}_{vname} = {val};")
+    p("")
     p("endpackage")
     p("/* verilator lint_on UNUSEDPARAM */")
     return "\n".join(out) + "\n"
@@ -193,6 +213,48 @@ def gen_hpp(spec, build_id):
             for vname, val in f.get(group, {}).items():
                 p(f"inline constexpr std::uint32_t k{camel(group)}{camel(vname)} = {val};")
         p("}")
+    p("")
+    flt = spec["filter"]
+    p("// The filter overlay's key: range fields (lsb within the packed range key,")
+    p("// CMD.ARG index of FILTER_WRITE) and flag bits.")
+    p("namespace filter {")
+    p("struct RangeField {")
+    p("  std::string_view name;")
+    p("  unsigned width;")
+    p("  unsigned lsb;")
+    p("  unsigned arg;")
+    p("};")
+    n = len(flt["range_fields"])
+    p(f"inline constexpr unsigned kNumFields = {n};")
+    p("enum class FieldId : unsigned {")
+    for i, fld in enumerate(flt["range_fields"]):
+        p(f"  k{camel(fld['name'])} = {i},")
+    p("};")
+    p(f"inline constexpr std::array<RangeField, {n}> kFields{{{{")
+    lsb = 0
+    for i, fld in enumerate(flt["range_fields"]):
+        p(f"    {{\"{fld['name'].lower()}\", {fld['width']}, {lsb}, {2 + i}}},")
+        lsb += fld["width"]
+    p("}};")
+    p(f"inline constexpr unsigned kRangeKeyWidth = {lsb};")
+    p(f"inline constexpr unsigned kNumFlags = {len(flt['flags'])};")
+    p("enum class Flag : unsigned {")
+    for i, fl in enumerate(flt["flags"]):
+        p(f"  k{camel(fl['name'])} = {i},")
+    p("};")
+    p(f"inline constexpr std::array<std::string_view, {len(flt['flags'])}> kFlagNames{{")
+    for fl in flt["flags"]:
+        p(f"    \"{fl['name'].lower()}\",")
+    p("};")
+    p("enum class Action : std::uint8_t {")
+    for vname, val in flt["actions"].items():
+        p(f"  k{camel(vname)} = {val},")
+    p("};")
+    p("enum class RejectWith : std::uint8_t {")
+    for vname, val in flt["reject_with"].items():
+        p(f"  k{camel(vname)} = {val},")
+    p("};")
+    p("}  // namespace filter")
     p("")
     p("}  // namespace norman::regmap")
     return "\n".join(out) + "\n"

@@ -322,6 +322,12 @@ module csr_regs
         REG_CMD_STATUS:      rdata = {result_q, 16'd0, 8'(status_q), 7'd0, cmd_state_q != CMD_IDLE};
         BLK_COUNTERS_BASE:   rdata = BLK_COUNTERS_HEADER;
         REG_COUNTERS_COUNT:  rdata = 64'(NUM_COUNTERS);
+        // The filter overlay's block: present before its engine, so software
+        // sees the capacity (FILTER_WRITE answers INVALID until then).
+        BLK_FILTER_BASE:     rdata = BLK_FILTER_HEADER;
+        REG_FILTER_ENTRIES:  rdata = 64'(FILTER_ENTRIES);
+        REG_FILTER_EPOCH, REG_FILTER_LATENCY, REG_FILTER_CNT_SEL, REG_FILTER_CNT_PKTS,
+        REG_FILTER_CNT_BYTES: rdata = '0;
         default:             known = 1'b0;
       endcase
     end

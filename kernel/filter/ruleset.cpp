@@ -1,0 +1,74 @@
+#include "ruleset.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <utility>
+
+namespace norman::filter {
+
+Ruleset::Ruleset() {
+  chains.push_back(Chain{"INPUT", Policy::kAccept, {}, {}});
+  chains.push_back(Chain{"OUTPUT", Policy::kAccept, {}, {}});
+}
+
+Chain* Ruleset::find(std::string_view name) {
+  auto it = std::find_if(chains.begin(), chains.end(), [&](const Chain& c) { return c.name == name; });
+  return it == chains.end() ? nullptr : &*it;
+}
+
+const Chain* Ruleset::find(std::string_view name) const {
+  auto it = std::find_if(chains.begin(), chains.end(), [&](const Chain& c) { return c.name == name; });
+  return it == chains.end() ? nullptr : &*it;
+}
+
+std::size_t Ruleset::references(std::string_view name) const {
+  std::size_t n = 0;
+  for (const auto& c : chains) {
+    for (const auto& r : c.rules) {
+      if ((r.target.kind == TargetKind::kJump || r.target.kind == TargetKind::kGoto) && r.target.chain == name) ++n;
+    }
+  }
+  return n;
+}
+
+bool Rule::same_spec(const Rule& o) const {
+  return src == o.src && dst == o.dst && in == o.in && out == o.out && proto == o.proto && fragment == o.fragment &&
+         modules == o.modules && sport == o.sport && dport == o.dport && tcp_flags == o.tcp_flags &&
+         icmp == o.icmp && multiport == o.multiport && owner == o.owner && cgroup == o.cgroup &&
+         comment == o.comment && target == o.target;
+}
+
+namespace {
+// /etc/protocols names iptables prints for the common protocols.
+constexpr std::array<std::pair<std::string_view, std::uint8_t>, 9> kProtoNames{{
+    {"icmp", 1},
+    {"igmp", 2},
+    {"tcp", 6},
+    {"udp", 17},
+    {"gre", 47},
+    {"esp", 50},
+    {"ah", 51},
+    {"sctp", 132},
+    {"udplite", 136},
+}};
+}  // namespace
+
+std::optional<std::uint8_t> proto_number(std::string_view name) {
+  for (const auto& [n, v] : kProtoNames) {
+    if (n == name) return v;
+  }
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), v);
+  if (ec != std::errc{} || p != name.data() + name.size() || v > 255 || name.empty()) return std::nullopt;
+  return static_cast<std::uint8_t>(v);
+}
+
+std::string proto_name(std::uint8_t number) {
+  for (const auto& [n, v] : kProtoNames) {
+    if (v == number) return std::string(n);
+  }
+  return std::to_string(number);
+}
+
+}  // namespace norman::filter

@@ -1,0 +1,217 @@
+// The filter table as an administrator writes it: chains of rules in
+// iptables' terms (matches, a target, counters). nfw parses iptables syntax
+// into this model, normand keeps it and compiles it for the NIC, and the JSON
+// form below is what travels between them (one definition, used by both).
+//
+// Semantics are iptables' (filter table, IPv4): rules of a chain are tried in
+// order; a rule matches when all of its matches do; a matching rule with a
+// terminal target (ACCEPT, DROP, REJECT) decides; RETURN goes back to the
+// calling chain (or, in a built-in chain, applies its policy); jump (-j CHAIN)
+// calls a user chain and continues after the rule when it returns; goto (-g)
+// continues in the chain and returns to the caller of the current chain;
+// LOG and rules without a target count and go on. Every rule that matches
+// counts the packet, including jump, RETURN and LOG rules.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace norman::filter {
+
+// Inclusive range of an unsigned field (ports, uids, ICMP codes...).
+struct Range {
+  std::uint32_t lo = 0;
+  std::uint32_t hi = 0;
+  friend bool operator==(const Range&, const Range&) = default;
+};
+
+// An IPv4 prefix in host byte order (10.0.0.0/8 = {0x0A000000, 8}).
+struct Prefix {
+  std::uint32_t addr = 0;
+  std::uint8_t len = 32;
+  friend bool operator==(const Prefix&, const Prefix&) = default;
+};
+
+// -i/-o: "nic0", or a wildcard "nic+" (iptables: a trailing '+' matches any
+// interface with that prefix). The NIC's interfaces are nicN, N = port.
+struct Iface {
+  std::string name;
+  bool negated = false;
+  friend bool operator==(const Iface&, const Iface&) = default;
+};
+
+struct Addr {
+  Prefix prefix;
+  bool negated = false;
+  friend bool operator==(const Addr&, const Addr&) = default;
+};
+
+struct Proto {
+  std::uint8_t number = 0;  // "all" is no Proto at all
+  bool negated = false;
+  friend bool operator==(const Proto&, const Proto&) = default;
+};
+
+// --sport/--dport (of -m tcp/-m udp): one port or a range, maybe negated.
+struct PortMatch {
+  Range range;
+  bool negated = false;
+  friend bool operator==(const PortMatch&, const PortMatch&) = default;
+};
+
+// -m multiport: up to 15 ports, a range counting as two.
+struct Multiport {
+  enum class Kind : std::uint8_t { kSource, kDestination, kEither };
+  Kind kind = Kind::kDestination;
+  std::vector<Range> ports;
+  bool negated = false;
+  friend bool operator==(const Multiport&, const Multiport&) = default;
+};
+
+// --tcp-flags MASK COMP (--syn is SYN,RST,ACK,FIN SYN). Bits as on the wire:
+// FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80.
+struct TcpFlags {
+  std::uint8_t mask = 0;
+  std::uint8_t comp = 0;
+  bool negated = false;
+  friend bool operator==(const TcpFlags&, const TcpFlags&) = default;
+};
+
+// -m icmp --icmp-type TYPE[/CODE] or a name; "any" is type 255.
+struct IcmpType {
+  std::uint8_t type = 255;
+  std::optional<std::uint8_t> code;  // nullopt: any code
+  bool negated = false;
+  friend bool operator==(const IcmpType&, const IcmpType&) = default;
+};
+
+// -m owner: each part optional, each with its own '!'. A packet with no
+// owner (the host kernel's traffic on nic0) matches an owner match only if
+// every part present is negated, as in Linux for packets without a socket.
+struct Owner {
+  struct Ids {
+    Range range;  // a single id is {id, id}
+    bool negated = false;
+    friend bool operator==(const Ids&, const Ids&) = default;
+  };
+  struct Name {
+    std::string name;
+    bool negated = false;
+    friend bool operator==(const Name&, const Name&) = default;
+  };
+  std::optional<Ids> uid;
+  std::optional<Ids> gid;
+  std::optional<Name> cmd;  // --cmd-owner: /proc/PID/comm of the owner
+  friend bool operator==(const Owner&, const Owner&) = default;
+};
+
+// -m cgroup --path P: the owner's cgroup (v2) is P or below it.
+struct Cgroup {
+  std::string path;
+  bool negated = false;
+  friend bool operator==(const Cgroup&, const Cgroup&) = default;
+};
+
+// A match module as written, in the order written (iptables-save keeps it).
+enum class Module : std::uint8_t { kTcp, kUdp, kIcmp, kMultiport, kOwner, kCgroup, kComment };
+
+enum class TargetKind : std::uint8_t {
+  kNone,    // no -j: count only
+  kAccept,
+  kDrop,
+  kReject,
+  kReturn,
+  kLog,
+  kJump,    // -j USERCHAIN
+  kGoto,    // -g USERCHAIN
+};
+
+// --reject-with values (iptables' names; icmp-port-unreachable by default).
+enum class RejectWith : std::uint8_t {
+  kIcmpNetUnreachable,
+  kIcmpHostUnreachable,
+  kIcmpPortUnreachable,
+  kIcmpProtoUnreachable,
+  kIcmpNetProhibited,
+  kIcmpHostProhibited,
+  kIcmpAdminProhibited,
+  kTcpReset,
+};
+
+struct Target {
+  TargetKind kind = TargetKind::kNone;
+  std::string chain;  // kJump / kGoto
+  RejectWith reject_with = RejectWith::kIcmpPortUnreachable;
+  std::string log_prefix;  // kLog: --log-prefix
+  std::uint8_t log_level = 4;  // kLog: --log-level (syslog level, warning)
+  friend bool operator==(const Target&, const Target&) = default;
+};
+
+struct Counters {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  friend bool operator==(const Counters&, const Counters&) = default;
+};
+
+struct Rule {
+  // Identity for counters across edits (normand assigns it; 0 = unassigned).
+  // Not part of what a rule means: operator== ignores it and the counters.
+  std::uint64_t id = 0;
+  std::optional<Addr> src;      // -s
+  std::optional<Addr> dst;      // -d
+  std::optional<Iface> in;      // -i (INPUT and chains called only from it)
+  std::optional<Iface> out;     // -o (OUTPUT and chains called only from it)
+  std::optional<Proto> proto;   // -p
+  std::optional<bool> fragment; // -f (true) / ! -f (false)
+  std::vector<Module> modules;  // -m ... in the order written
+  std::optional<PortMatch> sport;
+  std::optional<PortMatch> dport;
+  std::optional<TcpFlags> tcp_flags;
+  std::optional<IcmpType> icmp;
+  std::optional<Multiport> multiport;
+  std::optional<Owner> owner;
+  std::optional<Cgroup> cgroup;
+  std::optional<std::string> comment;  // -m comment --comment
+  Target target;
+  Counters counters;  // as loaded (-c / [p:b]) or as read back from the NIC
+
+  // Same matches and target (what -D RULESPEC and -C compare).
+  [[nodiscard]] bool same_spec(const Rule& other) const;
+};
+
+enum class Policy : std::uint8_t { kAccept, kDrop };
+
+struct Chain {
+  std::string name;
+  std::optional<Policy> policy;  // built-in chains (INPUT, OUTPUT) only
+  Counters policy_counters;      // packets the policy decided
+  std::vector<Rule> rules;
+  [[nodiscard]] bool builtin() const { return policy.has_value(); }
+};
+
+// The filter table. Always holds INPUT and OUTPUT (policy ACCEPT when
+// new); user chains follow in creation order.
+struct Ruleset {
+  std::vector<Chain> chains;
+
+  Ruleset();  // INPUT and OUTPUT, empty, policy ACCEPT
+  [[nodiscard]] Chain* find(std::string_view name);
+  [[nodiscard]] const Chain* find(std::string_view name) const;
+  // How many rules reference chain `name` (jump or goto): -X refuses > 0.
+  [[nodiscard]] std::size_t references(std::string_view name) const;
+};
+
+// Names iptables uses: "tcp" <-> 6 etc. (numbers for the rest).
+[[nodiscard]] std::optional<std::uint8_t> proto_number(std::string_view name);
+[[nodiscard]] std::string proto_name(std::uint8_t number);
+
+// The JSON form carried over normand's control socket (and by nfw -j).
+void to_json(nlohmann::json& j, const Ruleset& r);
+void from_json(const nlohmann::json& j, Ruleset& r);  // throws std::invalid_argument on bad input
+void to_json(nlohmann::json& j, const Rule& r);
+void from_json(const nlohmann::json& j, Rule& r);
+
+}  // namespace norman::filter
