@@ -49,9 +49,9 @@ void NicDevice::check_identity() {
   }
 }
 
-std::uint64_t NicDevice::run(rm::Op op, const std::array<std::uint64_t, 16>& args,
-                             const char* what) {
-  for (unsigned i = 0; i < args.size(); ++i) {
+std::uint64_t NicDevice::run(rm::Op op, const std::array<std::uint64_t, 16>& args, const char* what,
+                             unsigned nargs) {
+  for (unsigned i = 0; i < nargs && i < args.size(); ++i) {
     io_.write64(rm::kRegCmdArg + i * rm::kRegCmdArgStride, args[i]);
   }
   io_.write64(rm::kRegCmdOp, static_cast<std::uint64_t>(op));
@@ -60,8 +60,8 @@ std::uint64_t NicDevice::run(rm::Op op, const std::array<std::uint64_t, 16>& arg
     if ((st & (1U << rm::kCmdStatusBusyBit)) == 0) {
       const auto code = static_cast<rm::Status>(rm::kCmdStatusCode.get(st));
       if (code != rm::Status::kOk) {
-        throw CommandError(std::string(what) + ": NIC answered " + std::string(rm::status_name(code)),
-                           code);
+        throw CommandError(
+            std::string(what) + ": NIC answered " + std::string(rm::status_name(code)), code);
       }
       return st;
     }
@@ -159,6 +159,29 @@ void NicDevice::nq_clear(std::uint16_t nq_id) {
 
 std::uint64_t NicDevice::counter(rm::Counter c) {
   return io_.read64(rm::kRegCountersValue + static_cast<unsigned>(c) * rm::kRegCountersValueStride);
+}
+
+void NicDevice::filter_write(const std::uint64_t* args, std::size_t count) {
+  std::array<std::uint64_t, 16> a{};
+  if (count > a.size()) throw std::invalid_argument("filter_write: too many arguments");
+  for (std::size_t i = 0; i < count; ++i) a[i] = args[i];
+  run(rm::Op::kFilterWrite, a, "FILTER_WRITE", static_cast<unsigned>(count));
+}
+
+std::uint64_t NicDevice::filter_commit() {
+  const std::uint64_t st = run(rm::Op::kFilterCommit, {}, "FILTER_COMMIT", 0);
+  return rm::kCmdStatusResult.get(st);
+}
+
+void NicDevice::filter_counter_clear(std::uint16_t slot) {
+  std::array<std::uint64_t, 16> a{};
+  rm::filter::kSlot.set(a[rm::filter::kSlot.arg], slot);
+  run(rm::Op::kFilterCntClear, a, "FILTER_CNT_CLEAR", 1);
+}
+
+NicDevice::FilterHits NicDevice::filter_counter(std::uint16_t slot, unsigned lookup_port) {
+  io_.write64(rm::kRegFilterCntSel, slot | (static_cast<std::uint64_t>(lookup_port & 1U) << 16));
+  return {io_.read64(rm::kRegFilterCntPkts), io_.read64(rm::kRegFilterCntBytes)};
 }
 
 }  // namespace norman::device

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -35,7 +36,7 @@ class CommandError : public std::runtime_error {
 struct FlowKey {
   std::uint8_t proto = 17;
   bool is_ipv6 = false;
-  std::array<std::uint8_t, 16> local_ip{};   // IPv4: first 4 bytes, network order
+  std::array<std::uint8_t, 16> local_ip{};  // IPv4: first 4 bytes, network order
   std::array<std::uint8_t, 16> remote_ip{};
   std::uint16_t local_port = 0;
   std::uint16_t remote_port = 0;
@@ -89,6 +90,22 @@ class NicDevice {
   void nq_set(const NqConfig& q);
   void nq_clear(std::uint16_t nq_id);
 
+  // Filter overlay (nfw). filter_write takes FILTER_WRITE's arguments as
+  // norman::filter::encode_write builds them and writes the SHADOW bank;
+  // filter_commit makes it active and returns once the old bank is idle
+  // (result: the new epoch).
+  void filter_write(const std::uint64_t* args, std::size_t count);
+  std::uint64_t filter_commit();
+  void filter_counter_clear(std::uint16_t slot);
+  struct FilterHits {
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+  };
+  // lookup_port 0: INPUT (receive), 1: OUTPUT (transmit).
+  FilterHits filter_counter(std::uint16_t slot, unsigned lookup_port);
+  std::uint64_t filter_capacity() { return io_.read64(regmap::kRegFilterEntries); }
+  std::uint64_t filter_epoch() { return io_.read64(regmap::kRegFilterEpoch); }
+
   std::uint64_t counter(regmap::Counter c);
   void write_doorbell(std::uint32_t page_base, std::uint32_t offset, std::uint64_t value) {
     io_.write64(page_base + offset, value);
@@ -97,7 +114,9 @@ class NicDevice {
 
  private:
   // Writes the arguments, starts the command, waits for it; returns STATUS.
-  std::uint64_t run(regmap::Op op, const std::array<std::uint64_t, 16>& args, const char* what);
+  // Only the first nargs arguments are written (the rest keep old values).
+  std::uint64_t run(regmap::Op op, const std::array<std::uint64_t, 16>& args, const char* what,
+                    unsigned nargs = 16);
   static void set_key(std::array<std::uint64_t, 16>& args, const FlowKey& key);
 
   RegisterIo& io_;

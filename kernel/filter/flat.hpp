@@ -36,7 +36,7 @@ inline constexpr std::uint16_t flag_bit(rf::Flag f) {
 struct Key {
   std::array<std::uint32_t, rf::kNumFields> field{};  // indexed by rf::FieldId
   std::uint16_t flags = 0;                             // bits rf::Flag
-  std::uint32_t frame_bytes = 0;                       // for byte counters (not matched)
+  std::uint32_t frame_bytes = 0;                       // IPv4 total length, for byte counters (not matched)
 
   std::uint32_t& operator[](rf::FieldId f) { return field[static_cast<unsigned>(f)]; }
   std::uint32_t operator[](rf::FieldId f) const { return field[static_cast<unsigned>(f)]; }

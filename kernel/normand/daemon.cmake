@@ -11,11 +11,13 @@ add_library(normand_daemon STATIC
   ${_nd}/port_registry.cpp
   ${_nd}/request_args.cpp
   ${_nd}/conn_manager.cpp
+  ${_nd}/filter_installer.cpp
+  ${_nd}/filter_service.cpp
   ${_nd}/session.cpp
   ${_nd}/server.cpp)
 target_include_directories(normand_daemon PUBLIC ${_nd})
 target_link_libraries(normand_daemon
-  PUBLIC normand_core_net normand_proto norman_nsim_backend nlohmann_json::nlohmann_json Boost::headers
+  PUBLIC normand_core_net normand_proto norman_nsim_backend norman_filter nlohmann_json::nlohmann_json Boost::headers
   PRIVATE norman_warnings)
 
 add_executable(normand ${_nd}/main.cpp)

@@ -27,6 +27,8 @@ class NameIds {
   // The name of an assigned id.
   [[nodiscard]] std::optional<std::string> name(std::uint16_t id) const;
   [[nodiscard]] std::size_t size() const { return names_.size(); }
+  // Every assigned name; names()[id - 1] has id.
+  [[nodiscard]] const std::vector<std::string>& names() const { return names_; }
   // {"name": id, ...}
   [[nodiscard]] nlohmann::json to_json() const;
 

@@ -14,6 +14,7 @@ namespace norman::normand {
 
 // Capability numbers (linux/capability.h).
 inline constexpr unsigned kCapNetBindService = 10;
+inline constexpr unsigned kCapNetAdmin = 12;
 inline constexpr unsigned kCapNetRaw = 13;
 
 struct ProcessInfo {

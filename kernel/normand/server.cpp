@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "log.hpp"
+#include "nic_filter_hw.hpp"
 #include "nsim_backend.hpp"
 
 namespace norman::normand {
@@ -97,6 +98,17 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
   nic.prefix_len = cfg.tap.prefix_len;
   nic.port = cfg.port;
   conns_ = std::make_unique<ConnManager>(*dev_, nic, *ports_);
+  // The filter table starts empty (policy ACCEPT) and is installed at once,
+  // so the policies count from the start. A NIC without the overlay still
+  // serves connections; nfw then gets EOPNOTSUPP.
+  try {
+    filter_hw_ = std::make_unique<NicFilterHw>(dev_->nic());
+    filter_ = std::make_unique<FilterService>(*filter_hw_, owners_, dev_->num_ports());
+    log::info("filter overlay: " + std::to_string(filter_->status().capacity) + " entries");
+  } catch (const std::exception& e) {
+    filter_.reset();
+    log::warn(std::string("the NIC's filter overlay is unusable, nfw is unavailable: ") + e.what());
+  }
   ctx_ = std::unique_ptr<DaemonContext>(new DaemonContext{
       .dev = *dev_,
       .conns = *conns_,
@@ -107,6 +119,7 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
       .proc_root = cfg.proc_root,
       .neigh_timeout = cfg.neigh_timeout,
       .num_clients = [this] { return sessions_.size(); },
+      .filter = filter_.get(),
       .on_closed = [this](std::uint64_t id) { sessions_.erase(id); },
   });
   open_socket();

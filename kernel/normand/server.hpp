@@ -19,6 +19,7 @@
 #include "conn_manager.hpp"
 #include "device.hpp"
 #include "fallback_bridge.hpp"
+#include "filter_service.hpp"
 #include "neighbor_table.hpp"
 #include "normand_proto.hpp"
 #include "owner_registry.hpp"
@@ -85,6 +86,8 @@ class Server {
   OwnerRegistry owners_;
   std::unique_ptr<PortRegistry> ports_;
   std::unique_ptr<ConnManager> conns_;
+  std::unique_ptr<FilterHw> filter_hw_;
+  std::unique_ptr<FilterService> filter_;
   std::unique_ptr<DaemonContext> ctx_;
   SeqPacketProtocol::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;

@@ -111,18 +111,18 @@ void Session::on_readable() {
     }
     return;
   }
-  // Descriptors a client attaches to a request are never used: closed here.
-  m->fds.clear();
-  handle(m->body);
+  // Descriptors a client attaches are used only by the op that expects them
+  // (filter_replace's payload); the rest are closed when the request ends.
+  handle(m->body, std::move(m->fds));
 }
 
-void Session::handle(const json& req) {
+void Session::handle(const json& req, std::vector<nsim::UniqueFd> fds) {
   std::uint64_t seq = 0;
   std::string op;
   try {
     seq = request_seq(req);
     op = request_op(req);
-    dispatch(seq, op, req);
+    dispatch(seq, op, req, fds);
   } catch (const CtlError& e) {
     log::write(e.err() == EACCES || e.err() == EPERM ? log::Level::kInfo : log::Level::kDebug,
                "refused " + (op.empty() ? std::string("request") : op) + " of client " +
@@ -137,9 +137,15 @@ void Session::handle(const json& req) {
   }
 }
 
-void Session::dispatch(std::uint64_t seq, const std::string& op, const json& req) {
+void Session::dispatch(std::uint64_t seq, const std::string& op, const json& req,
+                       std::vector<nsim::UniqueFd>& fds) {
   if (op == ctl::op::kHello) {
     send_ok(seq, do_hello(req));
+    return;
+  }
+  // The filter table is the administrator's: no hello (no NIC resources).
+  if (op == ctl::op::kFilterGet || op == ctl::op::kFilterCmd || op == ctl::op::kFilterReplace) {
+    send_ok(seq, do_filter(op, req, fds));
     return;
   }
   const bool known = op == ctl::op::kNqOpen || op == ctl::op::kNqClose || op == ctl::op::kUdpOpen ||
@@ -325,6 +331,63 @@ void Session::flush() {
   }
   out_ = {};  // our copies of the descriptors: the client has its own now
   read_next();
+}
+
+Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsim::UniqueFd>& fds) {
+  const ProcessInfo& p = who_.proc;
+  if (!p.is_root() && !p.has_cap(kCapNetAdmin)) {
+    throw CtlError(EPERM, "Permission denied (you must be root or have CAP_NET_ADMIN)");
+  }
+  if (ctx_.filter == nullptr) throw CtlError(EOPNOTSUPP, "the NIC has no filter overlay");
+  FilterService& f = *ctx_.filter;
+  Grant g;
+  try {
+    if (op == ctl::op::kFilterGet) {
+      const auto st = f.status();
+      g.results = {{"generation", st.generation}, {"entries", st.entries}, {"capacity", st.capacity}};
+      g.fds.emplace_back("ruleset", ctl::json_to_memfd(json(f.snapshot()), "nfw-ruleset"));
+    } else if (op == ctl::op::kFilterCmd) {
+      filter::Command cmd;
+      try {
+        cmd = req.at("command").get<filter::Command>();
+      } catch (const std::exception& e) {
+        throw CtlError(EINVAL, std::string("bad command: ") + e.what());
+      }
+      const bool result = f.command(cmd);
+      if (cmd.changes_rules()) {
+        const auto st = f.status();
+        log::info("nfw: " + who_.proc.describe() + " changed the filter table (generation " +
+                  std::to_string(st.generation) + ", " + std::to_string(st.entries) + " NIC entries, " +
+                  std::to_string(st.last.written) + " written)");
+      }
+      g.results = {{"result", result}, {"generation", f.generation()}};
+    } else {
+      if (fds.empty()) throw CtlError(EINVAL, "filter_replace needs the table as a memfd (fds: [\"ruleset\"])");
+      filter::Ruleset rules;
+      try {
+        rules = ctl::json_from_fd(fds.front().get()).get<filter::Ruleset>();
+      } catch (const std::system_error&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw CtlError(EINVAL, std::string("bad table: ") + e.what());
+      }
+      std::optional<std::uint64_t> gen;
+      if (req.contains("generation")) gen = req.at("generation").get<std::uint64_t>();
+      f.replace(std::move(rules), gen, req.value("counters", false));
+      const auto st = f.status();
+      log::info("nfw: " + who_.proc.describe() + " replaced the filter table (generation " +
+                std::to_string(st.generation) + ", " + std::to_string(st.entries) + " NIC entries, " +
+                std::to_string(st.last.written) + " written)");
+      g.results = {{"generation", st.generation}};
+    }
+  } catch (const filter::CommandError& e) {
+    throw CtlError(e.errno_value, e.what());
+  } catch (const filter::CapacityError& e) {
+    throw CtlError(ENOSPC, e.what());
+  } catch (const filter::CompileError& e) {
+    throw CtlError(EINVAL, e.what());
+  }
+  return g;
 }
 
 }  // namespace norman::normand

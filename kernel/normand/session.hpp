@@ -18,6 +18,7 @@
 #include "conn_manager.hpp"
 #include "device.hpp"
 #include "fallback_bridge.hpp"
+#include "filter_service.hpp"
 #include "neighbor_table.hpp"
 #include "owner_registry.hpp"
 #include "seq_packet.hpp"
@@ -35,6 +36,8 @@ struct DaemonContext {
   std::string proc_root = "/proc";
   std::chrono::milliseconds neigh_timeout{3000};
   std::function<std::size_t()> num_clients;
+  // nfw's filter table; null when the NIC has no filter overlay.
+  FilterService* filter = nullptr;
   // Called once when a session has ended (after its resources are reclaimed).
   std::function<void(std::uint64_t id)> on_closed;
 };
@@ -63,8 +66,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_next();
   void on_readable();
-  void handle(const nlohmann::json& req);
-  void dispatch(std::uint64_t seq, const std::string& op, const nlohmann::json& req);
+  void handle(const nlohmann::json& req, std::vector<nsim::UniqueFd> fds);
+  void dispatch(std::uint64_t seq, const std::string& op, const nlohmann::json& req,
+                std::vector<nsim::UniqueFd>& fds);
   void send_ok(std::uint64_t seq, Grant g);
   void send_error(std::uint64_t seq, int err, const std::string& message);
   void send(const nlohmann::json& body, std::vector<nsim::UniqueFd> fds);
@@ -75,6 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Grant do_hello(const nlohmann::json& req);
   void do_neigh(std::uint64_t seq, const nlohmann::json& req);
   Grant do_status(const nlohmann::json& req);
+  Grant do_filter(const std::string& op, const nlohmann::json& req, std::vector<nsim::UniqueFd>& fds);
 
   DaemonContext& ctx_;
   SeqPacketProtocol::socket sock_;

@@ -1,8 +1,12 @@
 #include "ctl_socket.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -18,7 +22,8 @@ namespace {
 }  // namespace
 
 void send_message(int sock, const nlohmann::json& body, std::span<const int> fds) {
-  if (fds.size() > kMaxFds) throw_errno(EINVAL, "normand control: too many descriptors in one message");
+  if (fds.size() > kMaxFds)
+    throw_errno(EINVAL, "normand control: too many descriptors in one message");
   const std::string text = body.dump();
   if (text.size() > kMaxMessageBytes) throw_errno(EMSGSIZE, "normand control: message too large");
   iovec iov{const_cast<char*>(text.data()), text.size()};
@@ -82,16 +87,23 @@ std::optional<Message> recv_message(int sock, int timeout_ms) {
       }
     }
     if (n == 0 && m.fds.empty()) return std::nullopt;  // SEQPACKET: EOF
-    if ((msg.msg_flags & MSG_CTRUNC) != 0) throw_errno(EPROTO, "normand control: too many descriptors in one message");
-    if ((msg.msg_flags & MSG_TRUNC) != 0) throw_errno(EMSGSIZE, "normand control: message too large");
-    m.body = nlohmann::json::parse(buf.begin(), buf.begin() + n, nullptr, /*allow_exceptions=*/false);
+    if ((msg.msg_flags & MSG_CTRUNC) != 0)
+      throw_errno(EPROTO, "normand control: too many descriptors in one message");
+    if ((msg.msg_flags & MSG_TRUNC) != 0)
+      throw_errno(EMSGSIZE, "normand control: message too large");
+    m.body =
+        nlohmann::json::parse(buf.begin(), buf.begin() + n, nullptr, /*allow_exceptions=*/false);
     if (!m.body.is_object()) throw_errno(EPROTO, "normand control: message is not a JSON object");
     return m;
   }
 }
 
 nlohmann::json error_reply(std::uint64_t seq, int err, const std::string& message) {
-  return {{"seq", seq}, {"ok", false}, {"errno", err}, {"error", errno_name(err)}, {"message", message}};
+  return {{"seq", seq},
+          {"ok", false},
+          {"errno", err},
+          {"error", errno_name(err)},
+          {"message", message}};
 }
 
 nlohmann::json ok_reply(std::uint64_t seq) { return {{"seq", seq}, {"ok", true}}; }
@@ -104,7 +116,8 @@ std::string errno_name(int err) {
 void throw_if_error(const nlohmann::json& reply, const std::string& what) {
   if (reply.value("ok", false)) return;
   const int err = reply.value("errno", EPROTO);
-  throw_errno(err == 0 ? EPROTO : err, what + ": " + reply.value("message", std::string("refused by normand")));
+  throw_errno(err == 0 ? EPROTO : err,
+              what + ": " + reply.value("message", std::string("refused by normand")));
 }
 
 Client Client::connect(const std::string& path) {
@@ -112,7 +125,8 @@ Client Client::connect(const std::string& path) {
   if (!s) throw_errno(errno, "normand control: socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) throw_errno(ENAMETOOLONG, "normand control: socket path too long: " + path);
+  if (path.size() >= sizeof(addr.sun_path))
+    throw_errno(ENAMETOOLONG, "normand control: socket path too long: " + path);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     const int err = errno;
@@ -123,14 +137,64 @@ Client Client::connect(const std::string& path) {
 }
 
 Message Client::call(std::string_view op, nlohmann::json args, int timeout_ms) {
+  return call(op, std::move(args), {}, timeout_ms);
+}
+
+Message Client::call(std::string_view op, nlohmann::json args, std::span<const int> fds,
+                     int timeout_ms) {
   args["op"] = op;
   args["seq"] = ++seq_;
-  send_message(sock_.get(), args);
+  send_message(sock_.get(), args, fds);
   auto m = recv_message(sock_.get(), timeout_ms);
   if (!m) throw_errno(ECONNRESET, "normand closed the control connection");
-  if (m->body.value("seq", std::uint64_t{0}) != seq_) throw_errno(EPROTO, "normand control: response out of order");
+  if (m->body.value("seq", std::uint64_t{0}) != seq_)
+    throw_errno(EPROTO, "normand control: response out of order");
   throw_if_error(m->body, std::string(op));
   return std::move(*m);
+}
+
+UniqueFd json_to_memfd(const nlohmann::json& j, const char* name) {
+  const std::string text = j.dump();
+  UniqueFd fd(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd) throw_errno(errno, "memfd_create");
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, "write payload");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // Sealed: the receiver reads exactly what was sent, whatever the sender does later.
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0) {
+    throw_errno(errno, "seal payload");
+  }
+  return fd;
+}
+
+nlohmann::json json_from_fd(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_errno(errno, "payload");
+  if (!S_ISREG(st.st_mode)) throw_errno(EINVAL, "payload: not a memfd or file");
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxPayloadBytes)
+    throw_errno(EMSGSIZE, "payload too large");
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::pread(fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, "read payload");
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  text.resize(done);
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw_errno(EINVAL, "payload is not JSON");
+  return j;
 }
 
 }  // namespace norman::ctl

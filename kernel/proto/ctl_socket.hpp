@@ -41,6 +41,13 @@ std::string errno_name(int err);
 // Throws std::system_error(errno, message) if `reply` reports a failure.
 void throw_if_error(const nlohmann::json& reply, const std::string& what);
 
+// Large payloads travel as JSON in a sealed memfd (SCM_RIGHTS): one
+// datagram is limited to kMaxMessageBytes.
+UniqueFd json_to_memfd(const nlohmann::json& j, const char* name);
+// Reads and parses a payload memfd; throws std::system_error (EINVAL for
+// bad JSON, EMSGSIZE above kMaxPayloadBytes).
+nlohmann::json json_from_fd(int fd);
+
 // The client side: connect(), then call() = send a request and wait for its
 // response. Used by libnorman and the tools.
 class Client {
@@ -51,7 +58,10 @@ class Client {
 
   // Sends {"op": op, "seq": ..., args...}, waits for the response (at most
   // timeout_ms), throws std::system_error for a failure response.
-  Message call(std::string_view op, nlohmann::json args = nlohmann::json::object(), int timeout_ms = 10000);
+  Message call(std::string_view op, nlohmann::json args = nlohmann::json::object(),
+               int timeout_ms = 10000);
+  // The same with descriptors attached to the request.
+  Message call(std::string_view op, nlohmann::json args, std::span<const int> fds, int timeout_ms);
 
   [[nodiscard]] int fd() const { return sock_.get(); }
 

@@ -35,6 +35,16 @@
 //   close      {conn_id}                       -> {}
 //   neigh      {ip}                            -> {ip, mac} (resolved by the
 //              host kernel on nic0; EHOSTUNREACH if nobody answers)
+//   filter_get {}                              -> {generation, entries, capacity};
+//              fds: ["ruleset"] (a sealed memfd holding the filter table as
+//              JSON, norman::filter::Ruleset, with current counters)
+//   filter_cmd {command}                       -> {result, generation}: one
+//              nfw command (norman::filter::Command JSON); result is -C's answer
+//   filter_replace {counters, [generation]}; fds: ["ruleset"] (memfd, JSON)
+//                                              -> {generation}: the whole table,
+//              atomically (nfw-restore); EAGAIN if `generation` is given and the
+//              table changed since. Every filter op needs root or CAP_NET_ADMIN
+//              (EPERM) and works without hello.
 //   status     {}                              -> {clients, connections:[...],
 //              nqs, dma_bytes, fallback: {...}, nic_counters: {...},
 //              rx_balanced} (root sees every owner; others see only their own
@@ -42,6 +52,7 @@
 //              everyone sees them)
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -62,7 +73,13 @@ inline constexpr std::string_view kUdpOpen = "udp_open";
 inline constexpr std::string_view kClose = "close";
 inline constexpr std::string_view kNeigh = "neigh";
 inline constexpr std::string_view kStatus = "status";
+inline constexpr std::string_view kFilterGet = "filter_get";
+inline constexpr std::string_view kFilterCmd = "filter_cmd";
+inline constexpr std::string_view kFilterReplace = "filter_replace";
 }  // namespace op
+
+// Largest JSON payload passed in a memfd (a 16,384-rule table is ~5 MiB).
+inline constexpr std::size_t kMaxPayloadBytes = std::size_t{256} << 20;
 
 // Ring sizes a client may ask for (log2 of entries), and the defaults.
 inline constexpr unsigned kMinRingLog2 = 3;

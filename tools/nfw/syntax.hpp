@@ -43,9 +43,11 @@ struct RestoreFile {
     std::string name;
     std::optional<filter::Policy> policy;  // "-" for user chains
     filter::Counters counters;
+    std::size_t line = 0;  // 1-based line of the declaration, for errors
   };
   std::vector<ChainDecl> chains;
-  std::vector<Command> commands;  // rules carry their [p:b] counters if given
+  std::vector<Command> commands;           // rules carry their [p:b] counters if given
+  std::vector<std::size_t> command_lines;  // 1-based line of each command, for errors
   bool committed = false;
 };
 

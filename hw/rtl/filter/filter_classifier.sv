@@ -1,0 +1,601 @@
+// Filter overlay classifier: the firewall's flattened slots (kernel/filter/flat.hpp)
+// matched against one key per cycle, at a fixed latency whatever the slots hold.
+//
+// Decomposition (bit-vector) classifier. Each range field is cut into
+// Stride-bit chunks, least significant first. Chunk g has a memory of
+// 2^Stride rows per bank, indexed by the key's chunk value v; row v holds,
+// for every slot, four bits comparing v with the slot's lo and hi chunks:
+// v > lo, v == lo, v < hi, v == hi. A field's lo <= key and key <= hi then
+// follow per slot by a lexicographic combine over its chunks (the most
+// significant chunk that differs decides), so no comparator per slot and
+// field exists; only AND/OR over Entries-bit vectors. The flag bits are a
+// ternary field: per flag chunk, row v has one bit per slot,
+// ((v ^ value) & mask) == 0, cleared for an empty slot (that is the VALID bit:
+// an empty slot matches no flag row). NEG is one bit per slot and field.
+//
+// Pipeline (a key never waits; Latency cycles from key_valid_i to res_valid_o):
+//   S0   key, flags and the active bank registered: the memories' read address
+//   S1   chunk rows read (registered address, as a block RAM); per field
+//        (key in [lo, hi]) ^ neg -> Entries bits per field; flag rows ANDed
+//   S2   fields and flags ANDed -> match vector
+//   T*   lowest (prio, slot) among matches: a 4:1 tree, two levels per stage,
+//        the leaves' priorities straight from the key's bank (flops)
+//   out  the winner's action, reject_with and log read (registered address)
+// Latency = 4 + ceil(log2(Entries) / 2): 10 for 4096 slots.
+//
+// Banks: every memory exists twice. Writes go to the shadow bank (the one not
+// active); commit flips the active bank for keys entering after it. A key
+// carries its bank through the pipeline, so it sees one bank entirely.
+// commit_done_o pulses once the last key of the old bank has read its result,
+// after which the old bank (the new shadow) may be written. While a commit
+// is waiting or draining, wr_ready_o is low; a commit requested during a
+// write flips when the write completes. After a commit the shadow holds what
+// was active before it, not a copy of the new active bank. commit_i is taken
+// only when commit_ready_o is high (one commit at a time).
+//
+// Writes: wr_lo_i/wr_hi_i are packed like key_i. One write takes 2^Stride + 1
+// cycles from acceptance to wr_done_o (one row of every chunk memory per
+// cycle; the memories have per-slot write enables, so no read is needed).
+// A write with slot >= Entries, lo > hi on any field or an unknown action
+// answers wr_done_o with wr_error_o the next cycle and changes nothing.
+//
+// Reset: the flag rows of both banks are cleared by a sweep (2^(Stride+1)
+// cycles; keys during it miss), and the counters by theirs (Entries cycles);
+// wr_ready_o stays low until both are done.
+//
+// Simulation speed: all per-key work sits in flops enabled by the stage's
+// valid bit, so cycles without keys cost little.
+module filter_classifier
+  import norman_regmap_pkg::*;
+#(
+  parameter int unsigned Entries = FILTER_ENTRIES,
+  parameter int unsigned Stride = FILTER_STRIDE,
+  parameter int unsigned TagW = 1,
+  parameter int unsigned BytesW = 16,
+  parameter int unsigned EpochW = 32,
+  localparam int unsigned KeyW = FILTER_RANGE_KEY_W,
+  localparam int unsigned FlagsW = FILTER_FLAGS_W,
+  localparam int unsigned SlotW = (Entries > 1) ? $clog2(Entries) : 1
+) (
+  input  logic                            clk_i,
+  input  logic                            rst_ni,
+  // Lookup: one key per cycle, no back-pressure.
+  input  logic                            key_valid_i,
+  input  logic [KeyW-1:0]                 key_i,
+  input  logic [FlagsW-1:0]               flags_i,
+  input  logic [BytesW-1:0]               bytes_i,
+  input  logic [TagW-1:0]                 tag_i,
+  output logic                            res_valid_o,
+  output logic [TagW-1:0]                 res_tag_o,
+  output logic                            res_hit_o,
+  output logic [SlotW-1:0]                res_slot_o,
+  output logic [FILTER_ACTION_W-1:0]      res_action_o,
+  output logic [FILTER_REJECT_WITH_W-1:0] res_reject_with_o,
+  output logic                            res_log_o,
+  output logic [15:0]                     latency_o,
+  // Slot writes into the shadow bank.
+  input  logic                            wr_valid_i,
+  output logic                            wr_ready_o,
+  input  logic [FILTER_SLOT_W-1:0]        wr_slot_i,
+  input  logic                            wr_slot_valid_i,
+  input  logic [KeyW-1:0]                 wr_lo_i,
+  input  logic [KeyW-1:0]                 wr_hi_i,
+  input  logic [FILTER_NUM_FIELDS-1:0]    wr_neg_i,
+  input  logic [FlagsW-1:0]               wr_flags_value_i,
+  input  logic [FlagsW-1:0]               wr_flags_mask_i,
+  input  logic [FILTER_PRIO_BITS-1:0]     wr_prio_i,
+  input  logic [FILTER_ACTION_W-1:0]      wr_action_i,
+  input  logic [FILTER_REJECT_WITH_W-1:0] wr_reject_with_i,
+  input  logic                            wr_log_i,
+  output logic                            wr_done_o,
+  output logic                            wr_error_o,
+  // Bank switch.
+  input  logic                            commit_i,
+  output logic                            commit_ready_o,
+  output logic                            commit_done_o,
+  output logic [EpochW-1:0]               epoch_o,
+  // Hit counters (see filter_counters: reads one cycle after cnt_rd_slot_i).
+  input  logic [SlotW-1:0]                cnt_rd_slot_i,
+  output logic [63:0]                     cnt_rd_pkts_o,
+  output logic [63:0]                     cnt_rd_bytes_o,
+  input  logic                            cnt_clr_valid_i,
+  output logic                            cnt_clr_ready_o,
+  input  logic [SlotW-1:0]                cnt_clr_slot_i,
+  output logic                            idle_o
+);
+  localparam int unsigned NumFields = FILTER_NUM_FIELDS;
+  localparam int unsigned PrioW = FILTER_PRIO_BITS;
+  localparam int unsigned Rows = 2 ** Stride;
+  localparam int unsigned RowAddrW = Stride + 1;  // {bank, chunk value}
+  localparam int unsigned NumFlagChunks = (FlagsW + Stride - 1) / Stride;
+  localparam int unsigned Levels = SlotW;
+  localparam int unsigned Leaves = 2 ** Levels;
+  localparam int unsigned TreeStages = (Levels + 1) / 2;
+  localparam int unsigned Latency = 4 + TreeStages;
+  localparam int unsigned MetaW = FILTER_ACTION_W + FILTER_REJECT_WITH_W + 1;
+  localparam int unsigned DrainW = $clog2(Latency + 1);
+
+  /* verilator lint_off UNUSEDSIGNAL */  // field indices are narrower than int
+  // Chunk layout: field f owns chunks FieldBase[f] .. FieldBase[f] + FieldChunks[f] - 1,
+  // least significant first; chunk g starts at key bit ChunkLsb[g] and has
+  // ChunkBits[g] <= Stride bits of its field.
+  function automatic int unsigned field_chunks(int unsigned f);
+    return (FILTER_FIELD_W[f] + Stride - 1) / Stride;
+  endfunction
+
+  function automatic int unsigned total_chunks();
+    int unsigned n = 0;
+    for (int unsigned f = 0; f < NumFields; f++) n += field_chunks(f);
+    return n;
+  endfunction
+
+  localparam int unsigned NumChunks = total_chunks();
+
+  typedef logic [NumFields-1:0][15:0] field_tbl_t;
+  typedef logic [NumChunks-1:0][15:0] chunk_tbl_t;
+
+  function automatic field_tbl_t field_base_tbl();
+    field_tbl_t t;
+    int unsigned n = 0;
+    for (int unsigned f = 0; f < NumFields; f++) begin
+      t[f] = 16'(n);
+      n += field_chunks(f);
+    end
+    return t;
+  endfunction
+
+  function automatic field_tbl_t field_chunks_tbl();
+    field_tbl_t t;
+    for (int unsigned f = 0; f < NumFields; f++) t[f] = 16'(field_chunks(f));
+    return t;
+  endfunction
+
+  function automatic chunk_tbl_t chunk_lsb_tbl();
+    chunk_tbl_t t;
+    int unsigned g = 0;
+    for (int unsigned f = 0; f < NumFields; f++) begin
+      for (int unsigned c = 0; c < field_chunks(f); c++) begin
+        t[g] = 16'(FILTER_FIELD_LSB[f] + c * Stride);
+        g++;
+      end
+    end
+    return t;
+  endfunction
+
+  function automatic chunk_tbl_t chunk_bits_tbl();
+    chunk_tbl_t t;
+    int unsigned g = 0;
+    for (int unsigned f = 0; f < NumFields; f++) begin
+      for (int unsigned c = 0; c < field_chunks(f); c++) begin
+        t[g] = 16'((FILTER_FIELD_W[f] - c * Stride < Stride) ? FILTER_FIELD_W[f] - c * Stride : Stride);
+        g++;
+      end
+    end
+    return t;
+  endfunction
+
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  localparam field_tbl_t FieldBase = field_base_tbl();
+  localparam field_tbl_t FieldChunks = field_chunks_tbl();
+  localparam chunk_tbl_t ChunkLsb = chunk_lsb_tbl();
+  localparam chunk_tbl_t ChunkBits = chunk_bits_tbl();
+
+  // Flags padded to whole chunks (the padding is outside every mask).
+  localparam int unsigned FlagsPadW = NumFlagChunks * Stride;
+
+  function automatic logic [Stride-1:0] chunk_mask(int unsigned bits);
+    return Stride'((64'd1 << bits) - 64'd1);
+  endfunction
+
+  typedef struct packed {
+    logic             v;
+    logic [PrioW-1:0] p;
+    logic [SlotW-1:0] i;
+  } node_t;
+
+  // The better of two candidates, a from lower slots than b: ties go to a.
+  function automatic node_t best(node_t a, node_t b);
+    return (b.v && (!a.v || b.p < a.p)) ? b : a;
+  endfunction
+
+  // ---------------------------------------------------------------------------
+  // Storage (both banks; row address {bank, chunk value}, slot address {bank, slot}).
+  logic [Entries-1:0] gtlo_q [NumChunks][2 * Rows];
+  logic [Entries-1:0] eqlo_q [NumChunks][2 * Rows];
+  logic [Entries-1:0] lthi_q [NumChunks][2 * Rows];
+  logic [Entries-1:0] eqhi_q [NumChunks][2 * Rows];
+  logic [Entries-1:0] flg_q [NumFlagChunks][2 * Rows];
+  logic [Entries-1:0] neg_q [NumFields][2];
+  logic [Leaves-1:0][PrioW-1:0] prio_q [2];
+  logic [MetaW-1:0] meta_q [2][Entries];
+
+  // ---------------------------------------------------------------------------
+  // Write engine, reset sweep and bank control.
+  typedef enum logic [1:0] {WrSweep, WrIdle, WrRows} wr_state_e;
+
+  wr_state_e wst_q;
+  logic [Stride:0] sweep_q;
+  logic [Stride-1:0] wrow_q;
+  logic [SlotW-1:0] wslot_q;
+  logic wsv_q, wlog_q;
+  logic [KeyW-1:0] wlo_q, whi_q;
+  logic [NumFields-1:0] wneg_q;
+  logic [FlagsPadW-1:0] wfv_q, wfm_q;
+  logic [PrioW-1:0] wprio_q;
+  logic [FILTER_ACTION_W-1:0] wact_q;
+  logic [FILTER_REJECT_WITH_W-1:0] wrej_q;
+  logic wdone_q, werr_q;
+  logic [EpochW-1:0] epoch_q;
+  logic commit_req_q, cdone_q;
+  logic [DrainW-1:0] drain_q;
+  logic cnt_ready, cnt_idle;
+  logic wr_accept, wr_bad, commit_take, flip, row_we, meta_we, wbank;
+  logic [RowAddrW-1:0] waddr;
+
+  assign wr_ready_o = (wst_q == WrIdle) && !commit_req_q && (drain_q == '0) && cnt_ready;
+  assign wr_accept = wr_valid_i && wr_ready_o;
+  assign commit_ready_o = (wst_q != WrSweep) && !commit_req_q && (drain_q == '0);
+  assign commit_take = commit_i && commit_ready_o;
+  assign flip = (commit_take || commit_req_q) && (wst_q == WrIdle) && !wr_accept;
+  assign wbank = ~epoch_q[0];
+  assign row_we = (wst_q == WrRows);
+  assign meta_we = row_we && (wrow_q == Stride'(Rows - 1));
+  assign waddr = {wbank, wrow_q};
+
+  always_comb begin
+    wr_bad = (32'(wr_slot_i) >= Entries)
+             || !(32'(wr_action_i) inside {FILTER_ACTIONS_ACCEPT, FILTER_ACTIONS_DROP,
+                                           FILTER_ACTIONS_REJECT});
+    for (int unsigned f = 0; f < NumFields; f++) begin
+      logic [31:0] lo, hi, m;
+      m = 32'((64'd1 << FILTER_FIELD_W[f]) - 64'd1);
+      lo = 32'(wr_lo_i >> FILTER_FIELD_LSB[f]) & m;
+      hi = 32'(wr_hi_i >> FILTER_FIELD_LSB[f]) & m;
+      if (lo > hi) wr_bad = 1'b1;
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wst_q <= WrSweep;
+      sweep_q <= '0;
+      wrow_q <= '0;
+      wdone_q <= 1'b0;
+      werr_q <= 1'b0;
+      epoch_q <= '0;
+      commit_req_q <= 1'b0;
+      drain_q <= '0;
+      cdone_q <= 1'b0;
+    end else begin
+      wdone_q <= 1'b0;
+      werr_q <= 1'b0;
+      unique case (wst_q)
+        WrSweep: begin
+          sweep_q <= sweep_q + 1'b1;
+          if (sweep_q == '1) wst_q <= WrIdle;
+        end
+        WrIdle: begin
+          if (wr_accept) begin
+            if (wr_bad) begin
+              wdone_q <= 1'b1;
+              werr_q <= 1'b1;
+            end else begin
+              wst_q <= WrRows;
+              wrow_q <= '0;
+            end
+          end
+        end
+        WrRows: begin
+          wrow_q <= wrow_q + 1'b1;
+          if (wrow_q == Stride'(Rows - 1)) begin
+            wst_q <= WrIdle;
+            wdone_q <= 1'b1;
+          end
+        end
+        default: wst_q <= WrSweep;
+      endcase
+
+      // The last key of the old bank reads its metadata Latency - 1 cycles
+      // after the flip; done follows it.
+      cdone_q <= (drain_q == DrainW'(1));
+      if (flip) begin
+        epoch_q <= epoch_q + 1'b1;
+        drain_q <= DrainW'(Latency);
+        commit_req_q <= 1'b0;
+      end else begin
+        if (commit_take) commit_req_q <= 1'b1;
+        if (drain_q != '0) drain_q <= drain_q - 1'b1;
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (wr_accept) begin
+      wslot_q <= SlotW'(wr_slot_i);
+      wsv_q <= wr_slot_valid_i;
+      wlo_q <= wr_lo_i;
+      whi_q <= wr_hi_i;
+      wneg_q <= wr_neg_i;
+      wfv_q <= FlagsPadW'(wr_flags_value_i);
+      wfm_q <= FlagsPadW'(wr_flags_mask_i);
+      wprio_q <= wr_prio_i;
+      wact_q <= wr_action_i;
+      wrej_q <= wr_reject_with_i;
+      wlog_q <= wr_log_i;
+    end
+  end
+
+  // One row (chunk value wrow_q) of every chunk memory per cycle.
+  for (genvar g = 0; g < NumChunks; g++) begin : g_chunk
+    localparam int unsigned Lsb = int'(ChunkLsb[g]);
+    localparam int unsigned Bits = int'(ChunkBits[g]);
+    always_ff @(posedge clk_i) begin
+      if (row_we) begin
+        logic [Stride-1:0] lo, hi;
+        lo = Stride'(wlo_q[Lsb+:Bits]);
+        hi = Stride'(whi_q[Lsb+:Bits]);
+        gtlo_q[g][waddr][wslot_q] <= (wrow_q > lo);
+        eqlo_q[g][waddr][wslot_q] <= (wrow_q == lo);
+        lthi_q[g][waddr][wslot_q] <= (wrow_q < hi);
+        eqhi_q[g][waddr][wslot_q] <= (wrow_q == hi);
+      end
+    end
+  end
+
+  for (genvar j = 0; j < NumFlagChunks; j++) begin : g_flag_chunk
+    always_ff @(posedge clk_i) begin
+      if (wst_q == WrSweep) begin
+        flg_q[j][sweep_q] <= '0;
+      end else if (row_we) begin
+        flg_q[j][waddr][wslot_q] <= wsv_q && (((wrow_q ^ wfv_q[j*Stride+:Stride])
+                                               & wfm_q[j*Stride+:Stride]) == '0);
+      end
+    end
+  end
+
+  for (genvar f = 0; f < NumFields; f++) begin : g_neg
+    always_ff @(posedge clk_i) begin
+      if (meta_we) neg_q[f][wbank][wslot_q] <= wneg_q[f];
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (meta_we) begin
+      prio_q[wbank][wslot_q] <= wprio_q;
+      meta_q[wbank][wslot_q] <= {wact_q, wrej_q, wlog_q};
+    end
+  end
+
+  // ---------------------------------------------------------------------------
+  // Lookup pipeline.
+  logic s0_valid_q, s1_valid_q, s2_valid_q;
+  logic s0_ok_q, s0_bank_q, s1_bank_q, s2_bank_q;
+  logic [KeyW-1:0] s0_key_q;
+  logic [FlagsPadW-1:0] s0_flags_q;
+  logic [TagW-1:0] s0_tag_q, s1_tag_q, s2_tag_q;
+  logic [BytesW-1:0] s0_bytes_q, s1_bytes_q, s2_bytes_q;
+  logic [NumFields-1:0][Entries-1:0] s1_fld_q;
+  logic [Entries-1:0] s1_flg_q;
+  logic [Leaves-1:0] s2_match_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      s0_valid_q <= 1'b0;
+      s1_valid_q <= 1'b0;
+      s2_valid_q <= 1'b0;
+    end else begin
+      s0_valid_q <= key_valid_i;
+      s1_valid_q <= s0_valid_q;
+      s2_valid_q <= s1_valid_q;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (key_valid_i) begin
+      s0_key_q <= key_i;
+      s0_flags_q <= FlagsPadW'(flags_i);
+      s0_bank_q <= epoch_q[0];
+      s0_ok_q <= (wst_q != WrSweep);
+      s0_tag_q <= tag_i;
+      s0_bytes_q <= bytes_i;
+    end
+  end
+
+  // S1: read the key's row of every chunk memory and combine per field.
+  always_ff @(posedge clk_i) begin
+    if (s0_valid_q) begin
+      logic [NumFields-1:0][Entries-1:0] fld;
+      logic [Entries-1:0] ge, le, fo;
+      logic [RowAddrW-1:0] a;
+      for (int unsigned f = 0; f < NumFields; f++) begin
+        ge = '1;
+        le = '1;
+        for (int unsigned c = 0; c < 32'(FieldChunks[f]); c++) begin
+          int unsigned g;
+          g = 32'(FieldBase[f]) + c;
+          a = {s0_bank_q, Stride'(s0_key_q >> ChunkLsb[g]) & chunk_mask(32'(ChunkBits[g]))};
+          ge = gtlo_q[g][a] | (eqlo_q[g][a] & ge);
+          le = lthi_q[g][a] | (eqhi_q[g][a] & le);
+        end
+        fld[f] = (ge & le) ^ neg_q[f][s0_bank_q];
+      end
+      fo = {Entries{s0_ok_q}};
+      for (int unsigned j = 0; j < NumFlagChunks; j++) begin
+        a = {s0_bank_q, s0_flags_q[j*Stride+:Stride]};
+        fo = fo & flg_q[j][a];
+      end
+      s1_fld_q <= fld;
+      s1_flg_q <= fo;
+      s1_bank_q <= s0_bank_q;
+      s1_tag_q <= s0_tag_q;
+      s1_bytes_q <= s0_bytes_q;
+    end
+  end
+
+  // S2: the match vector.
+  always_ff @(posedge clk_i) begin
+    if (s1_valid_q) begin
+      logic [Leaves-1:0] m;
+      m = Leaves'(s1_flg_q);
+      for (int unsigned f = 0; f < NumFields; f++) m = m & Leaves'(s1_fld_q[f]);
+      s2_match_q <= m;
+      s2_bank_q <= s1_bank_q;
+      s2_tag_q <= s1_tag_q;
+      s2_bytes_q <= s1_bytes_q;
+    end
+  end
+
+  // Selection tree: stage t reduces 4:1 (2:1 in a last stage of odd depth).
+  logic [TreeStages-1:0] tree_valid;
+
+  for (genvar t = 0; t < TreeStages; t++) begin : g_tree
+    localparam int unsigned Lv = (Levels - 2 * t >= 2) ? 2 : 1;
+    localparam int unsigned NIn = Leaves >> (2 * t);
+    localparam int unsigned NOut = NIn >> Lv;
+
+    node_t [NOut-1:0] nd_q;
+    logic valid_q, bank_q;
+    logic [TagW-1:0] tag_q;
+    logic [BytesW-1:0] bytes_q;
+    logic in_valid, in_bank;
+    logic [TagW-1:0] in_tag;
+    logic [BytesW-1:0] in_bytes;
+
+    function automatic node_t [NOut-1:0] reduce(node_t [NIn-1:0] x);
+      node_t [NOut-1:0] o;
+      for (int unsigned n = 0; n < NOut; n++) begin
+        if (Lv == 2) o[n] = best(best(x[4*n], x[4*n+1]), best(x[4*n+2], x[4*n+3]));
+        else o[n] = best(x[2*n], x[2*n+1]);
+      end
+      return o;
+    endfunction
+
+    // The leaves: a group without a match (the common case) needs no compare.
+    function automatic node_t [NOut-1:0] reduce_leaves(logic [NIn-1:0] v, logic [NIn-1:0][PrioW-1:0] p);
+      localparam int unsigned G = 2 ** Lv;
+      node_t [NOut-1:0] o;
+      node_t [3:0] x;
+      for (int unsigned n = 0; n < NOut; n++) begin
+        x = '0;
+        if (v[G*n+:G] == '0) begin
+          o[n] = '0;
+        end else begin
+          for (int unsigned c = 0; c < G; c++) x[c] = '{v: v[G*n+c], p: p[G*n+c], i: SlotW'(G * n + c)};
+          if (Lv == 2) o[n] = best(best(x[0], x[1]), best(x[2], x[3]));
+          else o[n] = best(x[0], x[1]);
+        end
+      end
+      return o;
+    endfunction
+
+    if (t == 0) begin : g_src
+      assign in_valid = s2_valid_q;
+      assign in_bank = s2_bank_q;
+      assign in_tag = s2_tag_q;
+      assign in_bytes = s2_bytes_q;
+      always_ff @(posedge clk_i) begin
+        // The priorities of the key's bank: written only while it is the
+        // shadow, so stable while keys of it are in flight.
+        if (in_valid) nd_q <= reduce_leaves(s2_match_q, prio_q[s2_bank_q]);
+      end
+    end else begin : g_src
+      assign in_valid = g_tree[t-1].valid_q;
+      assign in_bank = g_tree[t-1].bank_q;
+      assign in_tag = g_tree[t-1].tag_q;
+      assign in_bytes = g_tree[t-1].bytes_q;
+      always_ff @(posedge clk_i) begin
+        if (in_valid) nd_q <= reduce(g_tree[t-1].nd_q);
+      end
+    end
+
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) valid_q <= 1'b0;
+      else valid_q <= in_valid;
+    end
+
+    always_ff @(posedge clk_i) begin
+      if (in_valid) begin
+        bank_q <= in_bank;
+        tag_q <= in_tag;
+        bytes_q <= in_bytes;
+      end
+    end
+
+    assign tree_valid[t] = valid_q;
+  end
+
+  // Result: the winner's metadata (registered address: the last tree stage).
+  logic win_v;
+  logic [SlotW-1:0] win_i;
+  logic res_valid_q, res_hit_q, res_log_q;
+  logic [TagW-1:0] res_tag_q;
+  logic [BytesW-1:0] res_bytes_q;
+  logic [SlotW-1:0] res_slot_q;
+  logic [FILTER_ACTION_W-1:0] res_action_q;
+  logic [FILTER_REJECT_WITH_W-1:0] res_rej_q;
+
+  assign win_v = g_tree[TreeStages-1].nd_q[0].v;
+  assign win_i = g_tree[TreeStages-1].nd_q[0].i;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      res_valid_q <= 1'b0;
+      res_hit_q <= 1'b0;
+    end else begin
+      res_valid_q <= g_tree[TreeStages-1].valid_q;
+      if (g_tree[TreeStages-1].valid_q) res_hit_q <= win_v;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (g_tree[TreeStages-1].valid_q) begin
+      res_tag_q <= g_tree[TreeStages-1].tag_q;
+      res_bytes_q <= g_tree[TreeStages-1].bytes_q;
+      if (win_v) begin
+        res_slot_q <= win_i;
+        {res_action_q, res_rej_q, res_log_q} <= meta_q[g_tree[TreeStages-1].bank_q][win_i];
+      end else begin
+        res_slot_q <= '0;
+        res_action_q <= FILTER_ACTION_W'(FILTER_ACTIONS_ACCEPT);
+        res_rej_q <= '0;
+        res_log_q <= 1'b0;
+      end
+    end
+  end
+
+  assign res_valid_o = res_valid_q;
+  assign res_tag_o = res_tag_q;
+  assign res_hit_o = res_hit_q;
+  assign res_slot_o = res_slot_q;
+  assign res_action_o = res_action_q;
+  assign res_reject_with_o = res_rej_q;
+  assign res_log_o = res_log_q;
+  assign latency_o = 16'(Latency);
+
+  assign wr_done_o = wdone_q;
+  assign wr_error_o = werr_q;
+  assign commit_done_o = cdone_q;
+  assign epoch_o = epoch_q;
+
+  // ---------------------------------------------------------------------------
+  // Hit counters.
+  filter_counters #(.Entries(Entries), .BytesW(BytesW)) u_counters (
+    .clk_i,
+    .rst_ni,
+    .upd_valid_i(res_valid_q && res_hit_q),
+    .upd_slot_i (res_slot_q),
+    .upd_bytes_i(res_bytes_q),
+    .clr_valid_i(cnt_clr_valid_i),
+    .clr_ready_o(cnt_clr_ready_o),
+    .clr_slot_i (cnt_clr_slot_i),
+    .rd_slot_i  (cnt_rd_slot_i),
+    .rd_pkts_o  (cnt_rd_pkts_o),
+    .rd_bytes_o (cnt_rd_bytes_o),
+    .ready_o    (cnt_ready),
+    .idle_o     (cnt_idle)
+  );
+
+  assign idle_o = !s0_valid_q && !s1_valid_q && !s2_valid_q && (tree_valid == '0) && !res_valid_q
+                  && cnt_idle && (wst_q == WrIdle) && !commit_req_q && (drain_q == '0);
+endmodule

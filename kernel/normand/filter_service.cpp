@@ -1,0 +1,219 @@
+#include "filter_service.hpp"
+
+#include <cerrno>
+#include <set>
+#include <utility>
+
+namespace norman::normand {
+
+using filter::CounterRef;
+
+std::vector<std::uint16_t> RegistryOwnerIds::cgroups_under(std::string_view path) {
+  std::vector<std::uint16_t> ids;
+  const auto& names = reg_.cgroups().names();
+  std::string prefix(path);
+  if (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string& n = names[i];
+    const bool below = prefix == "/" || n == prefix ||
+                       (n.size() > prefix.size() && n.compare(0, prefix.size(), prefix) == 0 &&
+                        n[prefix.size()] == '/');
+    if (below) ids.push_back(static_cast<std::uint16_t>(i + 1));
+  }
+  return ids;
+}
+
+namespace {
+
+CounterRef rule_ref(std::uint64_t id) {
+  return CounterRef{CounterRef::Kind::kRule, id, filter::Direction::kInput};
+}
+
+CounterRef policy_ref(std::string_view chain) {
+  return CounterRef{CounterRef::Kind::kPolicy, 0,
+                    chain == "OUTPUT" ? filter::Direction::kOutput : filter::Direction::kInput};
+}
+
+std::set<CounterRef> refs_of(const filter::Ruleset& rules) {
+  std::set<CounterRef> out;
+  for (const auto& c : rules.chains) {
+    if (c.builtin()) out.insert(policy_ref(c.name));
+    for (const auto& r : c.rules) out.insert(rule_ref(r.id));
+  }
+  return out;
+}
+
+}  // namespace
+
+FilterService::FilterService(FilterHw& hw, OwnerRegistry& owners, unsigned ports)
+    : hw_(hw), ids_(owners), installer_(hw) {
+  options_.capacity = hw_.capacity();
+  options_.ports = ports;
+  // An empty table compiles to the two policy entries: install them so
+  // policy counters count from the start.
+  install(rules_);
+}
+
+void FilterService::check_supported(const filter::Ruleset& rules) {
+  for (const auto& c : rules.chains) {
+    for (std::size_t i = 0; i < c.rules.size(); ++i) {
+      if (c.rules[i].target.kind == filter::TargetKind::kLog) {
+        throw filter::CommandError(EOPNOTSUPP, "LOG (chain " + c.name + ", rule " +
+                                                   std::to_string(i + 1) +
+                                                   "): the NIC does not deliver log records yet");
+      }
+    }
+  }
+}
+
+void FilterService::install(const filter::Ruleset& rules) {
+  check_supported(rules);
+  const filter::Program p = filter::compile(rules, ids_, options_);
+  for (const auto& e : p.entries) {
+    const bool input = (e.entry.flags_mask & filter::flag_bit(filter::rf::Flag::kDir)) != 0 &&
+                       (e.entry.flags_value & filter::flag_bit(filter::rf::Flag::kDir)) == 0;
+    if (e.entry.action == filter::rf::Action::kReject && input) {
+      throw filter::CommandError(
+          EOPNOTSUPP,
+          "REJECT in INPUT: the NIC cannot send ICMP or TCP RST answers yet (use DROP)");
+    }
+  }
+  last_ = installer_.install(p);
+  uses_cgroups_ = false;
+  for (const auto& c : rules.chains) {
+    for (const auto& r : c.rules) uses_cgroups_ = uses_cgroups_ || r.cgroup.has_value();
+  }
+}
+
+filter::Ruleset FilterService::snapshot() {
+  const auto raw = installer_.counts();
+  auto value = [&](const CounterRef& ref) {
+    filter::Counters c;
+    if (auto it = raw.find(ref); it != raw.end()) c = it->second;
+    if (auto it = offset_.find(ref); it != offset_.end()) {
+      c.packets =
+          static_cast<std::uint64_t>(static_cast<std::int64_t>(c.packets) + it->second.first);
+      c.bytes = static_cast<std::uint64_t>(static_cast<std::int64_t>(c.bytes) + it->second.second);
+    }
+    return c;
+  };
+  filter::Ruleset out = rules_;
+  for (auto& c : out.chains) {
+    if (c.builtin()) c.policy_counters = value(policy_ref(c.name));
+    for (auto& r : c.rules) r.counters = value(rule_ref(r.id));
+  }
+  return out;
+}
+
+void FilterService::zero(const filter::Command& cmd,
+                         const std::map<CounterRef, filter::Counters>& raw) {
+  auto reset = [&](const CounterRef& ref) {
+    filter::Counters c;
+    if (auto it = raw.find(ref); it != raw.end()) c = it->second;
+    offset_[ref] = {-static_cast<std::int64_t>(c.packets), -static_cast<std::int64_t>(c.bytes)};
+  };
+  for (const auto& c : rules_.chains) {
+    if (!cmd.chain.empty() && c.name != cmd.chain) continue;
+    if (cmd.rulenum) {
+      if (*cmd.rulenum == 0 || *cmd.rulenum > c.rules.size()) {
+        throw filter::CommandError(ENOENT, "Index of deletion too big");
+      }
+      reset(rule_ref(c.rules[*cmd.rulenum - 1].id));
+      continue;
+    }
+    if (c.builtin()) reset(policy_ref(c.name));
+    for (const auto& r : c.rules) reset(rule_ref(r.id));
+  }
+}
+
+bool FilterService::command(const filter::Command& cmd) {
+  using Op = filter::Command::Op;
+  if (!cmd.chain.empty() && rules_.find(cmd.chain) == nullptr && cmd.op != Op::kNewChain) {
+    // apply() words this error; run it on a scratch copy for the message.
+    filter::Ruleset scratch = rules_;
+    filter::apply(scratch, cmd, [] { return std::uint64_t{0}; });
+  }
+  if (cmd.op == Op::kList || cmd.op == Op::kListRules || cmd.op == Op::kZero) {
+    if (cmd.op == Op::kZero || cmd.zero) zero(cmd, installer_.counts());
+    return true;
+  }
+  filter::Ruleset next = rules_;
+  std::uint64_t id = next_id_;
+  const bool answer = filter::apply(next, cmd, [&id] { return id++; });
+  if (cmd.op == Op::kCheck) return answer;
+  install(next);
+  next_id_ = id;
+  const auto before = refs_of(rules_);
+  const auto after = refs_of(next);
+  std::vector<CounterRef> gone;
+  for (const auto& r : before) {
+    if (!after.contains(r)) gone.push_back(r);
+  }
+  for (const auto& r : gone) offset_.erase(r);
+  installer_.drop_retired(gone);
+  rules_ = std::move(next);
+  ++generation_;
+  return true;
+}
+
+void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> expected_generation,
+                            bool with_counters) {
+  if (expected_generation && *expected_generation != generation_) {
+    throw filter::CommandError(EAGAIN,
+                               "the filter table changed while it was being restored; try again");
+  }
+  for (const char* builtin : {"INPUT", "OUTPUT"}) {
+    if (rules.find(builtin) == nullptr || !rules.find(builtin)->builtin()) {
+      throw filter::CommandError(EINVAL,
+                                 std::string("the table lacks the built-in chain ") + builtin);
+    }
+  }
+  std::set<std::uint64_t> current;
+  for (const auto& c : rules_.chains) {
+    for (const auto& r : c.rules) current.insert(r.id);
+  }
+  std::set<std::uint64_t> taken;
+  std::uint64_t id = next_id_;
+  for (auto& c : rules.chains) {
+    for (auto& r : c.rules) {
+      if (r.id == 0 || !current.contains(r.id) || taken.contains(r.id)) r.id = id++;
+      taken.insert(r.id);
+    }
+  }
+  install(rules);
+  next_id_ = id;
+  const auto before = refs_of(rules_);
+  const auto after = refs_of(rules);
+  std::vector<CounterRef> gone;
+  for (const auto& r : before) {
+    if (!after.contains(r)) gone.push_back(r);
+  }
+  for (const auto& r : gone) offset_.erase(r);
+  installer_.drop_retired(gone);
+  if (with_counters) {
+    const auto raw = installer_.counts();
+    auto set = [&](const CounterRef& ref, const filter::Counters& want) {
+      filter::Counters have;
+      if (auto it = raw.find(ref); it != raw.end()) have = it->second;
+      offset_[ref] = {
+          static_cast<std::int64_t>(want.packets) - static_cast<std::int64_t>(have.packets),
+          static_cast<std::int64_t>(want.bytes) - static_cast<std::int64_t>(have.bytes)};
+    };
+    for (const auto& c : rules.chains) {
+      if (c.builtin()) set(policy_ref(c.name), c.policy_counters);
+      for (const auto& r : c.rules) set(rule_ref(r.id), r.counters);
+    }
+  }
+  rules_ = std::move(rules);
+  ++generation_;
+}
+
+void FilterService::owners_changed() {
+  if (uses_cgroups_) install(rules_);
+}
+
+FilterStatus FilterService::status() const {
+  return FilterStatus{generation_, installer_.installed(), options_.capacity, last_};
+}
+
+}  // namespace norman::normand

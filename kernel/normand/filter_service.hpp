@@ -1,0 +1,85 @@
+// normand's side of nfw: the filter table as administrators edit it, compiled
+// for the NIC and kept installed there (FilterInstaller), with per-rule
+// counters that come from the NIC's per-slot counters.
+//
+// Displayed counters = NIC counts (installed + retired entries) + an offset
+// per rule: -Z sets the offset to minus the current count, and a restore
+// with -c sets it so that the rule shows the counters from the file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "command.hpp"
+#include "compiler.hpp"
+#include "filter_installer.hpp"
+#include "owner_registry.hpp"
+#include "ruleset.hpp"
+
+namespace norman::normand {
+
+// OwnerIds over normand's registry: command names and cgroup paths as seen
+// in /proc of the clients.
+class RegistryOwnerIds : public filter::OwnerIds {
+ public:
+  explicit RegistryOwnerIds(OwnerRegistry& reg) : reg_(reg) {}
+  std::uint16_t cmd_id(std::string_view comm) override { return reg_.cmd_id(comm); }
+  std::vector<std::uint16_t> cgroups_under(std::string_view path) override;
+
+ private:
+  OwnerRegistry& reg_;
+};
+
+struct FilterStatus {
+  std::uint64_t generation = 0;
+  std::size_t entries = 0;  // flattened entries on the NIC
+  std::size_t capacity = 0;
+  InstallStats last;  // what the last change wrote
+};
+
+class FilterService {
+ public:
+  FilterService(FilterHw& hw, OwnerRegistry& owners, unsigned ports);
+
+  // The table with current counters.
+  [[nodiscard]] filter::Ruleset snapshot();
+
+  // Applies one command (-A -I -D -R -C -F -Z -N -X -E -P; -L -Z zeroes).
+  // Returns -C's answer (true otherwise). Throws filter::CommandError,
+  // filter::CompileError (incl. CapacityError); nothing changes then.
+  bool command(const filter::Command& cmd);
+
+  // Replaces the whole table atomically (nfw-restore). Rules whose id
+  // matches a current rule keep their counters; with_counters takes the
+  // counters given in `rules`. expected_generation: refuse (EAGAIN) if the
+  // table changed since the caller read it.
+  void replace(filter::Ruleset rules, std::optional<std::uint64_t> expected_generation,
+               bool with_counters);
+
+  // A new owner (e.g. a cgroup) appeared: cgroup matches may now cover it.
+  void owners_changed();
+
+  [[nodiscard]] FilterStatus status() const;
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
+
+ private:
+  void install(const filter::Ruleset& rules);  // compile + install, throws
+  void zero(const filter::Command& cmd, const std::map<filter::CounterRef, filter::Counters>& raw);
+  static void check_supported(const filter::Ruleset& rules);
+
+  FilterHw& hw_;
+  RegistryOwnerIds ids_;
+  filter::CompileOptions options_;
+  FilterInstaller installer_;
+  filter::Ruleset rules_;
+  std::uint64_t generation_ = 0;
+  std::uint64_t next_id_ = 1;
+  // Signed offsets per counter (see above).
+  std::map<filter::CounterRef, std::pair<std::int64_t, std::int64_t>> offset_;
+  InstallStats last_;
+  bool uses_cgroups_ = false;
+};
+
+}  // namespace norman::normand

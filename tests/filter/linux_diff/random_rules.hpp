@@ -1,0 +1,23 @@
+// Random filter tables that real iptables and nfw must judge identically
+// on INPUT traffic: user chains with jumps, goto and RETURN, rules without a
+// target, and every supported match except owner and cgroup (Linux has no
+// owner for received packets), with negations. Targets that the NIC or the
+// comparison cannot carry (LOG, REJECT) are left out.
+#pragma once
+
+#include <random>
+
+#include "ruleset.hpp"
+#include "trace.hpp"
+
+namespace norman::filter::difftest {
+
+struct RuleGenOptions {
+  unsigned user_chains = 3;
+  unsigned input_rules = 12;
+  unsigned chain_rules = 5;
+};
+
+Ruleset random_ruleset(std::mt19937& rng, const Pools& pools, const RuleGenOptions& opt = {});
+
+}  // namespace norman::filter::difftest

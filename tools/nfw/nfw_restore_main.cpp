@@ -1,0 +1,103 @@
+// nfw-restore: load an iptables-save file into the NIC's filter table, as a
+// whole or not at all.
+//   nfw-restore [-c|--counters] [-n|--noflush] [-t|--test] [-T filter] [-v] [FILE] [--socket PATH]
+// The file is parsed and applied here; normand compiles it and swaps it in
+// atomically. With --noflush the current table is the base, and the swap is
+// refused (and retried) if someone changed the table meanwhile.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "normand_link.hpp"
+#include "syntax.hpp"
+
+namespace nfw = norman::nfw;
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    const std::string socket = nfw::take_socket_option(args);
+    CLI::App app{"nfw-restore: load an iptables-save file into the NIC's filter table"};
+    bool counters = false;
+    bool noflush = false;
+    bool test = false;
+    bool verbose = false;
+    std::string table = "filter";
+    std::string file;
+    app.add_flag("-c,--counters", counters, "restore the file's packet and byte counters");
+    app.add_flag("-n,--noflush", noflush, "add to the current table instead of replacing it");
+    app.add_flag("-t,--test", test, "only parse and check the file");
+    app.add_flag("-v,--verbose", verbose, "say what was done");
+    app.add_option("-T,--table", table, "restore only this table (only filter exists)");
+    app.add_option("file", file, "the file (default: standard input)");
+    std::reverse(args.begin(), args.end());
+    try {
+      app.parse(args);
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+    if (table != "filter") {
+      std::cerr << "nfw-restore: table `" << table
+                << "' does not exist (the NIC has only filter)\n";
+      return 1;
+    }
+    std::string text;
+    if (file.empty() || file == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream in(file);
+      if (!in) {
+        std::cerr << "nfw-restore: cannot open " << file << "\n";
+        return 1;
+      }
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    nfw::RestoreFile parsed;
+    try {
+      parsed = nfw::parse_restore(text);
+    } catch (const nfw::SyntaxError& e) {
+      std::cerr << "nfw-restore: line " << e.line << " failed: " << e.what() << "\n";
+      return 1;
+    }
+    auto none = [] { return std::uint64_t{0}; };  // normand assigns rule ids
+    if (test) {
+      norman::filter::Ruleset scratch;
+      nfw::apply_restore(scratch, parsed, false, counters, none);
+      return 0;
+    }
+    nfw::NormandLink link(socket);
+    for (int attempt = 0;; ++attempt) {
+      std::optional<std::uint64_t> gen;
+      norman::filter::Ruleset base;
+      if (noflush) {
+        auto cur = link.get();
+        base = std::move(cur.rules);
+        gen = cur.generation;
+      }
+      nfw::apply_restore(base, parsed, noflush, counters, none);
+      try {
+        const auto g = link.replace(base, counters, gen);
+        if (verbose) std::cerr << "nfw-restore: filter table loaded (generation " << g << ")\n";
+        return 0;
+      } catch (const std::system_error& e) {
+        if (e.code().value() != EAGAIN || attempt >= 5) throw;
+      }
+    }
+  } catch (const norman::filter::CommandError& e) {
+    std::cerr << "nfw-restore: " << e.what() << "\n";
+    return 1;
+  } catch (const std::system_error& e) {
+    std::cerr << "nfw-restore: " << nfw::describe_error(e) << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "nfw-restore: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,268 @@
+// iptables-save files in (nfw-restore): tokenizing as iptables-restore does,
+// the *filter/COMMIT structure, chain declarations and counters, and
+// applying a whole file as one change.
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <limits>
+
+#include "syntax_internal.hpp"
+
+namespace norman::nfw {
+
+namespace {
+
+using Op = Command::Op;
+
+std::string_view trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::string strip_prefix(const std::string& msg) {
+  return msg.starts_with("nfw: ") ? msg.substr(5) : msg;
+}
+
+[[noreturn]] void line_error(std::size_t line, std::string token, const std::string& msg) {
+  SyntaxError e(std::move(token),
+                "nfw-restore: line " + std::to_string(line) + ": " + strip_prefix(msg));
+  e.line = line;
+  throw e;
+}
+
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+// "[packets:bytes]"
+std::optional<filter::Counters> parse_counters(std::string_view s) {
+  if (s.size() < 5 || s.front() != '[' || s.back() != ']') return std::nullopt;
+  s = s.substr(1, s.size() - 2);
+  const auto colon = s.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  filter::Counters c;
+  if (!parse_u64(s.substr(0, colon), c.packets) || !parse_u64(s.substr(colon + 1), c.bytes))
+    return std::nullopt;
+  return c;
+}
+
+}  // namespace
+
+std::vector<std::string> split_line(std::string_view line) {
+  // iptables-restore's tokenizer: blanks separate words, double quotes group
+  // (and end a word when they close), and inside quotes a backslash takes
+  // the next character literally.
+  std::vector<std::string> out;
+  std::string word;
+  bool in_word = false;
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '\\' && i + 1 < line.size()) {
+        word += line[++i];
+      } else if (c == '"') {
+        quoted = false;
+        out.push_back(word);
+        word.clear();
+        in_word = false;
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (c == '"') {
+      quoted = true;
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (in_word) out.push_back(word);
+      word.clear();
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quoted) detail::syntax_error("\"", "nfw: unterminated quote");
+  if (in_word) out.push_back(word);
+  return out;
+}
+
+RestoreFile parse_restore(std::string_view text) {
+  RestoreFile file;
+  bool in_table = false;
+  bool seen_table = false;
+  std::size_t lineno = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto nl = text.find('\n', start);
+    const std::string_view raw =
+        text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    start = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++lineno;
+    const std::string_view line = trim(raw);
+    if (line.empty() || line.front() == '#') continue;
+
+    if (line.front() == '*') {
+      const std::string table(line.substr(1));
+      if (in_table)
+        line_error(lineno, std::string(line),
+                   "`" + std::string(line) + "' before COMMIT of the previous table");
+      if (table != "filter")
+        line_error(lineno, table, "only the filter table is supported (not `*" + table + "')");
+      if (seen_table) line_error(lineno, std::string(line), "more than one *filter block");
+      in_table = seen_table = true;
+      continue;
+    }
+    if (!in_table) {
+      line_error(lineno, std::string(line),
+                 "`" + std::string(line) + "' outside of a table (no `*filter' before it)");
+    }
+    if (line == "COMMIT") {
+      in_table = false;
+      file.committed = true;
+      continue;
+    }
+    if (line.front() == ':') {
+      const auto words = split_line(line.substr(1));
+      if (words.size() < 2 || words.size() > 3) {
+        line_error(lineno, std::string(line),
+                   "chain declaration `" + std::string(line) + "' is not `:NAME POLICY [p:b]'");
+      }
+      RestoreFile::ChainDecl decl;
+      decl.name = words[0];
+      decl.line = lineno;
+      if (words.size() == 3) {
+        auto c = parse_counters(words[2]);
+        if (!c)
+          line_error(lineno, words[2],
+                     "bad counters `" + words[2] + "' (expected [packets:bytes])");
+        decl.counters = *c;
+      }
+      const bool builtin = decl.name == "INPUT" || decl.name == "OUTPUT" || decl.name == "FORWARD";
+      const std::string& pol = words[1];
+      if (builtin) {
+        if (pol == "ACCEPT") {
+          decl.policy = filter::Policy::kAccept;
+        } else if (pol == "DROP") {
+          decl.policy = filter::Policy::kDrop;
+        } else {
+          line_error(lineno, pol, "Bad policy name `" + pol + "' for built-in chain " + decl.name);
+        }
+      } else if (pol != "-") {
+        line_error(lineno, pol,
+                   "user chain " + decl.name + " cannot have a policy (`" + pol + "'; write `-')");
+      }
+      if (decl.name == "FORWARD") {
+        // Every iptables-save file declares FORWARD; only its inert form
+        // can be taken, as the NIC does not forward.
+        if (decl.policy != filter::Policy::kAccept) {
+          line_error(lineno, pol,
+                     "FORWARD must keep policy ACCEPT: the NIC does not forward packets");
+        }
+        continue;
+      }
+      if (std::any_of(file.chains.begin(), file.chains.end(),
+                      [&](const auto& d) { return d.name == decl.name; })) {
+        line_error(lineno, decl.name, "chain " + decl.name + " declared twice");
+      }
+      file.chains.push_back(std::move(decl));
+      continue;
+    }
+
+    std::optional<filter::Counters> counters;
+    std::string_view rest = line;
+    if (rest.front() == '[') {
+      const auto close = rest.find(']');
+      const std::string_view c =
+          rest.substr(0, close == std::string_view::npos ? rest.size() : close + 1);
+      counters = parse_counters(c);
+      if (!counters)
+        line_error(lineno, std::string(c),
+                   "bad counters `" + std::string(c) + "' (expected [packets:bytes])");
+      rest = trim(rest.substr(c.size()));
+    }
+    Command cmd;
+    try {
+      const auto words = split_line(rest);
+      cmd = parse_command(words);
+    } catch (const SyntaxError& e) {
+      line_error(lineno, e.token, e.what());
+    }
+    switch (cmd.op) {
+      case Op::kCheck:
+      case Op::kList:
+      case Op::kListRules:
+        line_error(lineno, std::string(rest.substr(0, rest.find(' '))),
+                   "listing and checking commands are not allowed in a restore file");
+      default:
+        break;
+    }
+    if (counters) {
+      if (!cmd.rule)
+        line_error(lineno, std::string(line), "counters given for a command without a rule");
+      cmd.rule->counters = *counters;
+    }
+    file.commands.push_back(std::move(cmd));
+    file.command_lines.push_back(lineno);
+  }
+  if (in_table) line_error(lineno, "", "COMMIT expected at the end of the file");
+  return file;
+}
+
+void apply_restore(Ruleset& rules, const RestoreFile& file, bool noflush, bool with_counters,
+                   const std::function<std::uint64_t()>& next_id) {
+  Ruleset rs = noflush ? rules : Ruleset{};
+  auto fail_at = [](std::size_t line, const filter::CommandError& e) {
+    throw filter::CommandError(e.errno_value,
+                               "nfw-restore: line " + std::to_string(line) + ": " + e.what());
+  };
+  for (const auto& decl : file.chains) {
+    if (decl.policy) {
+      filter::Chain* c = rs.find(decl.name);
+      if (c == nullptr || !c->builtin()) {
+        fail_at(decl.line, filter::CommandError(ENOENT, "Bad built-in chain name"));
+      }
+      c->policy = decl.policy;
+      if (with_counters) c->policy_counters = decl.counters;
+      continue;
+    }
+    if (filter::Chain* c = rs.find(decl.name)) {
+      // iptables-restore --noflush flushes a user chain it sees declared.
+      if (c->builtin())
+        fail_at(decl.line,
+                filter::CommandError(EINVAL, "built-in chain " + decl.name + " needs a policy"));
+      c->rules.clear();
+      continue;
+    }
+    Command create;
+    create.op = Op::kNewChain;
+    create.chain = decl.name;
+    try {
+      filter::apply(rs, create, next_id);
+    } catch (const filter::CommandError& e) {
+      fail_at(decl.line, e);
+    }
+  }
+  for (std::size_t i = 0; i < file.commands.size(); ++i) {
+    const Command* cmd = &file.commands[i];
+    Command stripped;
+    if (!with_counters && cmd->rule) {
+      stripped = *cmd;
+      stripped.rule->counters = {};
+      cmd = &stripped;
+    }
+    try {
+      filter::apply(rs, *cmd, next_id);
+    } catch (const filter::CommandError& e) {
+      fail_at(i < file.command_lines.size() ? file.command_lines[i] : 0, e);
+    }
+  }
+  rules = std::move(rs);
+}
+
+}  // namespace norman::nfw
