@@ -7,8 +7,6 @@ namespace norman::normand {
 
 namespace {
 
-constexpr std::int64_t kPrioSpace = std::int64_t{1} << norman::regmap::kFilterPrioBits;
-
 void add(filter::Counters& to, const filter::Counters& c) {
   to.packets += c.packets;
   to.bytes += c.bytes;
@@ -20,24 +18,6 @@ FilterInstaller::FilterInstaller(FilterHw& hw) : hw_(hw), capacity_(hw.capacity(
   // Slots are handed out from the top of the stack: lowest first.
   free_.resize(capacity_);
   std::iota(free_.rbegin(), free_.rend(), std::uint16_t{0});
-}
-
-// Gives next[first, last) evenly spaced priorities strictly between their
-// neighbours' and marks the entries whose priority changes.
-void FilterInstaller::spread(std::vector<Slot>& next, std::size_t first, std::size_t last,
-                             std::vector<bool>& dirty) {
-  const std::int64_t lo = first > 0 ? static_cast<std::int64_t>(next[first - 1].prio) : -1;
-  const std::int64_t hi =
-      last < next.size() ? static_cast<std::int64_t>(next[last].prio) : kPrioSpace;
-  const auto n = static_cast<std::int64_t>(last - first);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const auto p = static_cast<std::uint32_t>(lo + (hi - lo) * (i + 1) / (n + 1));
-    auto& s = next[first + static_cast<std::size_t>(i)];
-    if (s.prio != p || dirty[first + static_cast<std::size_t>(i)]) {
-      s.prio = p;
-      dirty[first + static_cast<std::size_t>(i)] = true;
-    }
-  }
 }
 
 InstallStats FilterInstaller::install(const filter::Program& program) {
@@ -79,23 +59,39 @@ InstallStats FilterInstaller::install(const filter::Program& program) {
   }
   next.insert(next.end(), entries_.end() - static_cast<std::ptrdiff_t>(suf), entries_.end());
 
-  // Priorities for the new entries, widening the rewritten window over kept
-  // neighbours only as far as needed to leave gaps for later inserts.
+  // Priorities for the new entries: list labeling in the priority space.
+  // Find the smallest aligned window of priorities around the insertion
+  // point whose density (old entries in it plus the new ones) is below a
+  // threshold that loosens as windows shrink, and spread its entries evenly
+  // over it. Writes stay local (amortized O(log^2) per insert) and appends
+  // do not crowd the end of the space.
   std::vector<bool> dirty(next.size(), false);
   for (std::size_t i = pre; i < pre + n_add; ++i) dirty[i] = true;
   if (n_add > 0) {
-    std::size_t a = pre;
-    std::size_t b = pre + n_add;
-    for (;;) {
-      const std::int64_t lo = a > 0 ? static_cast<std::int64_t>(next[a - 1].prio) : -1;
-      const std::int64_t hi =
-          b < next.size() ? static_cast<std::int64_t>(next[b].prio) : kPrioSpace;
-      const auto n = static_cast<std::int64_t>(b - a);
-      if (hi - lo - 1 >= 2 * n || (a == 0 && b == next.size())) break;
-      if (a > 0) --a;
-      if (b < next.size()) ++b;
+    constexpr unsigned kBits = norman::regmap::kFilterPrioBits;
+    const std::uint32_t anchor = pre > 0 ? next[pre - 1].prio : 0;
+    for (unsigned level = 1; level <= kBits; ++level) {
+      const std::int64_t size = std::int64_t{1} << level;
+      const std::int64_t base = static_cast<std::int64_t>(anchor) & ~(size - 1);
+      // Old entries with priorities in [base, base + size) are contiguous.
+      std::size_t a = pre;
+      while (a > 0 && static_cast<std::int64_t>(next[a - 1].prio) >= base) --a;
+      std::size_t b = pre + n_add;
+      while (b < next.size() && static_cast<std::int64_t>(next[b].prio) < base + size) ++b;
+      const auto count = static_cast<std::int64_t>(b - a);
+      // Density allowed: 1 for tiny windows down to 1/2 for the whole space.
+      const std::int64_t allowed = size - size * level / (2 * kBits);
+      if (count > allowed && level < kBits) continue;
+      for (std::int64_t j = 0; j < count; ++j) {
+        const auto p = static_cast<std::uint32_t>(base + j * size / count);
+        const std::size_t i = a + static_cast<std::size_t>(j);
+        if (next[i].prio != p || dirty[i]) {
+          next[i].prio = p;
+          dirty[i] = true;
+        }
+      }
+      break;
     }
-    spread(next, a, b, dirty);
   }
 
   std::vector<std::vector<std::uint64_t>> writes;

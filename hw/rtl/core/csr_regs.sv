@@ -1,12 +1,18 @@
 // Host register interface: the self-describing register blocks, the command
-// interface that configures the flow table, connection contexts and
-// notification queues, and decoding of the doorbell pages. Addresses, opcodes
-// and field positions all come from the generated norman_regmap_pkg.
+// interface that configures the flow table, connection contexts,
+// notification queues and the filter overlay, and decoding of the doorbell
+// pages. Addresses, opcodes and field positions all come from the generated
+// norman_regmap_pkg.
+//
+// The filter overlay has one classifier per lookup port (0 INPUT, 1 OUTPUT).
+// Every FILTER_* command goes to both and completes when both have: the two
+// hold the same slots and the same active bank at all times.
 module csr_regs
   import norman_pkg::*;
   import norman_regmap_pkg::*;
 #(
   parameter int unsigned NumPorts = 2,
+  parameter int unsigned FilterEntries = FILTER_ENTRIES,
   localparam int unsigned CntIdxW = $clog2(NUM_COUNTERS)
 ) (
   input  logic                    clk_i,
@@ -67,6 +73,33 @@ module csr_regs
   output logic                    nq_db_arm_valid_o,
   output logic [NqIdW-1:0]        nq_db_nq_o,
   output logic [15:0]             nq_db_cons_o,
+  // Filter overlay, one bit per lookup port where the two differ.
+  output logic [1:0]                      flt_wr_valid_o,
+  input  logic [1:0]                      flt_wr_ready_i,
+  output logic [FILTER_SLOT_W-1:0]        flt_wr_slot_o,
+  output logic                            flt_wr_slot_valid_o,
+  output logic [FILTER_RANGE_KEY_W-1:0]   flt_wr_lo_o,
+  output logic [FILTER_RANGE_KEY_W-1:0]   flt_wr_hi_o,
+  output logic [FILTER_NUM_FIELDS-1:0]    flt_wr_neg_o,
+  output logic [FILTER_FLAGS_W-1:0]       flt_wr_flags_value_o,
+  output logic [FILTER_FLAGS_W-1:0]       flt_wr_flags_mask_o,
+  output logic [FILTER_PRIO_BITS-1:0]     flt_wr_prio_o,
+  output logic [FILTER_ACTION_W-1:0]      flt_wr_action_o,
+  output logic [FILTER_REJECT_WITH_W-1:0] flt_wr_reject_with_o,
+  output logic                            flt_wr_log_o,
+  input  logic [1:0]                      flt_wr_done_i,
+  input  logic [1:0]                      flt_wr_error_i,
+  output logic [1:0]                      flt_commit_o,
+  input  logic [1:0]                      flt_commit_ready_i,
+  input  logic [1:0]                      flt_commit_done_i,
+  input  logic [31:0]                     flt_epoch_i,     // port 0's; both count alike
+  output logic [1:0]                      flt_clr_valid_o,
+  input  logic [1:0]                      flt_clr_ready_i,
+  output logic [15:0]                     flt_clr_slot_o,
+  output logic [16:0]                     flt_cnt_sel_o,   // FILTER.CNT_SEL: {port, slot}
+  input  logic [63:0]                     flt_cnt_pkts_i,  // the selected counter
+  input  logic [63:0]                     flt_cnt_bytes_i,
+  input  logic [15:0]                     flt_latency_i,
   output logic                    busy_o
 );
   localparam int unsigned NumArgs = REG_CMD_ARG_COUNT;
@@ -98,10 +131,11 @@ module csr_regs
   // ---------------------------------------------------------------- state
   logic [63:0] args_q [NumArgs];
   logic [63:0] scratch_q, cycles_q;
+  logic [16:0] cnt_sel_q;
   logic        rx_en_q, tx_en_q;
 
   typedef enum logic [2:0] {
-    CMD_IDLE, CMD_FLOW_ISSUE, CMD_FLOW_WAIT, CMD_QUERY, CMD_QUERY2, CMD_DONE
+    CMD_IDLE, CMD_FLOW_ISSUE, CMD_FLOW_WAIT, CMD_QUERY, CMD_QUERY2, CMD_DONE, CMD_FILTER
   } cmd_state_e;
   cmd_state_e cmd_state_q, cmd_state_d;
   cmd_op_e op_q;
@@ -165,6 +199,48 @@ module csr_regs
   assign arg_nq_id = 16'(fld(args_q[NQ_NQ_ID_ARG], NQ_NQ_ID_LSB, NQ_NQ_ID_W));
   assign arg_nq_log2 = 5'(fld(args_q[NQ_LOG2_ARG], NQ_LOG2_LSB, NQ_LOG2_W));
 
+  // FILTER_WRITE: range field f is lo = ARG[2 + f][31:0], hi = ARG[2 + f][63:32].
+  // Bounds wider than the field saturate at its maximum, as encode_write
+  // clips them, so a raw write means what the driver's would.
+  localparam int unsigned FltRangeArg0 = 2;
+  logic [15:0] arg_flt_slot;
+  always_comb begin
+    arg_flt_slot = 16'(fld(args_q[FILTER_SLOT_ARG], FILTER_SLOT_LSB, FILTER_SLOT_W));
+    flt_wr_slot_o = FILTER_SLOT_W'(arg_flt_slot);
+    flt_wr_slot_valid_o = fld(args_q[FILTER_VALID_ARG], FILTER_VALID_LSB, FILTER_VALID_W) != 0;
+    flt_wr_log_o = fld(args_q[FILTER_LOG_ARG], FILTER_LOG_LSB, FILTER_LOG_W) != 0;
+    flt_wr_action_o = FILTER_ACTION_W'(fld(args_q[FILTER_ACTION_ARG], FILTER_ACTION_LSB, FILTER_ACTION_W));
+    flt_wr_reject_with_o = FILTER_REJECT_WITH_W'(fld(args_q[FILTER_REJECT_WITH_ARG],
+                                                     FILTER_REJECT_WITH_LSB, FILTER_REJECT_WITH_W));
+    flt_wr_prio_o = FILTER_PRIO_BITS'(fld(args_q[FILTER_PRIO_ARG], FILTER_PRIO_LSB, FILTER_PRIO_W));
+    flt_wr_neg_o = FILTER_NUM_FIELDS'(fld(args_q[FILTER_NEG_ARG], FILTER_NEG_LSB, FILTER_NEG_W));
+    flt_wr_flags_value_o = FILTER_FLAGS_W'(fld(args_q[FILTER_FLAGS_VALUE_ARG], FILTER_FLAGS_VALUE_LSB,
+                                               FILTER_FLAGS_VALUE_W));
+    flt_wr_flags_mask_o = FILTER_FLAGS_W'(fld(args_q[FILTER_FLAGS_MASK_ARG], FILTER_FLAGS_MASK_LSB,
+                                              FILTER_FLAGS_MASK_W));
+    flt_wr_lo_o = '0;
+    flt_wr_hi_o = '0;
+    for (int unsigned f = 0; f < FILTER_NUM_FIELDS; f++) begin
+      logic [31:0] lo, hi, fmax;
+      fmax = 32'((64'd1 << FILTER_FIELD_W[f]) - 64'd1);
+      lo = args_q[FltRangeArg0 + f][31:0];
+      hi = args_q[FltRangeArg0 + f][63:32];
+      if (lo > fmax) lo = fmax;
+      if (hi > fmax) hi = fmax;
+      for (int unsigned b = 0; b < 32; b++) begin
+        if (b < FILTER_FIELD_W[f]) begin
+          flt_wr_lo_o[FILTER_FIELD_LSB[f] + b] = lo[b];
+          flt_wr_hi_o[FILTER_FIELD_LSB[f] + b] = hi[b];
+        end
+      end
+    end
+  end
+  assign flt_clr_slot_o = arg_flt_slot;
+
+  // Per lookup port: request not yet taken / command finished / write refused.
+  logic [1:0] flt_pend_q, flt_pend_d, flt_fin_q, flt_fin_d, flt_taken;
+  logic flt_err_q, flt_err_d;
+
   // ---------------------------------------------------------------- command FSM
   logic op_write, op_start;
   assign op_write = wr && space == SP_CSR && req_addr_i == REG_CMD_OP;
@@ -182,6 +258,13 @@ module csr_regs
     ring_reset_conn_o = arg_conn;
     nq_cfg_valid_o = 1'b0;
     nq_cfg_enable_o = 1'b0;
+    flt_pend_d = flt_pend_q;
+    flt_fin_d = flt_fin_q;
+    flt_err_d = flt_err_q;
+    flt_wr_valid_o = '0;
+    flt_commit_o = '0;
+    flt_clr_valid_o = '0;
+    flt_taken = '0;
     unique case (cmd_state_q)
       CMD_IDLE: begin
         if (op_start) begin
@@ -192,6 +275,18 @@ module csr_regs
             OP_FLOW_INSERT, OP_FLOW_DELETE, OP_FLOW_LOOKUP: cmd_state_d = CMD_FLOW_ISSUE;
             OP_CONN_SET, OP_CONN_CLEAR, OP_NQ_SET, OP_NQ_CLEAR: cmd_state_d = CMD_DONE;
             OP_CONN_QUERY: cmd_state_d = CMD_QUERY;
+            OP_FILTER_WRITE, OP_FILTER_COMMIT, OP_FILTER_CNT_CLEAR: begin
+              if (cmd_op_e'(req_wdata_i[7:0]) == OP_FILTER_CNT_CLEAR
+                  && 32'(arg_flt_slot) >= FilterEntries) begin
+                status_d = ST_INVALID;
+                cmd_state_d = CMD_DONE;
+              end else begin
+                cmd_state_d = CMD_FILTER;
+                flt_pend_d = 2'b11;
+                flt_fin_d = 2'b00;
+                flt_err_d = 1'b0;
+              end
+            end
             default: begin
               status_d = ST_INVALID;
               cmd_state_d = CMD_DONE;
@@ -207,6 +302,34 @@ module csr_regs
         if (flow_done_i) begin
           status_d = flow_status_i;
           result_d = {flow_bucket_i, 16'(flow_conn_i)};
+          cmd_state_d = CMD_IDLE;
+        end
+      end
+      // Both lookup ports take the request, each when it is ready, and the
+      // command ends when both are done with it.
+      CMD_FILTER: begin
+        unique case (op_q)
+          OP_FILTER_WRITE: begin
+            flt_wr_valid_o = flt_pend_q;
+            flt_taken = flt_pend_q & flt_wr_ready_i;
+            flt_fin_d = flt_fin_q | flt_wr_done_i;
+            flt_err_d = flt_err_q || |(flt_wr_done_i & flt_wr_error_i);
+          end
+          OP_FILTER_COMMIT: begin
+            flt_commit_o = flt_pend_q;
+            flt_taken = flt_pend_q & flt_commit_ready_i;
+            flt_fin_d = flt_fin_q | flt_commit_done_i;
+          end
+          default: begin  // OP_FILTER_CNT_CLEAR: done once taken
+            flt_clr_valid_o = flt_pend_q;
+            flt_taken = flt_pend_q & flt_clr_ready_i;
+            flt_fin_d = flt_fin_q | flt_taken;
+          end
+        endcase
+        flt_pend_d = flt_pend_q & ~flt_taken;
+        if (flt_fin_d == 2'b11) begin
+          status_d = flt_err_d ? ST_INVALID : ST_OK;
+          result_d = (op_q == OP_FILTER_COMMIT) ? flt_epoch_i : '0;
           cmd_state_d = CMD_IDLE;
         end
       end
@@ -260,6 +383,10 @@ module csr_regs
   assign nq_cfg_log2_o = arg_nq_log2;
   assign nq_cfg_vector_o = IrqVecW'(fld(args_q[NQ_VECTOR_ARG], NQ_VECTOR_LSB, NQ_VECTOR_W));
   assign busy_o = cmd_state_q != CMD_IDLE;
+  // The counters' read port takes a new CNT_SEL in the cycle it is written,
+  // so a read in any later cycle returns the new selection.
+  assign flt_cnt_sel_o = (wr && space == SP_CSR && req_addr_i == REG_FILTER_CNT_SEL)
+                         ? req_wdata_i[16:0] : cnt_sel_q;
 
   // ---------------------------------------------------------------- doorbells
   logic db_conn_valid;
@@ -322,12 +449,16 @@ module csr_regs
         REG_CMD_STATUS:      rdata = {result_q, 16'd0, 8'(status_q), 7'd0, cmd_state_q != CMD_IDLE};
         BLK_COUNTERS_BASE:   rdata = BLK_COUNTERS_HEADER;
         REG_COUNTERS_COUNT:  rdata = 64'(NUM_COUNTERS);
-        // The filter overlay's block: present before its engine, so software
-        // sees the capacity (FILTER_WRITE answers INVALID until then).
         BLK_FILTER_BASE:     rdata = BLK_FILTER_HEADER;
-        REG_FILTER_ENTRIES:  rdata = 64'(FILTER_ENTRIES);
-        REG_FILTER_EPOCH, REG_FILTER_LATENCY, REG_FILTER_CNT_SEL, REG_FILTER_CNT_PKTS,
-        REG_FILTER_CNT_BYTES: rdata = '0;
+        REG_FILTER_ENTRIES:  rdata = 64'(FilterEntries);
+        REG_FILTER_EPOCH:    rdata = 64'(flt_epoch_i);
+        REG_FILTER_LATENCY:  rdata = 64'(flt_latency_i);
+        REG_FILTER_CNT_SEL:  rdata = 64'(cnt_sel_q);
+        // The selected counter (see flt_cnt_sel_o): right from the cycle
+        // after the CNT_SEL write. Updates still in the counters' two-stage
+        // pipeline (at most 2 cycles old) may be missing.
+        REG_FILTER_CNT_PKTS:  rdata = flt_cnt_pkts_i;
+        REG_FILTER_CNT_BYTES: rdata = flt_cnt_bytes_i;
         default:             known = 1'b0;
       endcase
     end
@@ -340,7 +471,8 @@ module csr_regs
     if (space == SP_CSR && req_addr_i[2:0] == 3'd0) begin
       if (req_addr_i >= REG_CMD_ARG && arg_idx < NumArgs) wr_known = 1'b1;
       else if (req_addr_i == REG_CMD_OP || req_addr_i == REG_CTRL_ENABLE
-               || req_addr_i == REG_CTRL_SCRATCH || req_addr_i == REG_COUNTERS_CLEAR) wr_known = 1'b1;
+               || req_addr_i == REG_CTRL_SCRATCH || req_addr_i == REG_COUNTERS_CLEAR
+               || req_addr_i == REG_FILTER_CNT_SEL) wr_known = 1'b1;
     end else if (space == SP_CONN_DB) begin
       wr_known = page_off == DB_CONN_RX_CONS || page_off == DB_CONN_TX_PROD;
     end else if (space == SP_NQ_DB) begin
@@ -378,6 +510,10 @@ module csr_regs
       status_q <= ST_OK;
       result_q <= '0;
       scratch_q <= '0;
+      cnt_sel_q <= '0;
+      flt_pend_q <= '0;
+      flt_fin_q <= '0;
+      flt_err_q <= 1'b0;
       cycles_q <= '0;
       rx_en_q <= 1'b1;
       tx_en_q <= 1'b1;
@@ -389,7 +525,11 @@ module csr_regs
       result_q <= result_d;
       if (op_start) op_q <= cmd_op_e'(req_wdata_i[7:0]);
       cycles_q <= cycles_q + 64'd1;
+      flt_pend_q <= flt_pend_d;
+      flt_fin_q <= flt_fin_d;
+      flt_err_q <= flt_err_d;
       if (wr && space == SP_CSR && req_addr_i == REG_CTRL_SCRATCH) scratch_q <= req_wdata_i;
+      if (wr && space == SP_CSR && req_addr_i == REG_FILTER_CNT_SEL) cnt_sel_q <= req_wdata_i[16:0];
       if (wr && space == SP_CSR && req_addr_i == REG_CTRL_ENABLE) begin
         rx_en_q <= req_wdata_i[0];
         tx_en_q <= req_wdata_i[1];

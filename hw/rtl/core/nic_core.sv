@@ -6,7 +6,9 @@ module nic_core
   import norman_pkg::*;
   import norman_regmap_pkg::*;
 #(
-  parameter int unsigned NumPorts = 2
+  parameter int unsigned NumPorts = 2,
+  // Filter overlay slots; both lookup ports (INPUT, OUTPUT) hold all of them.
+  parameter int unsigned FilterEntries = FILTER_ENTRIES
 ) (
   input  logic                           clk_i,
   input  logic                           rst_ni,
@@ -90,7 +92,34 @@ module nic_core
   logic [15:0] rx_db_cons, tx_db_prod, nq_db_cons;
   logic [NqIdW-1:0] nq_db_nq;
 
-  csr_regs #(.NumPorts(NumPorts)) u_csr (
+  // Filter overlay: index 0 judges received frames (INPUT), 1 transmitted ones (OUTPUT).
+  localparam int unsigned FltSlotW = (FilterEntries > 1) ? $clog2(FilterEntries) : 1;
+  localparam int unsigned FltLatency = filter_latency(FilterEntries);
+  localparam int unsigned FltIn = 0, FltOut = 1;
+  logic [1:0] flt_wr_valid, flt_wr_ready, flt_wr_done, flt_wr_error;
+  logic [1:0] flt_commit, flt_commit_ready, flt_commit_done, flt_clr_valid, flt_clr_ready, flt_idle;
+  logic [FILTER_SLOT_W-1:0] flt_wr_slot;
+  logic flt_wr_slot_valid, flt_wr_log;
+  logic [FILTER_RANGE_KEY_W-1:0] flt_wr_lo, flt_wr_hi;
+  logic [FILTER_NUM_FIELDS-1:0] flt_wr_neg;
+  logic [FILTER_FLAGS_W-1:0] flt_wr_fv, flt_wr_fm;
+  logic [FILTER_PRIO_BITS-1:0] flt_wr_prio;
+  logic [FILTER_ACTION_W-1:0] flt_wr_action;
+  logic [FILTER_REJECT_WITH_W-1:0] flt_wr_rej;
+  logic [1:0][31:0] flt_epoch;
+  logic [1:0][15:0] flt_latency;
+  logic [15:0] flt_clr_slot;
+  logic [16:0] flt_cnt_sel;
+  logic [1:0][63:0] flt_cnt_pkts, flt_cnt_bytes;
+  logic [63:0] flt_sel_pkts, flt_sel_bytes;
+  // Per lookup port: key in, verdict out.
+  logic [1:0] flt_key_valid, flt_res_valid, flt_res_hit, flt_res_log;
+  logic [1:0][FILTER_RANGE_KEY_W-1:0] flt_key;
+  logic [1:0][FILTER_FLAGS_W-1:0] flt_flags;
+  logic [1:0][15:0] flt_bytes;
+  logic [1:0][FILTER_ACTION_W-1:0] flt_res_action;
+
+  csr_regs #(.NumPorts(NumPorts), .FilterEntries(FilterEntries)) u_csr (
     .clk_i, .rst_ni,
     .req_valid_i(csr_req_valid_i), .req_ready_o(csr_req_ready_o), .req_write_i(csr_req_write_i),
     .req_addr_i(csr_req_addr_i), .req_wdata_i(csr_req_wdata_i),
@@ -110,7 +139,53 @@ module nic_core
     .rx_db_valid_o(rx_db_valid), .rx_db_conn_o(rx_db_conn), .rx_db_cons_o(rx_db_cons),
     .tx_db_valid_o(tx_db_valid), .tx_db_conn_o(tx_db_conn), .tx_db_prod_o(tx_db_prod),
     .nq_db_cons_valid_o(nq_db_cons_valid), .nq_db_arm_valid_o(nq_db_arm_valid),
-    .nq_db_nq_o(nq_db_nq), .nq_db_cons_o(nq_db_cons), .busy_o(csr_busy));
+    .nq_db_nq_o(nq_db_nq), .nq_db_cons_o(nq_db_cons),
+    .flt_wr_valid_o(flt_wr_valid), .flt_wr_ready_i(flt_wr_ready), .flt_wr_slot_o(flt_wr_slot),
+    .flt_wr_slot_valid_o(flt_wr_slot_valid), .flt_wr_lo_o(flt_wr_lo), .flt_wr_hi_o(flt_wr_hi),
+    .flt_wr_neg_o(flt_wr_neg), .flt_wr_flags_value_o(flt_wr_fv), .flt_wr_flags_mask_o(flt_wr_fm),
+    .flt_wr_prio_o(flt_wr_prio), .flt_wr_action_o(flt_wr_action), .flt_wr_reject_with_o(flt_wr_rej),
+    .flt_wr_log_o(flt_wr_log), .flt_wr_done_i(flt_wr_done), .flt_wr_error_i(flt_wr_error),
+    .flt_commit_o(flt_commit), .flt_commit_ready_i(flt_commit_ready),
+    .flt_commit_done_i(flt_commit_done), .flt_epoch_i(flt_epoch[FltIn]),
+    .flt_clr_valid_o(flt_clr_valid), .flt_clr_ready_i(flt_clr_ready), .flt_clr_slot_o(flt_clr_slot),
+    .flt_cnt_sel_o(flt_cnt_sel), .flt_cnt_pkts_i(flt_sel_pkts), .flt_cnt_bytes_i(flt_sel_bytes),
+    .flt_latency_i(flt_latency[FltIn]),
+    .busy_o(csr_busy));
+
+  // Both lookup ports get every write, commit and clear (csr_regs waits for
+  // both), so they hold the same slots and switch banks together.
+  for (genvar i = 0; i < 2; i++) begin : g_filter
+    logic [FltSlotW-1:0] res_slot;
+    logic [FILTER_REJECT_WITH_W-1:0] res_rej;
+    logic res_tag;
+    filter_classifier #(.Entries(FilterEntries), .TagW(1), .BytesW(16), .EpochW(32)) u_classifier (
+      .clk_i, .rst_ni,
+      .key_valid_i(flt_key_valid[i]), .key_i(flt_key[i]), .flags_i(flt_flags[i]),
+      .bytes_i(flt_bytes[i]), .tag_i(1'b0),
+      .res_valid_o(flt_res_valid[i]), .res_tag_o(res_tag), .res_hit_o(flt_res_hit[i]),
+      .res_slot_o(res_slot), .res_action_o(flt_res_action[i]), .res_reject_with_o(res_rej),
+      .res_log_o(flt_res_log[i]), .latency_o(flt_latency[i]),
+      .wr_valid_i(flt_wr_valid[i]), .wr_ready_o(flt_wr_ready[i]), .wr_slot_i(flt_wr_slot),
+      .wr_slot_valid_i(flt_wr_slot_valid), .wr_lo_i(flt_wr_lo), .wr_hi_i(flt_wr_hi),
+      .wr_neg_i(flt_wr_neg), .wr_flags_value_i(flt_wr_fv), .wr_flags_mask_i(flt_wr_fm),
+      .wr_prio_i(flt_wr_prio), .wr_action_i(flt_wr_action), .wr_reject_with_i(flt_wr_rej),
+      .wr_log_i(flt_wr_log), .wr_done_o(flt_wr_done[i]), .wr_error_o(flt_wr_error[i]),
+      .commit_i(flt_commit[i]), .commit_ready_o(flt_commit_ready[i]),
+      .commit_done_o(flt_commit_done[i]), .epoch_o(flt_epoch[i]),
+      .cnt_rd_slot_i(FltSlotW'(flt_cnt_sel[15:0])), .cnt_rd_pkts_o(flt_cnt_pkts[i]),
+      .cnt_rd_bytes_o(flt_cnt_bytes[i]),
+      .cnt_clr_valid_i(flt_clr_valid[i]), .cnt_clr_ready_o(flt_clr_ready[i]),
+      .cnt_clr_slot_i(FltSlotW'(flt_clr_slot)), .idle_o(flt_idle[i]));
+    // Slot, reject_with: for the capture overlay and REJECT replies, later.
+    logic unused;
+    assign unused = ^{res_slot, res_rej, res_tag};
+  end
+
+  // CNT_SEL: bit 16 picks the lookup port; slots past the table read zero.
+  logic flt_sel_in_range;
+  assign flt_sel_in_range = 32'(flt_cnt_sel[15:0]) < FilterEntries;
+  assign flt_sel_pkts = flt_sel_in_range ? flt_cnt_pkts[flt_cnt_sel[16]] : '0;
+  assign flt_sel_bytes = flt_sel_in_range ? flt_cnt_bytes[flt_cnt_sel[16]] : '0;
 
   counter_bank #(.NumSrc(NumCntSrc), .NumAdd(NumPorts + 1)) u_counters (
     .clk_i, .rst_ni, .inc_i(cnt_src), .add_valid_i(add_valid), .add_idx_i(add_idx),
@@ -167,13 +242,17 @@ module nic_core
 
   logic desc_valid, desc_ready, classify_idle;
   rx_desc_t desc;
-  rx_classify u_classify (
+  rx_classify #(.FilterLatency(FltLatency)) u_classify (
     .clk_i, .rst_ni,
     .meta_valid_i(meta_valid), .meta_ready_o(meta_ready), .meta_i(meta),
     .lookup_valid_o(lk_valid_in), .lookup_key_o(lk_key), .lookup_tag_o(lk_tag_in),
     .lookup_valid_i(lk_valid_out), .lookup_tag_i(lk_tag_out), .lookup_hit_i(lk_hit),
     .lookup_conn_i(lk_conn),
     .ctx_re_o(ctx_rx_re), .ctx_conn_o(ctx_rx_conn), .ctx_i(ctx_rx),
+    .flt_valid_o(flt_key_valid[FltIn]), .flt_key_o(flt_key[FltIn]), .flt_flags_o(flt_flags[FltIn]),
+    .flt_bytes_o(flt_bytes[FltIn]), .flt_valid_i(flt_res_valid[FltIn]),
+    .flt_hit_i(flt_res_hit[FltIn]), .flt_action_i(flt_res_action[FltIn]),
+    .flt_log_i(flt_res_log[FltIn]),
     .desc_valid_o(desc_valid), .desc_ready_i(desc_ready), .desc_o(desc),
     .cnt_o(cnt_src[1]), .idle_o(classify_idle));
 
@@ -255,10 +334,14 @@ module nic_core
   logic [NumPorts-1:0] tx_valid, tx_ready;
   logic tx_bytes_valid;
   logic [15:0] tx_bytes;
-  tx_check #(.NumPorts(NumPorts)) u_tx_check (
+  tx_check #(.NumPorts(NumPorts), .FilterLatency(FltLatency)) u_tx_check (
     .clk_i, .rst_ni,
     .in_valid_i(frm_valid), .in_ready_o(frm_ready), .in_data_i(frm_data), .in_keep_i(frm_keep),
     .in_last_i(frm_last), .in_info_i(frm_info),
+    .flt_valid_o(flt_key_valid[FltOut]), .flt_key_o(flt_key[FltOut]), .flt_flags_o(flt_flags[FltOut]),
+    .flt_bytes_o(flt_bytes[FltOut]), .flt_valid_i(flt_res_valid[FltOut]),
+    .flt_hit_i(flt_res_hit[FltOut]), .flt_action_i(flt_res_action[FltOut]),
+    .flt_log_i(flt_res_log[FltOut]),
     .eth_tx_tvalid_o(tx_valid), .eth_tx_tready_i(tx_ready), .eth_tx_tdata_o,
     .eth_tx_tkeep_o, .eth_tx_tlast_o,
     .cpl_valid_o(cpl_valid), .cpl_ready_i(cpl_ready), .cpl_conn_o(cpl_conn), .cpl_idx_o(cpl_idx),
@@ -290,10 +373,12 @@ module nic_core
     cnt_src[6][CNT_DMA_RD_REQS] = dma_rd_req_valid_o && dma_rd_req_ready_i;
   end
 
-  // The flow table's listen flag is for diagnostics; the classifier needs only the hit.
+  // The flow table's listen flag is for diagnostics; the classifier needs only
+  // the hit. Both lookup ports count epochs and report latency alike. Slot
+  // arguments are 16 bits wide; the table may be smaller.
   logic unused;
-  assign unused = lk_listen;
+  assign unused = ^{lk_listen, flt_epoch[FltOut], flt_latency[FltOut], flt_clr_slot};
 
   assign idle_o = ingress_idle && classify_idle && rx_dma_idle && notify_idle && tx_engine_idle
-                  && tx_check_idle && !csr_busy && !wr_in_req_q;
+                  && tx_check_idle && !csr_busy && !wr_in_req_q && (&flt_idle);
 endmodule

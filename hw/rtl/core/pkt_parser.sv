@@ -247,6 +247,7 @@ module pkt_parser import norman_pkg::*; (
         meta_d.ip_frag       = b[6][5] || frag_offset != '0;
         meta_d.ip_frag_later = frag_offset != '0;
         meta_d.ip_options    = ihl != 4'd5;
+        meta_d.ipv4_len      = ipv4_total;
         meta_d.src_ip[31:0]  = {b[12], b[13], b[14], b[15]};
         meta_d.dst_ip[31:0]  = {b[16], b[17], b[18], b[19]};
       end else begin

@@ -2,11 +2,22 @@
 // reads that connection's context (or the fallback's), and decides the
 // frame's fate before any data moves. The overlay slots sit here because this
 // is where a frame's owner is first known.
+//
+// Filter overlay (INPUT chain): a frame that would otherwise be delivered and
+// has a good IPv4 header is judged, with the owner of the connection it
+// matched (none on the fallback path). Frames already condemned (MAC error,
+// runt, too big, no queue) and non-IPv4 frames never reach the rule set, as
+// iptables never sees them. Every frame, judged or not, waits the
+// classifier's fixed latency in a delay line, so order is kept without any
+// reordering logic; a DROP or REJECT verdict turns the frame into RXD_FILTER.
 module rx_classify
   import norman_pkg::*;
   import norman_regmap_pkg::*;
 #(
-  parameter int unsigned DescFifoDepth = 16
+  parameter int unsigned FilterLatency = filter_latency(FILTER_ENTRIES),
+  // Covers the flow lookup, the context read and the filter verdict, so the
+  // pipeline still takes one frame per cycle while the DMA engine drains.
+  parameter int unsigned DescFifoDepth = 32
 ) (
   input  logic                    clk_i,
   input  logic                    rst_ni,
@@ -25,6 +36,15 @@ module rx_classify
   output logic                    ctx_re_o,
   output logic [ConnIdW-1:0]      ctx_conn_o,
   input  conn_ctx_t               ctx_i,
+  // Filter overlay lookup port (fixed latency FilterLatency, no back-pressure).
+  output logic                            flt_valid_o,
+  output logic [FILTER_RANGE_KEY_W-1:0]   flt_key_o,
+  output logic [FILTER_FLAGS_W-1:0]       flt_flags_o,
+  output logic [15:0]                     flt_bytes_o,
+  input  logic                            flt_valid_i,
+  input  logic                            flt_hit_i,
+  input  logic [FILTER_ACTION_W-1:0]      flt_action_i,
+  input  logic                            flt_log_i,
   // Instructions for the RX DMA engine.
   output logic                    desc_valid_o,
   input  logic                    desc_ready_i,
@@ -66,6 +86,7 @@ module rx_classify
     lookup_tag_o.flags[RX_SLOT_FLAGS_MALFORMED] = m.malformed;
     lookup_tag_o.flags[RX_SLOT_FLAGS_VLAN] = m.has_vlan;
     lookup_tag_o.flags[RX_SLOT_FLAGS_FRAG] = m.ip_frag;
+    lookup_tag_o.flt = flt_hdr_of(m);
   end
   assign lookup_valid_o = take;
 
@@ -108,17 +129,66 @@ module rx_classify
     else if (32'(s2_tag_q.len) < MIN_FRAME_BYTES) desc.drop = RXD_RUNT;
     else if (!ctx_i.valid) desc.drop = RXD_NO_QUEUE;
     else desc.drop = RXD_NONE;
-    // Filter overlay slot (nfw INPUT chain): verdicts from the compiled rule
-    // set, with the connection's owner from ctx_i.owner, will set RXD_FILTER
-    // here. Until then every frame passes.
     // Capture overlay slot (ndump): matching frames will be mirrored here.
   end
-  assign push = s2_valid_q;
+
+  // Filter key: the frame's headers, its arrival port and the owner of the
+  // connection it matched.
+  logic judge;
+  flt_owner_t owner;
+  assign judge = s2_valid_q && s2_tag_q.flt.judge && desc.drop == RXD_NONE;
+  assign owner = '{uid: ctx_i.owner.uid, gid: ctx_i.owner.gid, cmd_id: ctx_i.owner.cmd_id,
+                   cgroup: ctx_i.owner.cgroup};
+  assign flt_valid_o = judge;
+  assign flt_key_o = flt_key_of(s2_tag_q.flt, s2_tag_q.port, s2_hit_q, owner);
+  assign flt_flags_o = flt_flags_of(s2_tag_q.flt, 1'b0, s2_hit_q);
+  assign flt_bytes_o = s2_tag_q.flt.ip_len;
+
+  // Every frame waits exactly FilterLatency cycles, judged or not.
+  logic [FilterLatency-1:0] dl_valid_q, dl_judge_q;
+  rx_desc_t dl_desc_q [FilterLatency];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      dl_valid_q <= '0;
+      dl_judge_q <= '0;
+    end else begin
+      dl_valid_q <= {dl_valid_q[FilterLatency-2:0], s2_valid_q};
+      dl_judge_q <= {dl_judge_q[FilterLatency-2:0], judge};
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (s2_valid_q) dl_desc_q[0] <= desc;
+    for (int unsigned k = 1; k < FilterLatency; k++) begin
+      if (dl_valid_q[k-1]) dl_desc_q[k] <= dl_desc_q[k-1];
+    end
+  end
+
+  logic last_judged, flt_deny;
+  rx_desc_t desc_out;
+  assign last_judged = dl_valid_q[FilterLatency-1] && dl_judge_q[FilterLatency-1];
+  assign flt_deny = last_judged && flt_valid_i && flt_hit_i
+                    && 32'(flt_action_i) != FILTER_ACTIONS_ACCEPT;
+  always_comb begin
+    desc_out = dl_desc_q[FilterLatency-1];
+    if (flt_deny) desc_out.drop = RXD_FILTER;
+  end
+
+`ifndef SYNTHESIS
+  // A verdict belongs to the frame leaving the delay line, or latency is off.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (rst_ni) begin
+      assert (flt_valid_i == last_judged)
+        else $error("rx_classify: filter verdict out of step with the delay line");
+    end
+  end
+`endif
+
+  assign push = dl_valid_q[FilterLatency-1];
 
   logic desc_in_ready;
   sync_fifo #(.Width($bits(rx_desc_t)), .Depth(DescFifoDepth)) u_desc_fifo (
     .clk_i, .rst_ni,
-    .in_valid_i(push), .in_ready_o(desc_in_ready), .in_data_i(desc),
+    .in_valid_i(push), .in_ready_o(desc_in_ready), .in_data_i(desc_out),
     .out_valid_o(desc_valid_o), .out_ready_i(desc_ready_i), .out_data_o(desc_o),
     .count_o(desc_count));
 
@@ -130,11 +200,13 @@ module rx_classify
   always_comb begin
     cnt_o = '0;
     cnt_o[CNT_RX_MALFORMED] = take && m.malformed;
+    cnt_o[CNT_FILTER_RX_LOOKUPS] = judge;
+    cnt_o[CNT_FILTER_LOG_HITS] = flt_valid_i && flt_hit_i && flt_log_i;
   end
 
-  // The descriptor FIFO cannot overflow (see inflight_q); owner and TX fields
-  // of the context wait for the filter overlay.
+  // The descriptor FIFO cannot overflow (see inflight_q); the TX fields of
+  // the context are not the receive path's business.
   logic unused;
-  assign unused = desc_in_ready ^ (|ctx_i) ^ s2_tag_q.eligible ^ (|s2_tag_q.port);
+  assign unused = desc_in_ready ^ (|ctx_i) ^ s2_tag_q.eligible;
   assign idle_o = inflight_q == '0 && !desc_valid_o;
 endmodule

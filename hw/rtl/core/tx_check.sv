@@ -11,6 +11,13 @@
 // not be malformed. A frame whose context names a port >= NumPorts cannot
 // go anywhere: it is dropped and counted as TX_DROP_SPOOF, raw or not.
 //
+// Filter overlay (OUTPUT chain): a frame that passes the header check and
+// has a good IPv4 header is judged with IFACE = the connection's port, DIR = 1
+// and the sending connection's owner (none for the fallback connection). Its
+// verdict comes FilterLatency cycles later; every verdict, judged or not,
+// waits that long in a delay line, so frames stay in order. DROP and REJECT
+// complete the descriptor with DROP_FILTER and nothing is sent.
+//
 // Frames are forwarded in order; a frame waiting for a busy port holds back
 // the frames behind it (the next frame may still enter the buffer).
 module tx_check
@@ -18,8 +25,11 @@ module tx_check
   import norman_regmap_pkg::*;
 #(
   parameter int unsigned NumPorts      = 2,
+  parameter int unsigned FilterLatency = filter_latency(FILTER_ENTRIES),
   parameter int unsigned DataFifoDepth = 64,  // beats; must hold a maximum frame (24 beats)
-  parameter int unsigned MaxFrames     = 8    // frames between input and completion
+  // Frames between input and completion: enough for single-beat frames at one
+  // per cycle through the parser and the filter verdict.
+  parameter int unsigned MaxFrames     = 32
 ) (
   input  logic                           clk_i,
   input  logic                           rst_ni,
@@ -30,6 +40,15 @@ module tx_check
   input  logic [KeepW-1:0]               in_keep_i,
   input  logic                           in_last_i,
   input  tx_info_t                       in_info_i,
+  // Filter overlay lookup port (fixed latency FilterLatency, no back-pressure).
+  output logic                           flt_valid_o,
+  output logic [FILTER_RANGE_KEY_W-1:0]  flt_key_o,
+  output logic [FILTER_FLAGS_W-1:0]      flt_flags_o,
+  output logic [15:0]                    flt_bytes_o,
+  input  logic                           flt_valid_i,
+  input  logic                           flt_hit_i,
+  input  logic [FILTER_ACTION_W-1:0]     flt_action_i,
+  input  logic                           flt_log_i,
   // Ethernet TX to the MACs (AXI4-Stream).
   output logic [NumPorts-1:0]            eth_tx_tvalid_o,
   input  logic [NumPorts-1:0]            eth_tx_tready_i,
@@ -128,7 +147,7 @@ module tx_check
     .meta_valid_o(meta_valid), .meta_o(meta));
 
   // ------------------------------------------------------------ header check
-  logic spoof, l4_port, filter_drop;
+  logic spoof, l4_port;
   verdict_t verdict;
 
   always_comb begin
@@ -144,21 +163,64 @@ module tx_check
     end
     if (32'(info_out.port) >= NumPorts) spoof = 1'b1;
 
-    // FILTER OVERLAY SLOT (OUTPUT chain): a filter overlay decides here,
-    // from meta and info_out, whether a checked frame may leave; its drops
-    // are completed with DROP_FILTER and counted as TX_DROP_FILTER below.
-    // Until an overlay is installed this stage passes everything.
-    filter_drop = 1'b0;
-
-    verdict.pass = !spoof && !filter_drop;
+    verdict.pass = !spoof;
     verdict.port = PortSelW'(info_out.port);
     verdict.conn = info_out.conn_id;
     verdict.idx  = info_out.desc_idx;
     verdict.len  = meta.frame_len;
-    verdict.status = spoof       ? TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_SPOOF)
-                   : filter_drop ? TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_FILTER)
-                                 : TX_DESC_STATUS_W'(TX_DESC_STATUS_SENT);
+    verdict.status = spoof ? TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_SPOOF)
+                           : TX_DESC_STATUS_W'(TX_DESC_STATUS_SENT);
   end
+
+  // ------------------------------------------------------------ filter (OUTPUT)
+  flt_hdr_t flt_hdr;
+  logic judge;
+  assign flt_hdr = flt_hdr_of(meta);
+  assign judge = meta_valid && !spoof && flt_hdr.judge;
+  assign flt_valid_o = judge;
+  assign flt_key_o = flt_key_of(flt_hdr, info_out.port, info_out.owner_valid, info_out.owner);
+  assign flt_flags_o = flt_flags_of(flt_hdr, 1'b1, info_out.owner_valid);
+  assign flt_bytes_o = flt_hdr.ip_len;
+
+  logic [FilterLatency-1:0] dl_valid_q, dl_judge_q;
+  verdict_t dl_verdict_q [FilterLatency];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      dl_valid_q <= '0;
+      dl_judge_q <= '0;
+    end else begin
+      dl_valid_q <= {dl_valid_q[FilterLatency-2:0], meta_valid};
+      dl_judge_q <= {dl_judge_q[FilterLatency-2:0], judge};
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (meta_valid) dl_verdict_q[0] <= verdict;
+    for (int unsigned k = 1; k < FilterLatency; k++) begin
+      if (dl_valid_q[k-1]) dl_verdict_q[k] <= dl_verdict_q[k-1];
+    end
+  end
+
+  logic last_judged, flt_deny;
+  verdict_t verdict_out;
+  assign last_judged = dl_valid_q[FilterLatency-1] && dl_judge_q[FilterLatency-1];
+  assign flt_deny = last_judged && flt_valid_i && flt_hit_i
+                    && 32'(flt_action_i) != FILTER_ACTIONS_ACCEPT;
+  always_comb begin
+    verdict_out = dl_verdict_q[FilterLatency-1];
+    if (flt_deny) begin
+      verdict_out.pass = 1'b0;
+      verdict_out.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_FILTER);
+    end
+  end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (rst_ni) begin
+      assert (flt_valid_i == last_judged)
+        else $error("tx_check: filter verdict out of step with the delay line");
+    end
+  end
+`endif
 
   logic     vf_out_valid, vf_in_ready;
   verdict_t vf_out;
@@ -166,7 +228,7 @@ module tx_check
 
   sync_fifo #(.Width($bits(verdict_t)), .Depth(MaxFrames)) u_verdict_fifo (
     .clk_i, .rst_ni,
-    .in_valid_i(meta_valid), .in_ready_o(vf_in_ready), .in_data_i(verdict),
+    .in_valid_i(dl_valid_q[FilterLatency-1]), .in_ready_o(vf_in_ready), .in_data_i(verdict_out),
     .out_valid_o(vf_out_valid), .out_ready_i(frame_done), .out_data_o(vf_out),
     .count_o(vf_count));
 
@@ -213,6 +275,8 @@ module tx_check
     cnt_o[CNT_TX_SENT]       = sent;
     cnt_o[CNT_TX_DROP_SPOOF] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_SPOOF;
     cnt_o[CNT_TX_DROP_FILTER] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_FILTER;
+    cnt_o[CNT_FILTER_TX_LOOKUPS] = judge;
+    cnt_o[CNT_FILTER_LOG_HITS] = flt_valid_i && flt_hit_i && flt_log_i;
   end
   assign tx_bytes_valid_o = sent;
   assign tx_bytes_o = vf_out.len;

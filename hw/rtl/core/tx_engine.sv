@@ -242,6 +242,9 @@ module tx_engine
     s1_batch.info.is_ipv6  = s1_ctx.is_ipv6;
     s1_batch.info.src_port = s1_ctx.src_port;
     s1_batch.info.src_ip   = s1_ctx.src_ip;
+    s1_batch.info.owner_valid = s1_conn_q != ConnIdW'(FALLBACK_CONN);
+    s1_batch.info.owner    = '{uid: s1_ctx.owner.uid, gid: s1_ctx.owner.gid,
+                               cmd_id: s1_ctx.owner.cmd_id, cgroup: s1_ctx.owner.cgroup};
   end
 
   // A context cleared since the doorbell, or nothing to send: unqueue.

@@ -111,7 +111,8 @@ module filter_classifier
   localparam int unsigned Levels = SlotW;
   localparam int unsigned Leaves = 2 ** Levels;
   localparam int unsigned TreeStages = (Levels + 1) / 2;
-  localparam int unsigned Latency = 4 + TreeStages;
+  // Users size their delay lines by norman_pkg::filter_latency.
+  localparam int unsigned Latency = norman_pkg::filter_latency(Entries);
   localparam int unsigned MetaW = FILTER_ACTION_W + FILTER_REJECT_WITH_W + 1;
   localparam int unsigned DrainW = $clog2(Latency + 1);
 
@@ -198,6 +199,10 @@ module filter_classifier
   function automatic node_t best(node_t a, node_t b);
     return (b.v && (!a.v || b.p < a.p)) ? b : a;
   endfunction
+
+  if (Latency != 4 + TreeStages) begin : g_latency_check
+    $error("filter_latency() does not describe this pipeline");
+  end
 
   // ---------------------------------------------------------------------------
   // Storage (both banks; row address {bank, chunk value}, slot address {bank, slot}).

@@ -60,6 +60,7 @@ package norman_pkg;
     logic [7:0]      ip_proto;    // IPv4 protocol / IPv6 next header
     logic [7:0]      ip_ttl;      // TTL / hop limit
     logic [5:0]      ip_dscp;
+    logic [15:0]     ipv4_len;    // IPv4 total length; zero unless the IPv4 header is good
     logic [127:0]    src_ip;
     logic [127:0]    dst_ip;
     logic [15:0]     src_port;    // TCP/UDP only
@@ -151,6 +152,101 @@ package norman_pkg;
     rx_side_t  side;
   } rx_meta_t;
 
+  // ---------------------------------------------------------------------------
+  // Filter overlay (docs/filter-overlay.md). The key layout and flag bits come
+  // from the generated package; kernel/filter/key_of_frame.cpp is the C++
+  // mirror of flt_hdr_of + flt_key_of + flt_flags_of, check for check.
+
+  // What a frame's headers contribute to its filter key. The rest (IFACE,
+  // DIR, the owner) depends on where the frame is judged.
+  typedef struct packed {
+    logic        judge;      // IPv4 with a good IPv4 header: the filter's business
+    logic [7:0]  proto;
+    logic [31:0] src_ip;
+    logic [31:0] dst_ip;
+    logic [15:0] sport;      // TCP/UDP source port; ICMP type << 8 | code
+    logic [15:0] dport;
+    logic        frag;       // not the first fragment
+    logic        l4_valid;   // the L4 header passed the parser's checks
+    logic [7:0]  tcp_flags;
+    logic [15:0] ip_len;     // IPv4 total length: what the hit counters count
+  } flt_hdr_t;
+
+  // The owner fields a filter key matches (owner_t without the pid).
+  typedef struct packed {
+    logic [31:0] uid;
+    logic [31:0] gid;
+    logic [15:0] cmd_id;
+    logic [15:0] cgroup;
+  } flt_owner_t;
+
+  // Cycles from a key entering filter_classifier to its verdict: the module
+  // is built to this, and the stages that wait for a verdict size their delay
+  // lines by it.
+  function automatic int unsigned filter_latency(int unsigned entries);
+    int unsigned slot_w;
+    slot_w = (entries > 1) ? $clog2(entries) : 1;
+    return 4 + (slot_w + 1) / 2;
+  endfunction
+
+  // Each function reads the fields of its arguments it needs.
+  /* verilator lint_off UNUSEDSIGNAL */
+
+  // Malformed IPv4 frames whose IPv4 header is good (only their L4 header
+  // failed) are still judged, on their IPv4 fields: the parser has zeroed
+  // the L4 fields, and l4_valid says so.
+  function automatic flt_hdr_t flt_hdr_of(pkt_meta_t m);
+    flt_hdr_t h;
+    h = '0;
+    h.judge = m.is_ipv4 && m.ipv4_len != '0;
+    h.proto = m.ip_proto;
+    h.src_ip = m.src_ip[31:0];
+    h.dst_ip = m.dst_ip[31:0];
+    h.frag = m.ip_frag_later;
+    h.l4_valid = (m.is_tcp || m.is_udp || m.is_icmp) && !m.malformed;
+    if (m.is_icmp) begin
+      h.sport = {m.icmp_type, m.icmp_code};
+    end else begin
+      h.sport = m.src_port;
+      h.dport = m.dst_port;
+    end
+    h.tcp_flags = m.tcp_flags;
+    h.ip_len = m.ipv4_len;
+    return h;
+  endfunction
+
+  function automatic logic [norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0] flt_key_of(
+      flt_hdr_t h, logic [PortIdW-1:0] iface, logic owner_valid, flt_owner_t owner);
+    logic [norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0] k;
+    flt_owner_t o;
+    o = owner_valid ? owner : '0;
+    k = '0;
+    k[norman_regmap_pkg::FLT_IFACE_LSB +: norman_regmap_pkg::FLT_IFACE_W] = iface;
+    k[norman_regmap_pkg::FLT_PROTO_LSB +: norman_regmap_pkg::FLT_PROTO_W] = h.proto;
+    k[norman_regmap_pkg::FLT_SRC_IP_LSB +: norman_regmap_pkg::FLT_SRC_IP_W] = h.src_ip;
+    k[norman_regmap_pkg::FLT_DST_IP_LSB +: norman_regmap_pkg::FLT_DST_IP_W] = h.dst_ip;
+    k[norman_regmap_pkg::FLT_SPORT_LSB +: norman_regmap_pkg::FLT_SPORT_W] = h.sport;
+    k[norman_regmap_pkg::FLT_DPORT_LSB +: norman_regmap_pkg::FLT_DPORT_W] = h.dport;
+    k[norman_regmap_pkg::FLT_UID_LSB +: norman_regmap_pkg::FLT_UID_W] = o.uid;
+    k[norman_regmap_pkg::FLT_GID_LSB +: norman_regmap_pkg::FLT_GID_W] = o.gid;
+    k[norman_regmap_pkg::FLT_CMD_ID_LSB +: norman_regmap_pkg::FLT_CMD_ID_W] = o.cmd_id;
+    k[norman_regmap_pkg::FLT_CGROUP_LSB +: norman_regmap_pkg::FLT_CGROUP_W] = o.cgroup;
+    return k;
+  endfunction
+
+  function automatic logic [norman_regmap_pkg::FILTER_FLAGS_W-1:0] flt_flags_of(
+      flt_hdr_t h, logic dir, logic owner_valid);
+    logic [norman_regmap_pkg::FILTER_FLAGS_W-1:0] f;
+    f = '0;
+    f[norman_regmap_pkg::FLT_FLAG_DIR] = dir;
+    f[norman_regmap_pkg::FLT_FLAG_FRAG] = h.frag;
+    f[norman_regmap_pkg::FLT_FLAG_L4_VALID] = h.l4_valid;
+    f[norman_regmap_pkg::FLT_FLAG_OWNER_VALID] = owner_valid;
+    for (int unsigned b = 0; b < 8; b++) f[norman_regmap_pkg::FLT_FLAG_TCP_FIN + b] = h.tcp_flags[b];
+    return f;
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
+
   // What rx_classify carries through the flow-table lookup.
   typedef struct packed {
     logic               eligible;  // a TCP/UDP frame that may belong to a connection
@@ -159,6 +255,7 @@ package norman_pkg;
     logic               mac_err;
     logic               too_big;
     logic [3:0]         flags;     // RX_SLOT flags
+    flt_hdr_t           flt;
   } rx_tag_t;
 
   // A request to post a notification.
@@ -181,6 +278,10 @@ package norman_pkg;
     logic               is_ipv6;
     logic [15:0]        src_port;
     logic [127:0]       src_ip;
+    // The sender, for the OUTPUT chain: none for the fallback connection,
+    // whose frames come from the host kernel.
+    logic               owner_valid;
+    flt_owner_t         owner;
   } tx_info_t;
 
 endpackage

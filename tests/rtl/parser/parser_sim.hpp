@@ -25,11 +25,12 @@ struct Field {
   std::string_view name;
   unsigned width;
 };
-inline constexpr std::array<Field, 30> kMetaLayout{{
+inline constexpr std::array<Field, 31> kMetaLayout{{
     {"frame_len", 16}, {"dst_mac", 48},  {"src_mac", 48},      {"ethertype", 16},    {"has_vlan", 1},
     {"vlan_id", 12},   {"vlan_pcp", 3},  {"is_arp", 1},        {"is_ipv4", 1},       {"is_ipv6", 1},
     {"is_tcp", 1},     {"is_udp", 1},    {"is_icmp", 1},       {"ip_frag", 1},       {"ip_frag_later", 1},
-    {"ip_options", 1}, {"ip_proto", 8},  {"ip_ttl", 8},        {"ip_dscp", 6},       {"src_ip", 128},
+    {"ip_options", 1}, {"ip_proto", 8},  {"ip_ttl", 8},        {"ip_dscp", 6},       {"ipv4_len", 16},
+    {"src_ip", 128},
     {"dst_ip", 128},   {"src_port", 16}, {"dst_port", 16},     {"tcp_flags", 8},     {"icmp_type", 8},
     {"icmp_code", 8},  {"l3_offset", 8}, {"l4_offset", 8},     {"malformed", 1},     {"err", 4},
 }};
@@ -98,6 +99,7 @@ inline ref::PktMeta decode_meta(const MetaWide& w) {
   m.ip_proto = static_cast<uint8_t>(u(field_pos("ip_proto")));
   m.ip_ttl = static_cast<uint8_t>(u(field_pos("ip_ttl")));
   m.ip_dscp = static_cast<uint8_t>(u(field_pos("ip_dscp")));
+  m.ipv4_len = static_cast<uint16_t>(u(field_pos("ipv4_len")));
   m.src_ip = get_bytes128(w, field_pos("src_ip"));
   m.dst_ip = get_bytes128(w, field_pos("dst_ip"));
   m.src_port = static_cast<uint16_t>(u(field_pos("src_port")));

@@ -77,6 +77,7 @@ std::optional<ParseErr> parse_ipv4(PktMeta& m, Span pkt, size_t l3) {
   if (total < hdr_len || total > pkt.size()) return ParseErr::kIpv4Len;
 
   m.ip_dscp = static_cast<uint8_t>(pkt[1] >> 2);
+  m.ipv4_len = static_cast<uint16_t>(total);
   m.ip_ttl = pkt[8];
   m.ip_proto = pkt[9];
   for (size_t i = 0; i < 4; ++i) {
@@ -225,6 +226,7 @@ std::vector<std::pair<std::string_view, std::string>> fields(const PktMeta& m) {
       {"ip_proto", std::to_string(m.ip_proto)},
       {"ip_ttl", std::to_string(m.ip_ttl)},
       {"ip_dscp", std::to_string(m.ip_dscp)},
+      {"ipv4_len", std::to_string(m.ipv4_len)},
       {"src_ip", hex(m.src_ip)},
       {"dst_ip", hex(m.dst_ip)},
       {"src_port", std::to_string(m.src_port)},

@@ -62,6 +62,7 @@ struct PktMeta {
   uint8_t ip_proto = 0;
   uint8_t ip_ttl = 0;
   uint8_t ip_dscp = 0;
+  uint16_t ipv4_len = 0;  // IPv4 total length, once the IPv4 header passed its checks
   std::array<uint8_t, 16> src_ip{};
   std::array<uint8_t, 16> dst_ip{};
   uint16_t src_port = 0;

@@ -212,6 +212,7 @@ TEST_F(PktParser, Ipv4Tcp) {
   EXPECT_EQ(m.ip_proto, 6);
   EXPECT_EQ(m.ip_ttl, 63);
   EXPECT_EQ(m.ip_dscp, 46);
+  EXPECT_EQ(m.ipv4_len, 40);  // 20 + 20: the frame is padded to 60 bytes, the count is not
   EXPECT_EQ(m.src_ip, as128(kIp4A));
   EXPECT_EQ(m.dst_ip, as128(kIp4B));
   EXPECT_EQ(m.src_port, 40000);

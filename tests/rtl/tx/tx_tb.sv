@@ -119,10 +119,42 @@ module tx_tb
     .query_conn_i, .query_cons_o,
     .cnt_o(eng_cnt), .idle_o(eng_idle));
 
-  tx_check #(.NumPorts(NumPorts)) u_check (
+  // An empty filter overlay: every judged frame passes, at the real latency.
+  localparam int unsigned FltEntries = 4;
+  logic                              flt_kv, flt_rv, flt_hit, flt_log, flt_tag;
+  logic [FILTER_RANGE_KEY_W-1:0]     flt_key;
+  logic [FILTER_FLAGS_W-1:0]         flt_flags;
+  logic [15:0]                       flt_bytes, flt_lat;
+  logic [FILTER_ACTION_W-1:0]        flt_action;
+  logic [1:0]                        flt_slot, flt_cnt_slot_unused;
+  logic [FILTER_REJECT_WITH_W-1:0]   flt_rej;
+  logic                              flt_wr_ready, flt_wr_done, flt_wr_err, flt_cready, flt_cdone;
+  logic                              flt_clr_ready, flt_idle;
+  logic [31:0]                       flt_epoch;
+  logic [63:0]                       flt_pkts, flt_bytes_cnt;
+  assign flt_cnt_slot_unused = '0;
+
+  filter_classifier #(.Entries(FltEntries)) u_filter (
+    .clk_i, .rst_ni,
+    .key_valid_i(flt_kv), .key_i(flt_key), .flags_i(flt_flags), .bytes_i(flt_bytes), .tag_i(1'b0),
+    .res_valid_o(flt_rv), .res_tag_o(flt_tag), .res_hit_o(flt_hit), .res_slot_o(flt_slot),
+    .res_action_o(flt_action), .res_reject_with_o(flt_rej), .res_log_o(flt_log),
+    .latency_o(flt_lat),
+    .wr_valid_i(1'b0), .wr_ready_o(flt_wr_ready), .wr_slot_i('0), .wr_slot_valid_i(1'b0),
+    .wr_lo_i('0), .wr_hi_i('0), .wr_neg_i('0), .wr_flags_value_i('0), .wr_flags_mask_i('0),
+    .wr_prio_i('0), .wr_action_i('0), .wr_reject_with_i('0), .wr_log_i(1'b0),
+    .wr_done_o(flt_wr_done), .wr_error_o(flt_wr_err),
+    .commit_i(1'b0), .commit_ready_o(flt_cready), .commit_done_o(flt_cdone), .epoch_o(flt_epoch),
+    .cnt_rd_slot_i(flt_cnt_slot_unused), .cnt_rd_pkts_o(flt_pkts), .cnt_rd_bytes_o(flt_bytes_cnt),
+    .cnt_clr_valid_i(1'b0), .cnt_clr_ready_o(flt_clr_ready), .cnt_clr_slot_i('0),
+    .idle_o(flt_idle));
+
+  tx_check #(.NumPorts(NumPorts), .FilterLatency(filter_latency(FltEntries))) u_check (
     .clk_i, .rst_ni,
     .in_valid_i(f_valid), .in_ready_o(f_ready), .in_data_i(f_data), .in_keep_i(f_keep),
     .in_last_i(f_last), .in_info_i(f_info),
+    .flt_valid_o(flt_kv), .flt_key_o(flt_key), .flt_flags_o(flt_flags), .flt_bytes_o(flt_bytes),
+    .flt_valid_i(flt_rv), .flt_hit_i(flt_hit), .flt_action_i(flt_action), .flt_log_i(flt_log),
     .eth_tx_tvalid_o, .eth_tx_tready_i, .eth_tx_tdata_o, .eth_tx_tkeep_o, .eth_tx_tlast_o,
     .cpl_valid_o(c_valid), .cpl_ready_i(c_ready), .cpl_conn_o(c_conn), .cpl_idx_o(c_idx),
     .cpl_status_o(c_status),
@@ -130,13 +162,15 @@ module tx_tb
 
   // The two modules own disjoint counters.
   assign cnt_o = eng_cnt | chk_cnt;
-  assign idle_o = eng_idle && chk_idle;
+  assign idle_o = eng_idle && chk_idle && flt_idle;
   assign notify_nq_id_o = notify.nq_id;
   assign notify_conn_o = notify.conn_id;
   assign notify_kind_o = notify.kind;
 
   /* verilator lint_off UNUSEDSIGNAL */
   logic unused;
-  assign unused = ^{rx_ctx_unused, probe_unused};
+  assign unused = ^{rx_ctx_unused, probe_unused, flt_tag, flt_slot, flt_rej, flt_lat, flt_wr_ready,
+                    flt_wr_done, flt_wr_err, flt_cready, flt_cdone, flt_clr_ready, flt_epoch,
+                    flt_pkts, flt_bytes_cnt};
   /* verilator lint_on UNUSEDSIGNAL */
 endmodule

@@ -1,0 +1,200 @@
+// KOPI's port partitioning, end to end: "only Bob's postgres may send or
+// receive on 5432, only Charlie's mysql on 3306". nfw rules with
+// --uid-owner and --cmd-owner are loaded into normand, which compiles them
+// into the NIC (nsim); applications on libnorman run as two users; a Linux
+// peer in a network namespace talks to them. The wrong owner's datagrams are
+// dropped in both directions and counted, per rule (nfw-save -c) and by the
+// NIC; the right owner's pass. Needs root (exit 77 otherwise).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ctl_socket.hpp"
+#include "syntax.hpp"
+#include "system_env.hpp"
+
+namespace norman::system_test {
+namespace {
+
+constexpr unsigned kBob = 60001;
+constexpr unsigned kCharlie = 60002;
+
+SystemEnv* g_env = nullptr;
+
+class Nfw : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_env = new SystemEnv(SystemConfig{NSIM_BINARY, NORMAND_BINARY, "10.52.0"});
+    std::string why;
+    if (!g_env->start(why)) start_error_ = why;
+  }
+  static void TearDownTestSuite() {
+    delete g_env;
+    g_env = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(start_error_.empty()) << start_error_; }
+  static SystemEnv& env() { return *g_env; }
+
+  static std::pair<int, std::string> nfw(const std::string& args) {
+    return sh(std::string(NFW_BINARY) + " --socket " + env().normand_socket() + " " + args);
+  }
+  static filter::Ruleset saved() {
+    auto [rc, text] = sh(std::string(NFW_SAVE_BINARY) + " -c --socket " + env().normand_socket());
+    EXPECT_EQ(rc, 0) << text;
+    filter::Ruleset rs;
+    std::uint64_t id = 1;
+    nfw::apply_restore(rs, nfw::parse_restore(text), false, true, [&id] { return id++; });
+    return rs;
+  }
+  static std::uint64_t nic_counter(const std::string& name) {
+    auto c = ctl::Client::connect(env().normand_socket());
+    c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
+    return c.call(ctl::op::kStatus).body.at("nic_counters").at(name).get<std::uint64_t>();
+  }
+
+  // An application (the probe, under `exe`'s name) as `uid` on `port`:
+  // sends 5 datagrams to the peer's port 9000 while the peer sends 5 to it;
+  // returns the probe's final report.
+  static nlohmann::json talk(const std::string& exe, unsigned uid, std::uint16_t port,
+                             std::string& peer_got) {
+    const std::string sink =
+        env().dir() + "/peer-" + std::to_string(port) + "-" + std::to_string(uid);
+    Proc listener(sink + ".listener", {"ip", "netns", "exec", env().ns(), "socat", "-u",
+                                       "UDP4-RECV:9000", "OPEN:" + sink + ",creat,append"});
+    std::this_thread::sleep_for(300ms);
+    Proc app(
+        env().dir() + "/app-" + std::to_string(port) + "-" + std::to_string(uid),
+        SystemEnv::as_user(uid, {exe, "--normand-socket", env().normand_socket(), "talk", "--port",
+                                 std::to_string(port), "--to", env().peer_ip() + ":9000", "--sends",
+                                 "5", "--seconds", "4"}));
+    EXPECT_TRUE(app.wait_output("\"ready\"", 30s)) << app.err();
+    for (int i = 0; i < 5; ++i) {
+      sh(env().in_peer("sh -c 'echo from-peer-" + std::to_string(i) +
+                       " | timeout 5 socat -u - UDP4:" + env().nic_ip() + ":" +
+                       std::to_string(port) + "'"));
+    }
+    EXPECT_EQ(app.wait(30s), 0) << app.err();
+    std::this_thread::sleep_for(300ms);
+    listener.stop(SIGTERM, 2s);
+    peer_got = slurp(sink);
+    std::istringstream lines(app.out());
+    std::string line, last;
+    while (std::getline(lines, line)) {
+      if (!line.empty()) last = line;
+    }
+    return nlohmann::json::parse(last, nullptr, false);
+  }
+
+  static inline std::string start_error_;
+};
+
+TEST_F(Nfw, OnlyBobsPostgresUses5432AndOnlyCharliesMysqlUses3306) {
+  for (const std::string rule : {
+           "-A INPUT -p udp --dport 5432 -m owner ! --uid-owner 60001 -j DROP",
+           "-A OUTPUT -p udp --sport 5432 -m owner ! --uid-owner 60001 -j DROP",
+           "-A INPUT -p udp --dport 3306 -m owner ! --cmd-owner mysqld -j DROP",
+           "-A OUTPUT -p udp --sport 3306 -m owner ! --cmd-owner mysqld -j DROP",
+       }) {
+    auto [rc, out] = nfw(rule);
+    ASSERT_EQ(rc, 0) << "nfw " << rule << ": " << out;
+  }
+  // The same program under the name "mysqld" (its /proc/PID/comm).
+  const std::string mysqld = env().dir() + "/mysqld";
+  std::filesystem::copy_file(PROBE_BINARY, mysqld,
+                             std::filesystem::copy_options::overwrite_existing);
+  ::chmod(mysqld.c_str(), 0755);
+  const std::uint64_t rx_drops_before = nic_counter("rx_drop_filter");
+  const std::uint64_t tx_drops_before = nic_counter("tx_drop_filter");
+
+  std::string peer_got;
+  // Charlie on 5432: nothing gets in or out.
+  auto r = talk(PROBE_BINARY, kCharlie, 5432, peer_got);
+  EXPECT_EQ(r.value("received", -1), 0) << r;
+  EXPECT_EQ(r.value("tx_drop_filter", -1), 5) << r;
+  EXPECT_EQ(r.value("tx_sent", -1), 0) << r;
+  EXPECT_EQ(peer_got.find("hello"), std::string::npos) << peer_got;
+  // Bob on 5432: everything passes (his 5 sends and 5 echoes).
+  r = talk(PROBE_BINARY, kBob, 5432, peer_got);
+  EXPECT_EQ(r.value("received", -1), 5) << r;
+  EXPECT_EQ(r.value("tx_sent", -1), 10) << r;
+  EXPECT_EQ(r.value("tx_drop_filter", -1), 0) << r;
+  EXPECT_NE(peer_got.find("hello 4"), std::string::npos) << peer_got;
+  // Charlie's mysqld on 3306 passes; the same program under another name does not.
+  r = talk(mysqld, kCharlie, 3306, peer_got);
+  EXPECT_EQ(r.value("received", -1), 5) << r;
+  EXPECT_EQ(r.value("tx_drop_filter", -1), 0) << r;
+  r = talk(PROBE_BINARY, kCharlie, 3306, peer_got);
+  EXPECT_EQ(r.value("received", -1), 0) << r;
+  EXPECT_EQ(r.value("tx_drop_filter", -1), 5) << r;
+
+  // Per-rule counters from the NIC, as nfw-save -c prints them.
+  const auto rs = saved();
+  const auto& in = rs.find("INPUT")->rules;
+  const auto& out = rs.find("OUTPUT")->rules;
+  ASSERT_EQ(in.size(), 2u);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(in[0].counters.packets, 5u);
+  EXPECT_EQ(out[0].counters.packets, 5u);
+  EXPECT_EQ(in[1].counters.packets, 5u);
+  EXPECT_EQ(out[1].counters.packets, 5u);
+  // The NIC's own drop counters saw the same.
+  EXPECT_EQ(nic_counter("rx_drop_filter") - rx_drops_before, 10u);
+  EXPECT_EQ(nic_counter("tx_drop_filter") - tx_drops_before, 10u);
+  // nfw -L shows them the iptables way.
+  auto [rc, listing] = nfw("-L -v -x -n");
+  EXPECT_EQ(rc, 0) << listing;
+  EXPECT_NE(listing.find("! owner UID match 60001"), std::string::npos) << listing;
+}
+
+TEST_F(Nfw, OnlyRootChangesRulesAndBadInputChangesNothing) {
+  auto [rc0, before] = sh(std::string(NFW_SAVE_BINARY) + " --socket " + env().normand_socket());
+  ASSERT_EQ(rc0, 0) << before;
+  auto [rc1, out1] =
+      sh("setpriv --reuid=60001 --regid=60001 --clear-groups -- " + std::string(NFW_BINARY) +
+         " --socket " + env().normand_socket() + " -A INPUT -j DROP");
+  EXPECT_NE(rc1, 0);
+  EXPECT_NE(out1.find("Permission denied"), std::string::npos) << out1;
+  auto [rc2, out2] = nfw("-A INPUT -m state --state NEW -j ACCEPT");
+  EXPECT_EQ(rc2, 2);
+  EXPECT_NE(out2.find("state"), std::string::npos) << out2;
+  // A restore file with a bad line loads nothing.
+  auto [rc3, out3] = sh(
+      "printf '*filter\\n-A INPUT -p tcp --dport 22 -j ACCEPT\\n-A INPUT --bogus\\nCOMMIT\\n' | " +
+      std::string(NFW_RESTORE_BINARY) + " --socket " + env().normand_socket());
+  EXPECT_NE(rc3, 0);
+  EXPECT_NE(out3.find("line 3"), std::string::npos) << out3;
+  auto [rc4, after] = sh(std::string(NFW_SAVE_BINARY) + " --socket " + env().normand_socket());
+  auto strip = [](std::string s) {  // the comment lines carry a timestamp
+    std::istringstream in(s);
+    std::string line, outp;
+    while (std::getline(in, line)) {
+      if (line.rfind('#', 0) != 0) outp += line + "\n";
+    }
+    return outp;
+  };
+  EXPECT_EQ(strip(after), strip(before));
+}
+
+}  // namespace
+}  // namespace norman::system_test
+
+int main(int argc, char** argv) {
+  if (::geteuid() != 0) {
+    std::cerr
+        << "filter_system_test: skipped: needs root (network namespace, TAP devices, other users)"
+        << std::endl;
+    return 77;
+  }
+  for (const char* tool : {"ip", "socat", "setpriv"}) {
+    if (norman::system_test::sh(std::string("command -v ") + tool).first != 0) {
+      std::cerr << "filter_system_test: skipped: needs " << tool << std::endl;
+      return 77;
+    }
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
