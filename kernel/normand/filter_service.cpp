@@ -143,14 +143,17 @@ bool FilterService::command(const filter::Command& cmd) {
   if (cmd.op == Op::kCheck) return answer;
   install(next);
   next_id_ = id;
-  const auto before = refs_of(rules_);
-  const auto after = refs_of(next);
-  std::vector<CounterRef> gone;
-  for (const auto& r : before) {
-    if (!after.contains(r)) gone.push_back(r);
+  // Only these ops can remove rules; forget the counters of removed ones.
+  if (cmd.op == Op::kDelete || cmd.op == Op::kReplace || cmd.op == Op::kFlush ||
+      cmd.op == Op::kDeleteChain) {
+    const auto after = refs_of(next);
+    std::vector<CounterRef> gone;
+    for (const auto& r : refs_of(rules_)) {
+      if (!after.contains(r)) gone.push_back(r);
+    }
+    for (const auto& r : gone) offset_.erase(r);
+    installer_.drop_retired(gone);
   }
-  for (const auto& r : gone) offset_.erase(r);
-  installer_.drop_retired(gone);
   rules_ = std::move(next);
   ++generation_;
   return true;

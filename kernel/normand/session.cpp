@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -333,6 +335,17 @@ void Session::flush() {
   read_next();
 }
 
+namespace {
+// "1.234": milliseconds since t0, for the log.
+std::string ms_since(std::chrono::steady_clock::time_point t0) {
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", ms);
+  return buf;
+}
+}  // namespace
+
 Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsim::UniqueFd>& fds) {
   const ProcessInfo& p = who_.proc;
   if (!p.is_root() && !p.has_cap(kCapNetAdmin)) {
@@ -344,7 +357,8 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
   try {
     if (op == ctl::op::kFilterGet) {
       const auto st = f.status();
-      g.results = {{"generation", st.generation}, {"entries", st.entries}, {"capacity", st.capacity}};
+      g.results = {
+          {"generation", st.generation}, {"entries", st.entries}, {"capacity", st.capacity}};
       g.fds.emplace_back("ruleset", ctl::json_to_memfd(json(f.snapshot()), "nfw-ruleset"));
     } else if (op == ctl::op::kFilterCmd) {
       filter::Command cmd;
@@ -353,16 +367,19 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
       } catch (const std::exception& e) {
         throw CtlError(EINVAL, std::string("bad command: ") + e.what());
       }
+      const auto t0 = std::chrono::steady_clock::now();
       const bool result = f.command(cmd);
       if (cmd.changes_rules()) {
         const auto st = f.status();
         log::info("nfw: " + who_.proc.describe() + " changed the filter table (generation " +
-                  std::to_string(st.generation) + ", " + std::to_string(st.entries) + " NIC entries, " +
-                  std::to_string(st.last.written) + " written)");
+                  std::to_string(st.generation) + ", " + std::to_string(st.entries) +
+                  " NIC entries, " + std::to_string(st.last.written) + " written, " + ms_since(t0) +
+                  " ms)");
       }
       g.results = {{"result", result}, {"generation", f.generation()}};
     } else {
-      if (fds.empty()) throw CtlError(EINVAL, "filter_replace needs the table as a memfd (fds: [\"ruleset\"])");
+      if (fds.empty())
+        throw CtlError(EINVAL, "filter_replace needs the table as a memfd (fds: [\"ruleset\"])");
       filter::Ruleset rules;
       try {
         rules = ctl::json_from_fd(fds.front().get()).get<filter::Ruleset>();
@@ -373,11 +390,13 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
       }
       std::optional<std::uint64_t> gen;
       if (req.contains("generation")) gen = req.at("generation").get<std::uint64_t>();
+      const auto t0 = std::chrono::steady_clock::now();
       f.replace(std::move(rules), gen, req.value("counters", false));
       const auto st = f.status();
       log::info("nfw: " + who_.proc.describe() + " replaced the filter table (generation " +
-                std::to_string(st.generation) + ", " + std::to_string(st.entries) + " NIC entries, " +
-                std::to_string(st.last.written) + " written)");
+                std::to_string(st.generation) + ", " + std::to_string(st.entries) +
+                " NIC entries, " + std::to_string(st.last.written) + " written, " + ms_since(t0) +
+                " ms)");
       g.results = {{"generation", st.generation}};
     }
   } catch (const filter::CommandError& e) {
