@@ -88,8 +88,10 @@ def gen_sv(spec, build_id):
     for fmt, f in spec["formats"].items():
         for cname, val in f.get("constants", {}).items():
             p(f"  localparam int unsigned {fmt}_{cname} = {val};")
-        for fname, (lsb, width) in f["fields"].items():
-            p(f"  localparam int unsigned {fmt}_{fname}_LSB = {lsb}, {fmt}_{fname}_W = {width};")
+        for fname, spec_f in f["fields"].items():
+            word, lsb, width = spec_f if len(spec_f) == 3 else (0, *spec_f)
+            p(f"  localparam int unsigned {fmt}_{fname}_WORD = {word}, {fmt}_{fname}_LSB = {lsb}, "
+              f"{fmt}_{fname}_W = {width};")
         for group in ("flags", "status", "kinds"):
             for vname, val in f.get(group, {}).items():
                 p(f"  localparam int unsigned {fmt}_{group.upper()}_{vname} = {val};")
@@ -207,8 +209,10 @@ def gen_hpp(spec, build_id):
         p(f"namespace {fmt.lower()} {{")
         for cname, val in f.get("constants", {}).items():
             p(f"inline constexpr std::uint32_t k{camel(cname)} = {val};")
-        for fname, (lsb, width) in f["fields"].items():
-            p(f"inline constexpr Field k{camel(fname)}{{0, {lsb}, {width}}};")
+        # Multi-word records: Field.arg is the 64-bit word the field lives in.
+        for fname, spec_f in f["fields"].items():
+            word, lsb, width = spec_f if len(spec_f) == 3 else (0, *spec_f)
+            p(f"inline constexpr Field k{camel(fname)}{{{word}, {lsb}, {width}}};")
         for group in ("flags", "status", "kinds"):
             for vname, val in f.get(group, {}).items():
                 p(f"inline constexpr std::uint32_t k{camel(group)}{camel(vname)} = {val};")

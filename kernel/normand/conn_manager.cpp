@@ -572,4 +572,27 @@ json ConnManager::status(const ProcessInfo& viewer) const {
           {"scope", all ? "all" : "own"}};
 }
 
+std::optional<ConnManager::FlowOwner> ConnManager::owner_of_flow(std::uint8_t proto,
+                                                                 std::uint16_t local_port,
+                                                                 const Ipv4& remote_ip,
+                                                                 std::uint16_t remote_port) const {
+  const Conn* listening = nullptr;
+  const Conn* connected = nullptr;
+  for (const auto& [id, c] : conns_) {
+    if (c.key.proto != proto || c.local.port != local_port) continue;
+    if (!c.remote) {
+      listening = &c;
+    } else if (c.remote->ip == remote_ip && c.remote->port == remote_port) {
+      connected = &c;
+    }
+  }
+  const Conn* c = connected != nullptr ? connected : listening;
+  if (c == nullptr) return std::nullopt;
+  const auto it = clients_.find(c->client);
+  if (it == clients_.end()) return std::nullopt;
+  const auto& who = it->second.who;
+  return FlowOwner{static_cast<std::uint32_t>(who.proc.uid),
+                   static_cast<std::uint32_t>(who.proc.gid), who.cmd_id, who.cgroup_class};
+}
+
 }  // namespace norman::normand

@@ -13,6 +13,8 @@ add_library(normand_daemon STATIC
   ${_nd}/conn_manager.cpp
   ${_nd}/filter_installer.cpp
   ${_nd}/filter_service.cpp
+  ${_nd}/reject_reply.cpp
+  ${_nd}/filter_log.cpp
   ${_nd}/session.cpp
   ${_nd}/server.cpp)
 target_include_directories(normand_daemon PUBLIC ${_nd})

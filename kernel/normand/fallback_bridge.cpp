@@ -50,7 +50,7 @@ std::uint64_t load_acquire64(const std::uint8_t* p) {
 struct Counters {
   std::atomic<std::uint64_t> to_kernel_frames{0}, to_kernel_bytes{0}, to_kernel_malformed{0},
       from_kernel_frames{0}, from_kernel_bytes{0}, drop_tap_write{0}, drop_tx_ring_full{0},
-      drop_too_big{0}, tx_failed{0};
+      drop_too_big{0}, tx_failed{0}, rejects_answered{0}, rejects_unanswered{0};
 };
 void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
   c.fetch_add(n, std::memory_order_relaxed);
@@ -73,6 +73,9 @@ struct FallbackBridge::Impl {
   void service();  // one pass over NQ 0, the RX ring and TX completions
   [[nodiscard]] bool pending() const;
   void reclaim_tx();
+  // Queues a frame on conn 0's TX ring (no doorbell); false if the ring is full.
+  bool enqueue_tx(const std::uint8_t* data, std::size_t len);
+  void answer_reject(const std::uint8_t* frame, std::size_t len);
 
   [[nodiscard]] std::uint8_t* rx_slot(std::uint32_t i) const {
     return rx.data + static_cast<std::size_t>(i % kRxSize) * rm::rx_slot::kSlotBytes;
@@ -99,8 +102,10 @@ struct FallbackBridge::Impl {
   bool nq_set = false, irq_bound = false, conn_set = false;
   // Free-running indices, as the ring formats define them.
   std::uint32_t rx_cons = 0, nq_cons = 0, tx_prod = 0, tx_done = 0;
+  std::uint32_t tx_rung = 0;  // tx_prod as last told to the NIC
   std::vector<std::uint8_t> frame = std::vector<std::uint8_t>(65536);
   Counters c;
+  FallbackBridge::RejectHandler reject;
   // Handlers hold a weak reference: one that completed but had not run yet
   // when the bridge went away finds it expired and does nothing.
   std::shared_ptr<int> alive = std::make_shared<int>(0);
@@ -217,6 +222,11 @@ void FallbackBridge::Impl::service() {
     if (rm::rx_slot::kSeq.get(t) != ((rx_cons + 1) & 0xFFFF)) break;
     const auto len = static_cast<std::size_t>(rm::rx_slot::kLen.get(t));
     const auto flags = rm::rx_slot::kFlags.get(t);
+    if ((flags & (1U << rm::rx_slot::kFlagsReject)) != 0) {
+      if (len <= rm::rx_slot::kMaxLen) answer_reject(slot + rm::rx_slot::kTrailerOffset - len, len);
+      ++rx_cons;
+      continue;
+    }
     // Non-blocking: a full or refusing TAP costs this frame, never the loop.
     // (A LEN beyond the slot would be a NIC bug: counted, not followed.)
     if (len <= rm::rx_slot::kMaxLen && ::write(tap.fd(), slot + rm::rx_slot::kTrailerOffset - len,
@@ -232,8 +242,44 @@ void FallbackBridge::Impl::service() {
   // Always written: it frees the slots and re-arms conn 0's RX notification
   // (even one the NIC could not post because NQ 0 was full).
   dev.nic().write_doorbell(conn_db(), rm::kDbConnRxCons, rx_cons);
+  if (tx_prod != tx_rung) {
+    dev.nic().write_doorbell(conn_db(), rm::kDbConnTxProd, tx_prod);
+    tx_rung = tx_prod;
+  }
 
   reclaim_tx();
+}
+
+void FallbackBridge::Impl::answer_reject(const std::uint8_t* frame_data, std::size_t len) {
+  std::optional<std::vector<std::uint8_t>> reply;
+  if (reject) reply = reject({frame_data, len});
+  if (!reply || reply->size() > rm::kMaxFrameBytes) {
+    bump(c.rejects_unanswered);
+    return;
+  }
+  if (!enqueue_tx(reply->data(), reply->size())) {
+    bump(c.drop_tx_ring_full);
+    bump(c.rejects_unanswered);
+    return;
+  }
+  bump(c.rejects_answered);
+}
+
+bool FallbackBridge::Impl::enqueue_tx(const std::uint8_t* data_in, std::size_t len) {
+  if (tx_prod - tx_done == kTxSize) {
+    reclaim_tx();
+    if (tx_prod - tx_done == kTxSize) return false;
+  }
+  std::uint8_t* data = tx.data + kTxDescBytes +
+                       static_cast<std::size_t>(tx_prod % kTxSize) * rm::tx_desc::kSlotBytes;
+  std::memcpy(data, data_in, len);
+  std::uint64_t d = 0;
+  rm::tx_desc::kLen.set(d, len);
+  rm::tx_desc::kStatus.set(d, rm::tx_desc::kStatusPending);
+  // Release: the NIC must not see the descriptor before the frame data.
+  __atomic_store_n(reinterpret_cast<std::uint64_t*>(tx_desc(tx_prod)), d, __ATOMIC_RELEASE);
+  ++tx_prod;
+  return true;
 }
 
 void FallbackBridge::Impl::reclaim_tx() {
@@ -257,26 +303,17 @@ void FallbackBridge::Impl::on_tap() {
       bump(c.drop_too_big);
       continue;
     }
-    if (tx_prod - tx_done == kTxSize) {
-      reclaim_tx();
-      if (tx_prod - tx_done == kTxSize) {
-        bump(c.drop_tx_ring_full);
-        continue;
-      }
+    if (!enqueue_tx(frame.data(), len)) {
+      bump(c.drop_tx_ring_full);
+      continue;
     }
-    std::uint8_t* data = tx.data + kTxDescBytes +
-                         static_cast<std::size_t>(tx_prod % kTxSize) * rm::tx_desc::kSlotBytes;
-    std::memcpy(data, frame.data(), len);
-    std::uint64_t d = 0;
-    rm::tx_desc::kLen.set(d, len);
-    rm::tx_desc::kStatus.set(d, rm::tx_desc::kStatusPending);
-    // Release: the NIC must not see the descriptor before the frame data.
-    __atomic_store_n(reinterpret_cast<std::uint64_t*>(tx_desc(tx_prod)), d, __ATOMIC_RELEASE);
-    ++tx_prod;
     bump(c.from_kernel_frames);
     bump(c.from_kernel_bytes, len);
   }
-  if (tx_prod != start) dev.nic().write_doorbell(conn_db(), rm::kDbConnTxProd, tx_prod);
+  if (tx_prod != start) {
+    dev.nic().write_doorbell(conn_db(), rm::kDbConnTxProd, tx_prod);
+    tx_rung = tx_prod;
+  }
   wait_tap();
 }
 
@@ -287,6 +324,8 @@ FallbackBridge::FallbackBridge(asio::io_context& io, device::Device& dev, TapDev
 }
 
 FallbackBridge::~FallbackBridge() = default;
+
+void FallbackBridge::on_reject(RejectHandler fn) { impl_->reject = std::move(fn); }
 
 void FallbackBridge::start() {
   // Frames may have arrived since the constructor enabled the NIC: the first
@@ -305,6 +344,8 @@ FallbackStats FallbackBridge::stats() const {
   s.to_kernel_frames = ld(c.to_kernel_frames);
   s.to_kernel_bytes = ld(c.to_kernel_bytes);
   s.to_kernel_malformed = ld(c.to_kernel_malformed);
+  s.rejects_answered = ld(c.rejects_answered);
+  s.rejects_unanswered = ld(c.rejects_unanswered);
   s.from_kernel_frames = ld(c.from_kernel_frames);
   s.from_kernel_bytes = ld(c.from_kernel_bytes);
   s.drop_tap_write = ld(c.drop_tap_write);
@@ -319,6 +360,8 @@ nlohmann::json FallbackBridge::status() const {
   return {{"to_kernel_frames", s.to_kernel_frames},
           {"to_kernel_bytes", s.to_kernel_bytes},
           {"to_kernel_malformed", s.to_kernel_malformed},
+          {"rejects_answered", s.rejects_answered},
+          {"rejects_unanswered", s.rejects_unanswered},
           {"from_kernel_frames", s.from_kernel_frames},
           {"from_kernel_bytes", s.from_kernel_bytes},
           {"drop_tap_write", s.drop_tap_write},

@@ -9,8 +9,12 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <vector>
 
 #include "device.hpp"
 #include "tap_device.hpp"
@@ -18,16 +22,21 @@
 namespace norman::normand {
 
 struct FallbackStats {
-  std::uint64_t to_kernel_frames = 0;   // fallback ring -> nic0
+  std::uint64_t to_kernel_frames = 0;  // fallback ring -> nic0
   std::uint64_t to_kernel_bytes = 0;
-  std::uint64_t to_kernel_malformed = 0; // of those, flagged MALFORMED by the NIC (the kernel drops and counts them)
-  std::uint64_t from_kernel_frames = 0; // nic0 -> NIC TX
+  std::uint64_t to_kernel_malformed =
+      0;  // of those, flagged MALFORMED by the NIC (the kernel drops and counts them)
+  std::uint64_t from_kernel_frames = 0;  // nic0 -> NIC TX
   std::uint64_t from_kernel_bytes = 0;
   // Every frame lost on the way has a reason:
   std::uint64_t drop_tap_write = 0;     // the kernel refused or had no room (EAGAIN/ENOBUFS...)
   std::uint64_t drop_tx_ring_full = 0;  // kernel sent faster than the NIC drained conn 0's TX ring
   std::uint64_t drop_too_big = 0;       // kernel frame larger than a TX slot / the NIC's maximum
-  std::uint64_t tx_failed = 0;          // NIC completed the descriptor with a status other than SENT
+  std::uint64_t tx_failed = 0;  // NIC completed the descriptor with a status other than SENT
+  // Frames the filter REJECTed on INPUT (REJECT flag): never given to the kernel.
+  std::uint64_t rejects_answered = 0;  // an ICMP error or TCP reset went out
+  std::uint64_t rejects_unanswered =
+      0;  // no answer is due (e.g. a reset to a reset) or the rule is gone
 };
 
 class FallbackBridge {
@@ -45,6 +54,12 @@ class FallbackBridge {
   // Starts moving frames (asynchronously, on io): interrupt-driven from the
   // NIC side (no polling while idle), readiness-driven from the TAP side.
   void start();
+
+  // Answers to frames the filter REJECTed on INPUT: given the frame, the
+  // reply to send (nullopt: none). Set before start(); runs on io's thread.
+  using RejectHandler =
+      std::function<std::optional<std::vector<std::uint8_t>>(std::span<const std::uint8_t>)>;
+  void on_reject(RejectHandler fn);
 
   // Safe from any thread (the counters are atomics).
   [[nodiscard]] FallbackStats stats() const;

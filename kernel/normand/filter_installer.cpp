@@ -139,6 +139,13 @@ std::map<filter::CounterRef, filter::Counters> FilterInstaller::counts() {
   return out;
 }
 
+const filter::CompiledEntry* FilterInstaller::at_slot(std::uint16_t slot) const {
+  for (const auto& s : entries_) {
+    if (s.slot == slot) return &s.ce;
+  }
+  return nullptr;
+}
+
 void FilterInstaller::drop_retired(const std::vector<filter::CounterRef>& refs) {
   for (const auto& r : refs) retired_.erase(r);
 }

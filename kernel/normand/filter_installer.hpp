@@ -54,6 +54,8 @@ class FilterInstaller {
   void drop_retired(const std::vector<filter::CounterRef>& refs);
 
   [[nodiscard]] std::size_t installed() const { return entries_.size(); }
+  // The entry in a NIC slot (nullptr if the slot is free).
+  [[nodiscard]] const filter::CompiledEntry* at_slot(std::uint16_t slot) const;
 
  private:
   struct Slot {

@@ -4,6 +4,8 @@
 #include <set>
 #include <utility>
 
+#include "evaluate.hpp"
+
 namespace norman::normand {
 
 using filter::CounterRef;
@@ -54,30 +56,8 @@ FilterService::FilterService(FilterHw& hw, OwnerRegistry& owners, unsigned ports
   install(rules_);
 }
 
-void FilterService::check_supported(const filter::Ruleset& rules) {
-  for (const auto& c : rules.chains) {
-    for (std::size_t i = 0; i < c.rules.size(); ++i) {
-      if (c.rules[i].target.kind == filter::TargetKind::kLog) {
-        throw filter::CommandError(EOPNOTSUPP, "LOG (chain " + c.name + ", rule " +
-                                                   std::to_string(i + 1) +
-                                                   "): the NIC does not deliver log records yet");
-      }
-    }
-  }
-}
-
 void FilterService::install(const filter::Ruleset& rules) {
-  check_supported(rules);
   const filter::Program p = filter::compile(rules, ids_, options_);
-  for (const auto& e : p.entries) {
-    const bool input = (e.entry.flags_mask & filter::flag_bit(filter::rf::Flag::kDir)) != 0 &&
-                       (e.entry.flags_value & filter::flag_bit(filter::rf::Flag::kDir)) == 0;
-    if (e.entry.action == filter::rf::Action::kReject && input) {
-      throw filter::CommandError(
-          EOPNOTSUPP,
-          "REJECT in INPUT: the NIC cannot send ICMP or TCP RST answers yet (use DROP)");
-    }
-  }
   last_ = installer_.install(p);
   uses_cgroups_ = false;
   for (const auto& c : rules.chains) {
@@ -209,6 +189,28 @@ void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> 
   }
   rules_ = std::move(rules);
   ++generation_;
+}
+
+std::optional<filter::rf::RejectWith> FilterService::reject_with(const filter::Key& key) {
+  const auto v = filter::evaluate(rules_, key, ids_);
+  if (v.action != filter::rf::Action::kReject) return std::nullopt;
+  return v.reject_with;
+}
+
+std::vector<std::string> FilterService::log_prefixes(std::uint16_t slot) const {
+  std::vector<std::string> out;
+  const filter::CompiledEntry* e = installer_.at_slot(slot);
+  if (e == nullptr) return out;
+  for (const auto& ref : e->path) {
+    if (ref.kind != CounterRef::Kind::kRule) continue;
+    for (const auto& c : rules_.chains) {
+      for (const auto& r : c.rules) {
+        if (r.id == ref.rule_id && r.target.kind == filter::TargetKind::kLog)
+          out.push_back(r.target.log_prefix);
+      }
+    }
+  }
+  return out;
 }
 
 void FilterService::owners_changed() {

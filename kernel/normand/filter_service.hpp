@@ -58,6 +58,15 @@ class FilterService {
   void replace(filter::Ruleset rules, std::optional<std::uint64_t> expected_generation,
                bool with_counters);
 
+  // What the table says about a packet the NIC REJECTed on INPUT (the NIC
+  // hands those to normand): the --reject-with to answer with, or nullopt
+  // if the current table does not reject it (it changed meanwhile).
+  [[nodiscard]] std::optional<filter::rf::RejectWith> reject_with(const filter::Key& key);
+
+  // The --log-prefix of every LOG rule a packet judged by `slot` went
+  // through (one log line each, as Linux logs once per LOG rule).
+  [[nodiscard]] std::vector<std::string> log_prefixes(std::uint16_t slot) const;
+
   // A new owner (e.g. a cgroup) appeared: cgroup matches may now cover it.
   void owners_changed();
 
@@ -67,7 +76,6 @@ class FilterService {
  private:
   void install(const filter::Ruleset& rules);  // compile + install, throws
   void zero(const filter::Command& cmd, const std::map<filter::CounterRef, filter::Counters>& raw);
-  static void check_supported(const filter::Ruleset& rules);
 
   FilterHw& hw_;
   RegistryOwnerIds ids_;

@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
                  "how long a neigh request waits for an ARP answer before EHOSTUNREACH")
       ->capture_default_str()
       ->check(CLI::Range(1U, 60000U));
+  app.add_option("--nfw-log-rate", cfg.log_rate,
+                 "nfw LOG records per second the NIC may write (token bucket; 0: unlimited)")
+      ->capture_default_str();
+  app.add_option("--nfw-log-burst", cfg.log_burst, "nfw LOG records the NIC may write at once")
+      ->capture_default_str();
   app.add_option("--log-level", level, "error, warn, info or debug")
       ->capture_default_str()
       ->check(CLI::IsMember({"error", "warn", "warning", "info", "debug"}));

@@ -15,6 +15,7 @@
 #include "log.hpp"
 #include "nic_filter_hw.hpp"
 #include "nsim_backend.hpp"
+#include "reject_reply.hpp"
 
 namespace norman::normand {
 
@@ -49,6 +50,29 @@ std::optional<pid_t> listener_pid(const std::string& path) {
     return std::nullopt;
   }
   return c.pid;
+}
+
+// The TCP/UDP flow of a received IPv4 frame, from the NIC's side.
+struct Flow {
+  std::uint8_t proto = 0;
+  std::uint16_t local_port = 0;
+  Ipv4 remote_ip{};
+  std::uint16_t remote_port = 0;
+};
+std::optional<Flow> flow_of(std::span<const std::uint8_t> f) {
+  std::size_t l3 = 14;
+  if (f.size() >= 18 && f[12] == 0x81 && f[13] == 0x00) l3 = 18;
+  if (f.size() < l3 + 20 || f[l3 - 2] != 0x08 || f[l3 - 1] != 0x00) return std::nullopt;
+  const std::size_t l4 = l3 + static_cast<std::size_t>(f[l3] & 0x0F) * 4;
+  const std::uint8_t proto = f[l3 + 9];
+  if ((proto != 6 && proto != 17) || f.size() < l4 + 4) return std::nullopt;
+  Flow fl;
+  fl.proto = proto;
+  std::copy(f.begin() + static_cast<std::ptrdiff_t>(l3 + 12),
+            f.begin() + static_cast<std::ptrdiff_t>(l3 + 16), fl.remote_ip.begin());
+  fl.remote_port = static_cast<std::uint16_t>(f[l4] << 8 | f[l4 + 1]);
+  fl.local_port = static_cast<std::uint16_t>(f[l4 + 2] << 8 | f[l4 + 3]);
+  return fl;
 }
 
 [[noreturn]] void fail(const std::string& step, const std::exception& e) {
@@ -105,6 +129,32 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
     filter_hw_ = std::make_unique<NicFilterHw>(dev_->nic());
     filter_ = std::make_unique<FilterService>(*filter_hw_, owners_, dev_->num_ports());
     log::info("filter overlay: " + std::to_string(filter_->status().capacity) + " entries");
+    filter_log_ = std::make_unique<FilterLog>(
+        io, *dev_, cfg.log_rate, cfg.log_burst, [this](const LogRecord& r) {
+          const auto cmd = owners_.commands().name(r.cmd_id);
+          const std::string line = log_line(r, cmd.value_or(""));
+          std::string text;
+          for (const auto& prefix : filter_->log_prefixes(r.slot))
+            text += (text.empty() ? "" : "\nnfw: ") + prefix + line;
+          return text.empty() ? line : text;
+        });
+    // Packets the filter REJECTs on INPUT come to normand, which answers
+    // them as Linux's REJECT would (the owner is the receiving connection's).
+    bridge_->on_reject(
+        [this](std::span<const std::uint8_t> frame) -> std::optional<std::vector<std::uint8_t>> {
+          std::optional<filter::OwnerMeta> owner;
+          if (auto flow = flow_of(frame)) {
+            if (auto o = conns_->owner_of_flow(flow->proto, flow->local_port, flow->remote_ip,
+                                               flow->remote_port)) {
+              owner = filter::OwnerMeta{o->uid, o->gid, o->cmd_id, o->cgroup};
+            }
+          }
+          const auto key = filter::key_of_frame(frame, filter::Direction::kInput, cfg_.port, owner);
+          if (!key) return std::nullopt;
+          const auto with = filter_->reject_with(*key);
+          if (!with) return std::nullopt;
+          return reject_reply(frame, *with);
+        });
   } catch (const std::exception& e) {
     filter_.reset();
     log::warn(std::string("the NIC's filter overlay is unusable, nfw is unavailable: ") + e.what());

@@ -19,6 +19,7 @@
 #include "conn_manager.hpp"
 #include "device.hpp"
 #include "fallback_bridge.hpp"
+#include "filter_log.hpp"
 #include "filter_service.hpp"
 #include "neighbor_table.hpp"
 #include "normand_proto.hpp"
@@ -37,6 +38,9 @@ struct ServerConfig {
   unsigned port = 0;  // NIC port behind nic0
   std::chrono::milliseconds neigh_timeout{3000};
   std::string proc_root = "/proc";
+  // nfw LOG records the NIC may write per second, and at once.
+  unsigned log_rate = 1000;
+  unsigned log_burst = 100;
 };
 
 class Server {
@@ -88,6 +92,7 @@ class Server {
   std::unique_ptr<ConnManager> conns_;
   std::unique_ptr<FilterHw> filter_hw_;
   std::unique_ptr<FilterService> filter_;
+  std::unique_ptr<FilterLog> filter_log_;
   std::unique_ptr<DaemonContext> ctx_;
   SeqPacketProtocol::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;

@@ -79,7 +79,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Grant do_hello(const nlohmann::json& req);
   void do_neigh(std::uint64_t seq, const nlohmann::json& req);
   Grant do_status(const nlohmann::json& req);
-  Grant do_filter(const std::string& op, const nlohmann::json& req, std::vector<nsim::UniqueFd>& fds);
+  Grant do_filter(const std::string& op, const nlohmann::json& req,
+                  std::vector<nsim::UniqueFd>& fds);
 
   DaemonContext& ctx_;
   SeqPacketProtocol::socket sock_;

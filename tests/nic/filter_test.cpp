@@ -78,10 +78,11 @@ std::optional<std::size_t> decide(const std::vector<Slot>& slots, const nf::Key&
   return best;
 }
 
-bool denies(const std::vector<Slot>& slots, const std::optional<nf::Key>& k) {
-  if (!k) return false;
+// The INPUT verdict of a frame: ACCEPT when unjudged or nothing matched.
+rf::Action verdict(const std::vector<Slot>& slots, const std::optional<nf::Key>& k) {
+  if (!k) return rf::Action::kAccept;
   const auto s = decide(slots, *k);
-  return s && slots[*s].e.action != rf::Action::kAccept;
+  return s ? slots[*s].e.action : rf::Action::kAccept;
 }
 
 TEST_F(FilterTest, Registers) {
@@ -212,6 +213,216 @@ TEST_F(FilterTest, InputOwnerMatch) {
   EXPECT_EQ(slot_count(0, kInput).first, 5u);
   EXPECT_EQ(slot_count(1, kInput).first, 5u);
   EXPECT_EQ(slot_count(2, kInput).first, 0u);
+}
+
+constexpr std::uint32_t kRejectFlag = 1u << rm::rx_slot::kFlagsReject;
+constexpr std::uint16_t kFallback = static_cast<std::uint16_t>(rm::kFallbackConn);
+
+// REJECT on INPUT for UDP dport 5432, the rule the REJECT tests share.
+nf::Entry reject_5432() {
+  nf::Entry e = exact(nf::Entry{}, rf::FieldId::kProto, pg::ipproto::kUdp);
+  e = exact(e, rf::FieldId::kDport, 5432);
+  set_flag(e, rf::Flag::kDir, false);
+  e.action = rf::Action::kReject;
+  return e;
+}
+
+// A REJECT verdict hands the frame to the control plane: it lands in the
+// fallback ring, marked REJECT, whether it matched a connection or not, and
+// wakes the fallback's notification queue, never the connection's. DROP
+// still drops, and unjudged frames (ARP) keep their old fate.
+TEST_F(FilterTest, InputRejectGoesToFallback) {
+  NqRing fb_nq = h().open_nq(1, 6, 1);
+  NqRing app_nq = h().open_nq(2, 6, 2);
+  ConnHandle fb = h().open_conn(udp_conn(kFallback, 1, 0, 1), 6);
+  ConnHandle c = h().open_conn(udp_conn(30, 5432, 0, 2), 6);
+  ConnHandle d = h().open_conn(udp_conn(31, 5433, 0, 2), 6);
+  ASSERT_EQ(h().flow_insert(udp_key(5432, 4000), 30), Status::kOk);
+  ASSERT_EQ(h().flow_insert(udp_key(5433, 4000), 31), Status::kOk);
+  install(reject_5432(), 7, 100);
+  nf::Entry drop = exact(nf::Entry{}, rf::FieldId::kDport, 5434);
+  drop.action = rf::Action::kDrop;
+  install(drop, 8, 100);
+  ASSERT_EQ(commit().status, Status::kOk);
+
+  const Bytes arp = pg::arp_frame(pg::Eth(pg::mac("ff:ff:ff:ff:ff:ff"), kPeerMac),
+                                  pg::Arp(1, kPeerMac, kPeerIp, pg::Mac{}, kHostIp));
+  struct Landed {
+    Bytes data;
+    std::uint32_t flags;
+    bool operator==(const Landed&) const = default;
+  };
+  std::vector<Landed> fb_want;
+  std::vector<Bytes> d_want;
+  std::uint64_t rejected = 0, rejected_bytes = 0, judged = 0, fb_plain = 0, dropped = 0;
+  for (unsigned i = 0; i < 24; ++i) {
+    const auto first = static_cast<std::uint8_t>(i);
+    const std::size_t payload = 10 + i * 29;
+    Bytes f;
+    switch (i % 6) {
+      case 0:  // conn 30's flow: rejected
+      case 1:  // no connection (unknown peer port): rejected on the fallback path
+        f = udp_in(i % 6 == 0 ? 4000 : 4001, 5432, payload, first);
+        fb_want.push_back({f, kRejectFlag});
+        ++rejected;
+        rejected_bytes += ipv4_len(f);
+        break;
+      case 2:  // conn 31's flow: accepted
+        f = udp_in(4000, 5433, payload, first);
+        d_want.push_back(f);
+        break;
+      case 3:  // no connection, accepted
+        f = udp_in(4001, 5433, payload, first);
+        fb_want.push_back({f, 0});
+        ++fb_plain;
+        break;
+      case 4:
+        f = udp_in(4000, 5434, payload, first);
+        ++dropped;
+        break;
+      default:  // not judged
+        f = arp;
+        fb_want.push_back({f, 0});
+        ++fb_plain;
+        --judged;
+        break;
+    }
+    ++judged;
+    inject_paced(i % 2, f);
+  }
+  // A rejected frame keeps its other flags.
+  const Bytes tagged =
+      pg::ip_frame(pg::Eth(kHostMac, kPeerMac, pg::Vlan(100)), pg::Ipv4(kPeerIp, kHostIp),
+                   pg::Udp(4001, 5432), pg::pattern(40, 9));
+  ASSERT_TRUE(nf::key_of_frame(tagged, nf::Direction::kInput, 0, std::nullopt));
+  inject_paced(0, tagged);
+  fb_want.push_back({tagged, kRejectFlag | (1u << rm::rx_slot::kFlagsVlan)});
+  ++rejected;
+  rejected_bytes += ipv4_len(Bytes(tagged.begin() + 4, tagged.end()));
+  ++judged;
+  ASSERT_TRUE(h().wait_idle());
+
+  std::vector<Landed> fb_got;
+  for (auto& x : h().rx_drain(fb.rx)) fb_got.push_back({x.data, x.flags});
+  ASSERT_EQ(fb_got.size(), fb_want.size());
+  for (std::size_t i = 0; i < fb_got.size(); ++i) EXPECT_TRUE(fb_got[i] == fb_want[i]) << i;
+  EXPECT_TRUE(h().rx_drain(c.rx).empty());
+  EXPECT_EQ(h().conn_query(30).second, 0u) << "conn 30's producer index moved";
+  std::vector<Bytes> d_got;
+  for (auto& x : h().rx_drain(d.rx)) {
+    EXPECT_EQ(x.flags, 0u);
+    d_got.push_back(x.data);
+  }
+  EXPECT_EQ(d_got, d_want);
+
+  EXPECT_EQ(cnt(h(), Counter::kRxFilterRejected), rejected);
+  EXPECT_EQ(cnt(h(), Counter::kRxDeliveredFallback), fb_plain);
+  EXPECT_EQ(cnt(h(), Counter::kRxDeliveredConn), d_want.size());
+  EXPECT_EQ(cnt(h(), Counter::kRxDropFilter), dropped);
+  EXPECT_EQ(cnt(h(), Counter::kRxDropRingFull), 0u);
+  EXPECT_EQ(cnt(h(), Counter::kRxDropNoQueue), 0u);
+  EXPECT_EQ(cnt(h(), Counter::kFilterRxLookups), judged);
+  EXPECT_EQ(h().check_balance(), "");
+  EXPECT_EQ(slot_count(7, kInput), std::make_pair(rejected, rejected_bytes));
+  EXPECT_EQ(slot_count(8, kInput).first, dropped);
+
+  // The fallback's queue announced its ring; conn 30 was never announced.
+  const auto fb_notes = h().nq_drain(fb_nq);
+  ASSERT_FALSE(fb_notes.empty());
+  for (const auto& n : fb_notes) {
+    EXPECT_EQ(n.conn, rm::kFallbackConn);
+    EXPECT_EQ(n.kind, rm::notify::kKindsRx);
+  }
+  for (const auto& n : h().nq_drain(app_nq)) EXPECT_EQ(n.conn, 31u);
+}
+
+// A rejected frame needs room in the fallback ring like any other: a full
+// ring drops it as RX_DROP_RING_FULL, and the connection's ring is untouched.
+TEST_F(FilterTest, InputRejectFallbackRingFull) {
+  ConnHandle fb = open_fallback(2);  // 4 slots
+  ConnHandle c = h().open_conn(udp_conn(30, 5432), 6);
+  ASSERT_EQ(h().flow_insert(udp_key(5432, 4000), 30), Status::kOk);
+  install(reject_5432(), 0, 0);
+  ASSERT_EQ(commit().status, Status::kOk);
+
+  std::vector<Bytes> sent;
+  for (unsigned i = 0; i < 6; ++i) {
+    sent.push_back(udp_in(4000, 5432, 20 + i, static_cast<std::uint8_t>(i)));
+    inject_paced(0, sent.back());
+  }
+  ASSERT_TRUE(h().wait_idle());
+  EXPECT_EQ(cnt(h(), Counter::kRxFilterRejected), 4u);
+  EXPECT_EQ(cnt(h(), Counter::kRxDropRingFull), 2u);
+  auto got = h().rx_drain(fb.rx);
+  ASSERT_EQ(got.size(), 4u);
+  for (unsigned i = 0; i < 4; ++i) {
+    EXPECT_EQ(got[i].data, sent[i]) << i;
+    EXPECT_EQ(got[i].flags, kRejectFlag) << i;
+  }
+  // Room again: the next one lands, after the four.
+  const Bytes next = udp_in(4000, 5432, 99, 0x55);
+  inject_paced(1, next);
+  ASSERT_TRUE(h().wait_idle());
+  got = h().rx_drain(fb.rx);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].data, next);
+  EXPECT_EQ(got[0].seq, 5u);
+  EXPECT_EQ(cnt(h(), Counter::kRxFilterRejected), 5u);
+  EXPECT_TRUE(h().rx_drain(c.rx).empty());
+  EXPECT_EQ(slot_count(0, kInput).first, 7u);
+}
+
+// The fallback's ring is taken as it is when the verdict arrives, following
+// CONN_SET and CONN_CLEAR of conn 0: with no fallback a rejected frame has
+// no queue (RX_DROP_NO_QUEUE), and a re-set fallback gets the next one in
+// its new ring.
+TEST_F(FilterTest, InputRejectFollowsFallbackContext) {
+  ConnHandle c = h().open_conn(udp_conn(30, 5432), 6);
+  ASSERT_EQ(h().flow_insert(udp_key(5432, 4000), 30), Status::kOk);
+  install(reject_5432(), 0, 0);
+  ASSERT_EQ(commit().status, Status::kOk);
+  auto send = [&](std::uint8_t tag) {
+    const Bytes f = udp_in(4000, 5432, 30, tag);
+    inject_paced(0, f);
+    EXPECT_TRUE(h().wait_idle());
+    return f;
+  };
+
+  send(1);
+  EXPECT_EQ(cnt(h(), Counter::kRxDropNoQueue), 1u);
+  EXPECT_EQ(cnt(h(), Counter::kRxFilterRejected), 0u);
+
+  ConnHandle fb1 = open_fallback(3);
+  const Bytes f2 = send(2);
+  ConnHandle fb2 = open_fallback(4);  // a new ring for conn 0
+  const Bytes f3 = send(3);
+  EXPECT_EQ(cnt(h(), Counter::kRxFilterRejected), 2u);
+  auto g1 = h().rx_drain(fb1.rx);
+  ASSERT_EQ(g1.size(), 1u);
+  EXPECT_EQ(g1[0].data, f2);
+  EXPECT_EQ(g1[0].flags, kRejectFlag);
+  auto g2 = h().rx_drain(fb2.rx);
+  ASSERT_EQ(g2.size(), 1u);
+  EXPECT_EQ(g2[0].data, f3);
+  EXPECT_EQ(g2[0].flags, kRejectFlag);
+  EXPECT_EQ(g2[0].seq, 1u) << "CONN_SET resets the fallback's indices";
+
+  // A refused CONN_SET (misaligned ring) writes no context: still fb2's ring.
+  ConnConfig bad = fb2.cfg;
+  bad.rx_base += 8;
+  ASSERT_EQ(h().conn_set(bad), Status::kInvalid);
+  const Bytes f4 = send(4);
+  g2 = h().rx_drain(fb2.rx);
+  ASSERT_EQ(g2.size(), 1u);
+  EXPECT_EQ(g2[0].data, f4);
+  EXPECT_EQ(cnt(h(), Counter::kRxFilterRejected), 3u);
+
+  ASSERT_EQ(h().conn_clear(kFallback), Status::kOk);
+  send(5);
+  EXPECT_EQ(cnt(h(), Counter::kRxDropNoQueue), 2u);
+  EXPECT_EQ(cnt(h(), Counter::kRxFilterRejected), 3u);
+  EXPECT_TRUE(h().rx_drain(c.rx).empty());
+  EXPECT_EQ(slot_count(0, kInput).first, 5u);
 }
 
 TEST_F(FilterTest, OutputDropsConnectionFrames) {
@@ -398,7 +609,7 @@ TEST_F(FilterTest, RandomRulesMatchSoftwareModel) {
   struct Sent {
     Bytes frame;
     int conn;  // 50, 51 or 0
-    bool deny;
+    rf::Action action;
   };
   std::vector<Sent> sent;
   std::uint64_t judged = 0, logged = 0;
@@ -465,39 +676,49 @@ TEST_F(FilterTest, RandomRulesMatchSoftwareModel) {
       owner = nf::OwnerMeta{c.uid, c.gid, c.cmd_id, c.cgroup};
     }
     const auto key = nf::key_of_frame(f, nf::Direction::kInput, port, owner);
-    const bool deny = denies(slots, key);
+    const rf::Action action = verdict(slots, key);
     if (key) {
       ++judged;
       const auto s = decide(slots, *key);
       if (s && slots[*s].e.log) ++logged;
     }
-    sent.push_back({f, conn, deny});
+    sent.push_back({f, conn, action});
     inject_paced(port, f);
   }
   ASSERT_TRUE(h().wait_idle(400000));
 
-  // Per ring, the delivered frames are the accepted ones, in order.
-  std::map<int, std::vector<Bytes>> want;
-  std::uint64_t denied = 0;
+  // Per ring, the accepted frames in order; rejected ones go to the
+  // fallback ring, in the same order, marked REJECT.
+  using Landed = std::pair<Bytes, bool>;  // frame, REJECT flag
+  std::map<int, std::vector<Landed>> want;
+  std::uint64_t dropped = 0, rejected = 0;
   for (const auto& s : sent) {
-    if (s.deny)
-      ++denied;
-    else
-      want[s.conn].push_back(s.frame);
+    if (s.action == rf::Action::kDrop) {
+      ++dropped;
+    } else if (s.action == rf::Action::kReject) {
+      ++rejected;
+      want[0].emplace_back(s.frame, true);
+    } else {
+      want[s.conn].emplace_back(s.frame, false);
+    }
   }
   auto got_of = [&](RxRing& r) {
-    std::vector<Bytes> g;
-    for (auto& x : h().rx_drain(r)) g.push_back(x.data);
+    std::vector<Landed> g;
+    for (auto& x : h().rx_drain(r))
+      g.emplace_back(x.data, (x.flags & (1u << rm::rx_slot::kFlagsReject)) != 0);
     return g;
   };
-  std::map<int, std::vector<Bytes>> got{{0, got_of(fb.rx)}, {50, got_of(a.rx)}, {51, got_of(b.rx)}};
+  std::map<int, std::vector<Landed>> got{
+      {0, got_of(fb.rx)}, {50, got_of(a.rx)}, {51, got_of(b.rx)}};
   for (int c : {0, 50, 51}) EXPECT_EQ(got[c], want[c]) << "conn " << c;
-  EXPECT_EQ(cnt(h(), Counter::kRxDropFilter), denied);
+  EXPECT_EQ(cnt(h(), Counter::kRxDropFilter), dropped);
+  EXPECT_EQ(cnt(h(), Counter::kRxFilterRejected), rejected);
   EXPECT_EQ(cnt(h(), Counter::kFilterRxLookups), judged);
   EXPECT_EQ(cnt(h(), Counter::kFilterLogHits), logged);
   EXPECT_EQ(cnt(h(), Counter::kRxDropRingFull), 0u);
-  EXPECT_GT(denied, 20u);
-  EXPECT_LT(denied, sent.size() - 20);
+  EXPECT_GT(dropped, 20u);
+  EXPECT_GT(rejected, 10u);
+  EXPECT_LT(dropped + rejected, sent.size() - 20);
 }
 
 // A commit while frames stream in: the frames before some point get the old

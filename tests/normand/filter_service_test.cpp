@@ -143,9 +143,6 @@ TEST_F(FilterServiceTest, RefusalsChangeNothing) {
   ASSERT_TRUE(svc.command(cmd("-A INPUT -p tcp --dport 22 -j ACCEPT")));
   const auto gen = svc.generation();
   const auto writes = hw.writes;
-  EXPECT_THROW(svc.command(cmd("-A INPUT -j LOG")), filter::CommandError);
-  EXPECT_THROW(svc.command(cmd("-A INPUT -p tcp -j REJECT --reject-with tcp-reset")),
-               filter::CommandError);
   EXPECT_THROW(svc.command(cmd("-A OUTPUT -i nic0 -j DROP")), std::exception);
   filter::Ruleset big;
   for (int i = 0; i < 5000; ++i) {
@@ -168,6 +165,23 @@ TEST_F(FilterServiceTest, RefusalsChangeNothing) {
   EXPECT_EQ(svc.snapshot().find("INPUT")->rules.size(), 1u);
   // REJECT on OUTPUT is fine: the application gets an error completion.
   EXPECT_TRUE(svc.command(cmd("-A OUTPUT -p udp --dport 9 -j REJECT")));
+}
+
+TEST_F(FilterServiceTest, LogRulesOnAnEntrysPathGiveTheirPrefixes) {
+  ASSERT_TRUE(svc.command(cmd("-N audit")));
+  ASSERT_TRUE(svc.command(cmd("-A audit -j LOG --log-prefix \"audit: \"")));
+  ASSERT_TRUE(svc.command(cmd("-A INPUT -p udp --dport 53 -j LOG --log-prefix \"dns: \"")));
+  ASSERT_TRUE(svc.command(cmd("-A INPUT -p udp --dport 53 -j audit")));
+  ASSERT_TRUE(svc.command(cmd("-A INPUT -p udp --dport 53 -j DROP")));
+  const auto slot = hw.lookup(udp_key(53, std::nullopt));
+  ASSERT_TRUE(slot);
+  EXPECT_TRUE(hw.active_slot(*slot).e.log);
+  EXPECT_EQ(hw.active_slot(*slot).e.action, rf::Action::kDrop);
+  EXPECT_EQ(svc.log_prefixes(static_cast<std::uint16_t>(*slot)),
+            (std::vector<std::string>{"dns: ", "audit: "}));
+  const auto other = hw.lookup(udp_key(54, std::nullopt));
+  ASSERT_TRUE(other);  // the policy
+  EXPECT_TRUE(svc.log_prefixes(static_cast<std::uint16_t>(*other)).empty());
 }
 
 }  // namespace

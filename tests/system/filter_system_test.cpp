@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -150,6 +151,84 @@ TEST_F(Nfw, OnlyBobsPostgresUses5432AndOnlyCharliesMysqlUses3306) {
   EXPECT_NE(listing.find("! owner UID match 60001"), std::string::npos) << listing;
 }
 
+// REJECT on INPUT: the NIC hands the packet to normand, which answers as
+// Linux would: the peer's UDP socket sees "connection refused" (ICMP port
+// unreachable) although a bypass application listens on the port, and its
+// TCP connect is reset although the host kernel listens on that port.
+TEST_F(Nfw, RejectOnInputIsAnsweredLikeLinux) {
+  ASSERT_EQ(nfw("-A INPUT -p udp --dport 7777 -j REJECT").first, 0);
+  ASSERT_EQ(nfw("-A INPUT -p tcp --dport 7778 -j REJECT --reject-with tcp-reset").first, 0);
+  Proc app(env().dir() + "/reject-app",
+           SystemEnv::as_user(
+               kBob, {PROBE_BINARY, "--normand-socket", env().normand_socket(), "talk", "--port",
+                      "7777", "--to", env().peer_ip() + ":9", "--seconds", "6"}));
+  ASSERT_TRUE(app.wait_output("\"ready\"", 30s)) << app.err();
+  Proc listener(
+      env().dir() + "/reject-listener",
+      {"socat", "TCP4-LISTEN:7778,bind=" + env().nic_ip() + ",reuseaddr,fork", "EXEC:/bin/cat"});
+  std::this_thread::sleep_for(300ms);
+  const std::uint64_t rejected_before = nic_counter("rx_filter_rejected");
+  const std::string py =
+      "import socket,sys\n"
+      "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.settimeout(5); u.connect(('" +
+      env().nic_ip() +
+      "',7777))\n"
+      "r=[]\n"
+      "for i in range(3):\n"
+      "  u.send(b'x')\n"
+      "  try: u.recv(10); r.append('answered')\n"
+      "  except ConnectionRefusedError: r.append('refused')\n"
+      "  except socket.timeout: r.append('timeout')\n"
+      "try: socket.create_connection(('" +
+      env().nic_ip() +
+      "',7778),timeout=5); r.append('tcp-connected')\n"
+      "except ConnectionRefusedError: r.append('tcp-refused')\n"
+      "except socket.timeout: r.append('tcp-timeout')\n"
+      "print(' '.join(r))\n";
+  const std::string script = env().dir() + "/reject.py";
+  {
+    std::ofstream f(script);
+    f << py;
+  }
+  auto [rc, out] = sh(env().in_peer("python3 " + script));
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("refused refused refused tcp-refused"), std::string::npos) << out;
+  listener.stop(SIGTERM, 2s);
+  EXPECT_EQ(app.wait(30s), 0);
+  EXPECT_NE(app.out().find("\"received\":0"), std::string::npos) << app.out();
+  EXPECT_GE(nic_counter("rx_filter_rejected") - rejected_before, 4u);
+  ASSERT_EQ(nfw("-D INPUT -p udp --dport 7777 -j REJECT").first, 0);
+  ASSERT_EQ(nfw("-D INPUT -p tcp --dport 7778 -j REJECT --reject-with tcp-reset").first, 0);
+}
+
+// LOG: the NIC writes a record for each LOG verdict into normand's LOG ring;
+// normand logs it in the kernel LOG target's words, with the rule's prefix.
+TEST_F(Nfw, LogRecordsReachNormandsLog) {
+  ASSERT_EQ(nfw("-A INPUT -p udp --dport 7001 -j LOG --log-prefix \"nfw-test: \"").first, 0);
+  for (int i = 0; i < 3; ++i) {
+    sh(env().in_peer("sh -c 'echo log-me | timeout 5 socat -u - UDP4:" + env().nic_ip() +
+                     ":7001'"));
+  }
+  const std::string want =
+      "nfw: nfw-test: IN=nic0 OUT= SRC=" + env().peer_ip() + " DST=" + env().nic_ip();
+  std::string log;
+  for (int i = 0; i < 100; ++i) {
+    log = env().normand().err();
+    std::size_t n = 0;
+    for (auto at = log.find(want); at != std::string::npos; at = log.find(want, at + 1)) ++n;
+    if (n >= 3) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  const auto at = log.find(want);
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_NE(line.find("PROTO=UDP"), std::string::npos) << line;
+  EXPECT_NE(line.find("DPT=7001"), std::string::npos) << line;
+  EXPECT_NE(line.find("LEN=35"), std::string::npos) << line;  // 20 + 8 + "log-me\n"
+  // LOG does not decide: the datagrams went on to the host kernel.
+  ASSERT_EQ(nfw("-D INPUT -p udp --dport 7001 -j LOG --log-prefix \"nfw-test: \"").first, 0);
+}
+
 TEST_F(Nfw, OnlyRootChangesRulesAndBadInputChangesNothing) {
   auto [rc0, before] = sh(std::string(NFW_SAVE_BINARY) + " --socket " + env().normand_socket());
   ASSERT_EQ(rc0, 0) << before;
@@ -189,7 +268,7 @@ int main(int argc, char** argv) {
         << std::endl;
     return 77;
   }
-  for (const char* tool : {"ip", "socat", "setpriv"}) {
+  for (const char* tool : {"ip", "socat", "setpriv", "python3"}) {
     if (norman::system_test::sh(std::string("command -v ") + tool).first != 0) {
       std::cerr << "filter_system_test: skipped: needs " << tool << std::endl;
       return 77;

@@ -100,7 +100,17 @@ module csr_regs
   input  logic [63:0]                     flt_cnt_pkts_i,  // the selected counter
   input  logic [63:0]                     flt_cnt_bytes_i,
   input  logic [15:0]                     flt_latency_i,
-  output logic                    busy_o
+  // FILTER.LOG_* for filter_log. The write strobes come the cycle after the
+  // register write, together with the new value.
+  output logic [63:0]                     flt_log_base_o,
+  output logic [4:0]                      flt_log_log2_o,
+  output logic                            flt_log_cfg_we_o,  // resets the producer index
+  output logic [15:0]                     flt_log_cons_o,
+  output logic [31:0]                     flt_log_rate_period_o,
+  output logic [15:0]                     flt_log_rate_burst_o,
+  output logic                            flt_log_rate_we_o, // refills the token bucket
+  output logic [63:0]                     cycles_o,          // CTRL.CYCLES
+  output logic                            busy_o
 );
   localparam int unsigned NumArgs = REG_CMD_ARG_COUNT;
 
@@ -132,6 +142,10 @@ module csr_regs
   logic [63:0] args_q [NumArgs];
   logic [63:0] scratch_q, cycles_q;
   logic [16:0] cnt_sel_q;
+  // LOG registers read back exactly what was written; filter_log uses the
+  // documented bits.
+  logic [63:0] log_base_q, log_cfg_q, log_cons_q, log_rate_q;
+  logic        log_cfg_we_q, log_rate_we_q;
   logic        rx_en_q, tx_en_q;
 
   typedef enum logic [2:0] {
@@ -459,6 +473,10 @@ module csr_regs
         // pipeline (at most 2 cycles old) may be missing.
         REG_FILTER_CNT_PKTS:  rdata = flt_cnt_pkts_i;
         REG_FILTER_CNT_BYTES: rdata = flt_cnt_bytes_i;
+        REG_FILTER_LOG_BASE:  rdata = log_base_q;
+        REG_FILTER_LOG_CFG:   rdata = log_cfg_q;
+        REG_FILTER_LOG_CONS:  rdata = log_cons_q;
+        REG_FILTER_LOG_RATE:  rdata = log_rate_q;
         default:             known = 1'b0;
       endcase
     end
@@ -472,7 +490,9 @@ module csr_regs
       if (req_addr_i >= REG_CMD_ARG && arg_idx < NumArgs) wr_known = 1'b1;
       else if (req_addr_i == REG_CMD_OP || req_addr_i == REG_CTRL_ENABLE
                || req_addr_i == REG_CTRL_SCRATCH || req_addr_i == REG_COUNTERS_CLEAR
-               || req_addr_i == REG_FILTER_CNT_SEL) wr_known = 1'b1;
+               || req_addr_i == REG_FILTER_CNT_SEL || req_addr_i == REG_FILTER_LOG_BASE
+               || req_addr_i == REG_FILTER_LOG_CFG || req_addr_i == REG_FILTER_LOG_CONS
+               || req_addr_i == REG_FILTER_LOG_RATE) wr_known = 1'b1;
     end else if (space == SP_CONN_DB) begin
       wr_known = page_off == DB_CONN_RX_CONS || page_off == DB_CONN_TX_PROD;
     end else if (space == SP_NQ_DB) begin
@@ -488,6 +508,17 @@ module csr_regs
   end
 
   assign cnt_clear_o = wr && space == SP_CSR && req_addr_i == REG_COUNTERS_CLEAR && req_wdata_i[0];
+  // The LOG registers' upper bits are stored for read-back only.
+  logic unused_log;
+  assign unused_log = ^{log_cfg_q[63:5], log_cons_q[63:16], log_rate_q[63:48]};
+  assign flt_log_base_o = log_base_q;
+  assign flt_log_log2_o = log_cfg_q[4:0];
+  assign flt_log_cfg_we_o = log_cfg_we_q;
+  assign flt_log_cons_o = log_cons_q[15:0];
+  assign flt_log_rate_period_o = log_rate_q[31:0];
+  assign flt_log_rate_burst_o = log_rate_q[47:32];
+  assign flt_log_rate_we_o = log_rate_we_q;
+  assign cycles_o = cycles_q;
   assign rx_enable_o = rx_en_q;
   assign tx_enable_o = tx_en_q;
 
@@ -511,6 +542,12 @@ module csr_regs
       result_q <= '0;
       scratch_q <= '0;
       cnt_sel_q <= '0;
+      log_base_q <= '0;
+      log_cfg_q <= '0;
+      log_cons_q <= '0;
+      log_rate_q <= '0;
+      log_cfg_we_q <= 1'b0;
+      log_rate_we_q <= 1'b0;
       flt_pend_q <= '0;
       flt_fin_q <= '0;
       flt_err_q <= 1'b0;
@@ -530,6 +567,12 @@ module csr_regs
       flt_err_q <= flt_err_d;
       if (wr && space == SP_CSR && req_addr_i == REG_CTRL_SCRATCH) scratch_q <= req_wdata_i;
       if (wr && space == SP_CSR && req_addr_i == REG_FILTER_CNT_SEL) cnt_sel_q <= req_wdata_i[16:0];
+      if (wr && space == SP_CSR && req_addr_i == REG_FILTER_LOG_BASE) log_base_q <= req_wdata_i;
+      if (wr && space == SP_CSR && req_addr_i == REG_FILTER_LOG_CFG) log_cfg_q <= req_wdata_i;
+      if (wr && space == SP_CSR && req_addr_i == REG_FILTER_LOG_CONS) log_cons_q <= req_wdata_i;
+      if (wr && space == SP_CSR && req_addr_i == REG_FILTER_LOG_RATE) log_rate_q <= req_wdata_i;
+      log_cfg_we_q <= wr && space == SP_CSR && req_addr_i == REG_FILTER_LOG_CFG;
+      log_rate_we_q <= wr && space == SP_CSR && req_addr_i == REG_FILTER_LOG_RATE;
       if (wr && space == SP_CSR && req_addr_i == REG_CTRL_ENABLE) begin
         rx_en_q <= req_wdata_i[0];
         tx_en_q <= req_wdata_i[1];

@@ -4,10 +4,16 @@
 // soon as a request is presented, not only after its first beat moved, keeps
 // the output stable while the host port back-pressures (valid/ready rule).
 // Combinational pass-through: no added latency, no buffering.
+//
+// Sources set in LowPrio (background traffic such as LOG records) are only
+// shown when no other source has a request, so they never delay a frame's
+// write by more than the one request already on the output. They may starve
+// while the others saturate the port; their owners drop rather than wait.
 module dma_wr_arbiter
   import norman_pkg::*;
 #(
-  parameter int unsigned NumSrc = 3
+  parameter int unsigned NumSrc = 3,
+  parameter logic [NumSrc-1:0] LowPrio = '0
 ) (
   input  logic                             clk_i,
   input  logic                             rst_ni,
@@ -31,14 +37,16 @@ module dma_wr_arbiter
   logic [IdxW-1:0] prio_q;   // the source granted last; the search starts after it
   logic [IdxW-1:0] pick, sel;
   logic found;
+  logic [NumSrc-1:0] cand;
 
   always_comb begin
+    cand = (|(in_valid_i & ~LowPrio)) ? (in_valid_i & ~LowPrio) : in_valid_i;
     pick = prio_q;
     found = 1'b0;
     for (int unsigned i = 1; i <= NumSrc; i++) begin
       logic [IdxW-1:0] idx;
       idx = IdxW'((32'(prio_q) + i) % NumSrc);
-      if (!found && in_valid_i[idx]) begin
+      if (!found && cand[idx]) begin
         pick = idx;
         found = 1'b1;
       end

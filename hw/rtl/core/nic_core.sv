@@ -60,13 +60,15 @@ module nic_core
   output logic                           idle_o
 );
   localparam int unsigned CntIdxW = $clog2(NUM_COUNTERS);
-  // Counter sources: csr, classify, rx_dma, notify, tx_engine, tx_check, dma, ports.
-  localparam int unsigned NumCntSrc = 7 + NumPorts;
+  // Counter sources: csr, classify, rx_dma, notify, tx_engine, tx_check, dma,
+  // filter_log, ports. Adds: RX bytes per port, TX bytes, LOG records dropped.
+  localparam int unsigned NumCntSrc = 8 + NumPorts;
+  localparam int unsigned NumCntAdd = NumPorts + 2;
 
   logic [NumCntSrc-1:0][NUM_COUNTERS-1:0] cnt_src;
-  logic [NumPorts:0]                      add_valid;
-  logic [NumPorts:0][CntIdxW-1:0]         add_idx;
-  logic [NumPorts:0][15:0]                add_val;
+  logic [NumCntAdd-1:0]                   add_valid;
+  logic [NumCntAdd-1:0][CntIdxW-1:0]      add_idx;
+  logic [NumCntAdd-1:0][15:0]             add_val;
 
   // ---------------------------------------------------------------- CSR
   logic rx_enable, tx_enable, cnt_clear, csr_busy;
@@ -112,6 +114,12 @@ module nic_core
   logic [16:0] flt_cnt_sel;
   logic [1:0][63:0] flt_cnt_pkts, flt_cnt_bytes;
   logic [63:0] flt_sel_pkts, flt_sel_bytes;
+  // LOG ring configuration (FILTER.LOG_*) and the cycle counter for records.
+  logic [63:0] flt_log_base, cycles;
+  logic [4:0] flt_log_log2;
+  logic flt_log_cfg_we, flt_log_rate_we;
+  logic [15:0] flt_log_cons, flt_log_burst;
+  logic [31:0] flt_log_period;
   // Per lookup port: key in, verdict out.
   logic [1:0] flt_key_valid, flt_res_valid, flt_res_hit, flt_res_log;
   logic [1:0][FILTER_RANGE_KEY_W-1:0] flt_key;
@@ -150,18 +158,30 @@ module nic_core
     .flt_clr_valid_o(flt_clr_valid), .flt_clr_ready_i(flt_clr_ready), .flt_clr_slot_o(flt_clr_slot),
     .flt_cnt_sel_o(flt_cnt_sel), .flt_cnt_pkts_i(flt_sel_pkts), .flt_cnt_bytes_i(flt_sel_bytes),
     .flt_latency_i(flt_latency[FltIn]),
+    .flt_log_base_o(flt_log_base), .flt_log_log2_o(flt_log_log2), .flt_log_cfg_we_o(flt_log_cfg_we),
+    .flt_log_cons_o(flt_log_cons), .flt_log_rate_period_o(flt_log_period),
+    .flt_log_rate_burst_o(flt_log_burst), .flt_log_rate_we_o(flt_log_rate_we), .cycles_o(cycles),
     .busy_o(csr_busy));
 
   // Both lookup ports get every write, commit and clear (csr_regs waits for
   // both), so they hold the same slots and switch banks together.
+  // The classifier carries each key beside it as its tag (in flops enabled
+  // by the key's valid bit): a LOG record needs the whole key with the
+  // verdict, and rx_classify/tx_check have long moved on by then.
+  localparam int unsigned FltTagW = FILTER_RANGE_KEY_W + FILTER_FLAGS_W + 16;
+  logic [1:0] log_ev;
+  logic [1:0][FILTER_RANGE_KEY_W-1:0] log_key;
+  logic [1:0][FILTER_FLAGS_W-1:0] log_flags;
+  logic [1:0][15:0] log_bytes;
+  logic [1:0][FltSlotW-1:0] log_slot;
   for (genvar i = 0; i < 2; i++) begin : g_filter
     logic [FltSlotW-1:0] res_slot;
     logic [FILTER_REJECT_WITH_W-1:0] res_rej;
-    logic res_tag;
-    filter_classifier #(.Entries(FilterEntries), .TagW(1), .BytesW(16), .EpochW(32)) u_classifier (
+    logic [FltTagW-1:0] res_tag;
+    filter_classifier #(.Entries(FilterEntries), .TagW(FltTagW), .BytesW(16), .EpochW(32)) u_classifier (
       .clk_i, .rst_ni,
       .key_valid_i(flt_key_valid[i]), .key_i(flt_key[i]), .flags_i(flt_flags[i]),
-      .bytes_i(flt_bytes[i]), .tag_i(1'b0),
+      .bytes_i(flt_bytes[i]), .tag_i({flt_bytes[i], flt_flags[i], flt_key[i]}),
       .res_valid_o(flt_res_valid[i]), .res_tag_o(res_tag), .res_hit_o(flt_res_hit[i]),
       .res_slot_o(res_slot), .res_action_o(flt_res_action[i]), .res_reject_with_o(res_rej),
       .res_log_o(flt_res_log[i]), .latency_o(flt_latency[i]),
@@ -176,9 +196,12 @@ module nic_core
       .cnt_rd_bytes_o(flt_cnt_bytes[i]),
       .cnt_clr_valid_i(flt_clr_valid[i]), .cnt_clr_ready_o(flt_clr_ready[i]),
       .cnt_clr_slot_i(FltSlotW'(flt_clr_slot)), .idle_o(flt_idle[i]));
-    // Slot, reject_with: for the capture overlay and REJECT replies, later.
+    assign log_ev[i] = flt_res_valid[i] && flt_res_hit[i] && flt_res_log[i];
+    assign {log_bytes[i], log_flags[i], log_key[i]} = res_tag;
+    assign log_slot[i] = res_slot;
+    // reject_with: REJECT replies are built by the control plane from the frame.
     logic unused;
-    assign unused = ^{res_slot, res_rej, res_tag};
+    assign unused = ^res_rej;
   end
 
   // CNT_SEL: bit 16 picks the lookup port; slots past the table read zero.
@@ -187,7 +210,7 @@ module nic_core
   assign flt_sel_pkts = flt_sel_in_range ? flt_cnt_pkts[flt_cnt_sel[16]] : '0;
   assign flt_sel_bytes = flt_sel_in_range ? flt_cnt_bytes[flt_cnt_sel[16]] : '0;
 
-  counter_bank #(.NumSrc(NumCntSrc), .NumAdd(NumPorts + 1)) u_counters (
+  counter_bank #(.NumSrc(NumCntSrc), .NumAdd(NumCntAdd)) u_counters (
     .clk_i, .rst_ni, .inc_i(cnt_src), .add_valid_i(add_valid), .add_idx_i(add_idx),
     .add_val_i(add_val), .clear_i(cnt_clear), .rd_idx_i(cnt_rd_idx), .rd_val_o(cnt_rd_val));
 
@@ -249,6 +272,7 @@ module nic_core
     .lookup_valid_i(lk_valid_out), .lookup_tag_i(lk_tag_out), .lookup_hit_i(lk_hit),
     .lookup_conn_i(lk_conn),
     .ctx_re_o(ctx_rx_re), .ctx_conn_o(ctx_rx_conn), .ctx_i(ctx_rx),
+    .ctx_we_i(ctx_we), .ctx_wconn_i(ctx_wconn), .ctx_wdata_i(ctx_wdata),
     .flt_valid_o(flt_key_valid[FltIn]), .flt_key_o(flt_key[FltIn]), .flt_flags_o(flt_flags[FltIn]),
     .flt_bytes_o(flt_bytes[FltIn]), .flt_valid_i(flt_res_valid[FltIn]),
     .flt_hit_i(flt_res_hit[FltIn]), .flt_action_i(flt_res_action[FltIn]),
@@ -256,11 +280,29 @@ module nic_core
     .desc_valid_o(desc_valid), .desc_ready_i(desc_ready), .desc_o(desc),
     .cnt_o(cnt_src[1]), .idle_o(classify_idle));
 
-  // DMA write sources: 0 RX data, 1 notifications, 2 TX descriptor write-back.
-  logic [2:0] wr_valid, wr_ready, wr_last;
-  logic [2:0][DmaAddrW-1:0] wr_addr;
-  logic [2:0][DmaLenW-1:0] wr_len;
-  logic [2:0][DataW-1:0] wr_data;
+  // DMA write sources: 0 RX data, 1 notifications, 2 TX descriptor
+  // write-back, 3 LOG records (low priority).
+  logic [3:0] wr_valid, wr_ready, wr_last;
+  logic [3:0][DmaAddrW-1:0] wr_addr;
+  logic [3:0][DmaLenW-1:0] wr_len;
+  logic [3:0][DataW-1:0] wr_data;
+
+  // ---------------------------------------------------------------- LOG records
+  logic log_drop_valid, log_idle;
+  logic [1:0] log_drop_count;
+  filter_log #(.SlotW(FltSlotW)) u_filter_log (
+    .clk_i, .rst_ni,
+    .ev_valid_i(log_ev), .ev_key_i(log_key), .ev_flags_i(log_flags), .ev_bytes_i(log_bytes),
+    .ev_slot_i(log_slot), .cycle_i(cycles),
+    .base_i(flt_log_base), .log2_i(flt_log_log2), .cfg_we_i(flt_log_cfg_we), .cons_i(flt_log_cons),
+    .rate_period_i(flt_log_period), .rate_burst_i(flt_log_burst), .rate_we_i(flt_log_rate_we),
+    .wr_valid_o(wr_valid[3]), .wr_ready_i(wr_ready[3]), .wr_addr_o(wr_addr[3]),
+    .wr_len_o(wr_len[3]), .wr_data_o(wr_data[3]), .wr_last_o(wr_last[3]),
+    .cnt_o(cnt_src[7]), .drop_valid_o(log_drop_valid), .drop_count_o(log_drop_count),
+    .idle_o(log_idle));
+  assign add_valid[NumPorts+1] = log_drop_valid;
+  assign add_idx[NumPorts+1] = CntIdxW'(CNT_FILTER_LOG_DROPPED);
+  assign add_val[NumPorts+1] = 16'(log_drop_count);
 
   logic rx_notify_valid, rx_notify_ready, rx_dma_idle;
   notify_req_t rx_notify;
@@ -354,7 +396,7 @@ module nic_core
   assign add_val[NumPorts] = tx_bytes;
 
   // ---------------------------------------------------------------- DMA
-  dma_wr_arbiter #(.NumSrc(3)) u_wr_arb (
+  dma_wr_arbiter #(.NumSrc(4), .LowPrio(4'b1000)) u_wr_arb (
     .clk_i, .rst_ni,
     .in_valid_i(wr_valid), .in_ready_o(wr_ready), .in_addr_i(wr_addr), .in_len_i(wr_len),
     .in_data_i(wr_data), .in_last_i(wr_last),
@@ -380,5 +422,5 @@ module nic_core
   assign unused = ^{lk_listen, flt_epoch[FltOut], flt_latency[FltOut], flt_clr_slot};
 
   assign idle_o = ingress_idle && classify_idle && rx_dma_idle && notify_idle && tx_engine_idle
-                  && tx_check_idle && !csr_busy && !wr_in_req_q && (&flt_idle);
+                  && tx_check_idle && !csr_busy && !wr_in_req_q && (&flt_idle) && log_idle;
 endmodule

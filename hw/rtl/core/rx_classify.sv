@@ -9,7 +9,19 @@
 // runt, too big, no queue) and non-IPv4 frames never reach the rule set, as
 // iptables never sees them. Every frame, judged or not, waits the
 // classifier's fixed latency in a delay line, so order is kept without any
-// reordering logic; a DROP or REJECT verdict turns the frame into RXD_FILTER.
+// reordering logic. A DROP verdict turns the frame into RXD_FILTER.
+//
+// REJECT: the NIC does not build ICMP errors or TCP resets; the control plane
+// does. A rejected frame is written to the fallback ring (FALLBACK_CONN)
+// with the REJECT slot flag instead of to its connection, so normand sees it
+// and answers. The fallback's context is needed when the verdict arrives,
+// FilterLatency cycles after the frame's own context was read, and the
+// context memory's read port is busy with a new frame every cycle. So this
+// module keeps its own copy of conn 0's ring fields, written by snooping the
+// command interface's context writes (CONN_SET/CONN_CLEAR). It takes effect
+// from the cycle after the write, exactly as a read of conn_ctx_mem would, and
+// a few registers are cheaper than a second read port on 65,536 entries or
+// carrying the fallback context through the delay line beside every frame.
 module rx_classify
   import norman_pkg::*;
   import norman_regmap_pkg::*;
@@ -36,6 +48,10 @@ module rx_classify
   output logic                    ctx_re_o,
   output logic [ConnIdW-1:0]      ctx_conn_o,
   input  conn_ctx_t               ctx_i,
+  // Context writes from the command interface (snooped for conn 0).
+  input  logic                    ctx_we_i,
+  input  logic [ConnIdW-1:0]      ctx_wconn_i,
+  input  conn_ctx_t               ctx_wdata_i,
   // Filter overlay lookup port (fixed latency FilterLatency, no back-pressure).
   output logic                            flt_valid_o,
   output logic [FILTER_RANGE_KEY_W-1:0]   flt_key_o,
@@ -163,14 +179,48 @@ module rx_classify
     end
   end
 
-  logic last_judged, flt_deny;
+  // The fallback's ring, as conn_ctx_mem holds it (valid clears on reset,
+  // like conn_ctx_mem's valid bits; the rest is qualified by valid).
+  logic fb_valid_q;
+  logic [63:0] fb_rx_base_q;
+  logic [4:0] fb_rx_log2_q;
+  logic [NqIdW-1:0] fb_nq_q;
+  logic fb_we;
+  assign fb_we = ctx_we_i && ctx_wconn_i == ConnIdW'(FALLBACK_CONN);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) fb_valid_q <= 1'b0;
+    else if (fb_we) fb_valid_q <= ctx_wdata_i.valid;
+  end
+  always_ff @(posedge clk_i) begin
+    if (fb_we) begin
+      fb_rx_base_q <= ctx_wdata_i.rx_base;
+      fb_rx_log2_q <= ctx_wdata_i.rx_log2;
+      fb_nq_q <= ctx_wdata_i.nq_id;
+    end
+  end
+
+  logic last_judged, flt_deny, flt_reject;
   rx_desc_t desc_out;
   assign last_judged = dl_valid_q[FilterLatency-1] && dl_judge_q[FilterLatency-1];
   assign flt_deny = last_judged && flt_valid_i && flt_hit_i
                     && 32'(flt_action_i) != FILTER_ACTIONS_ACCEPT;
+  assign flt_reject = flt_deny && 32'(flt_action_i) == FILTER_ACTIONS_REJECT;
   always_comb begin
     desc_out = dl_desc_q[FilterLatency-1];
-    if (flt_deny) desc_out.drop = RXD_FILTER;
+    if (flt_reject) begin
+      // Judged frames had no drop reason, so this is the frame's only fate:
+      // the fallback ring (its indices and notification queue in
+      // rx_dma_engine), or no queue if there is no fallback to tell.
+      desc_out.conn_id = ConnIdW'(FALLBACK_CONN);
+      desc_out.rx_base = fb_rx_base_q;
+      desc_out.rx_log2 = fb_rx_log2_q;
+      desc_out.nq_id = fb_nq_q;
+      desc_out.fallback = 1'b1;
+      desc_out.flags[RX_SLOT_FLAGS_REJECT] = 1'b1;
+      desc_out.drop = fb_valid_q ? RXD_NONE : RXD_NO_QUEUE;
+    end else if (flt_deny) begin
+      desc_out.drop = RXD_FILTER;
+    end
   end
 
 `ifndef SYNTHESIS
@@ -207,6 +257,6 @@ module rx_classify
   // The descriptor FIFO cannot overflow (see inflight_q); the TX fields of
   // the context are not the receive path's business.
   logic unused;
-  assign unused = desc_in_ready ^ (|ctx_i) ^ s2_tag_q.eligible;
+  assign unused = desc_in_ready ^ (|ctx_i) ^ s2_tag_q.eligible ^ (|ctx_wdata_i);
   assign idle_o = inflight_q == '0 && !desc_valid_o;
 endmodule

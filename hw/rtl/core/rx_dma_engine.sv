@@ -225,7 +225,10 @@ module rx_dma_engine
         // must not let us overwrite slots the application still owns.
         cnt_d[CNT_RX_DROP_RING_FULL] = 1'b1;
       end else begin
-        if (s1_desc_q.fallback) cnt_d[CNT_RX_DELIVERED_FALLBACK] = 1'b1;
+        // A rejected frame is in the fallback ring only for the control
+        // plane to answer, not delivered to anyone: a fate of its own.
+        if (s1_desc_q.flags[RX_SLOT_FLAGS_REJECT]) cnt_d[CNT_RX_FILTER_REJECTED] = 1'b1;
+        else if (s1_desc_q.fallback) cnt_d[CNT_RX_DELIVERED_FALLBACK] = 1'b1;
         else cnt_d[CNT_RX_DELIVERED_CONN] = 1'b1;
         job_d.kind = JOB_WRITE;
         job_d.addr = s1_desc_q.rx_base + (64'(slot_idx) << SlotShift)

@@ -137,7 +137,9 @@ package norman_pkg;
     logic [LenW-1:0]    len;
     logic [3:0]         flags;    // RX_SLOT flags
     rx_drop_e           drop;     // != RXD_NONE: consume the data, write nothing
-    logic               fallback; // delivered to conn 0 because nothing matched
+    // Written to conn 0's ring: nothing matched, or a REJECT verdict (which
+    // also sets the REJECT flag and is counted as RX_FILTER_REJECTED).
+    logic               fallback;
   } rx_desc_t;
 
   // Frame facts known at ingress, carried beside the parser's metadata.

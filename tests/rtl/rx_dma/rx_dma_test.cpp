@@ -394,7 +394,13 @@ TEST(RxDma, EveryLengthLandsByteExact) {
   }
   ASSERT_TRUE(h.drain());
   const std::uint64_t n = rm::kMaxFrameBytes - rm::kMinFrameBytes + 1;
-  EXPECT_EQ(h.counter(Counter::kRxDeliveredConn), n);
+  // Every flag value goes through unchanged; those with REJECT set are
+  // counted as rejected rather than delivered (RejectFlagCountsAsRejected).
+  std::uint64_t rejected = 0;
+  for (unsigned len = rm::kMinFrameBytes; len <= rm::kMaxFrameBytes; len++)
+    rejected += (len >> rm::rx_slot::kFlagsReject) & 1u;
+  EXPECT_EQ(h.counter(Counter::kRxDeliveredConn), n - rejected);
+  EXPECT_EQ(h.counter(Counter::kRxFilterRejected), rejected);
   EXPECT_EQ(h.query_prod(r.conn), static_cast<std::uint16_t>(n));
   std::size_t frame_writes = 0;
   for (const Write& w : h.writes()) frame_writes += w.addr < kNqBase;
@@ -503,6 +509,36 @@ TEST(RxDma, DropDescriptorsConsumeDataAndCountReasons) {
   }
   expect_slot(h, r, static_cast<std::uint32_t>(good.size()), fbf,
               static_cast<std::uint16_t>(good.size() + 1));
+  expect_clean(h);
+}
+
+// A frame marked REJECT (rx_classify sends it to the fallback ring for the
+// control plane) is written like any other but has a fate of its own; when
+// the ring is full it is a ring-full drop like any other.
+TEST(RxDma, RejectFlagCountsAsRejected) {
+  Host h;
+  const Ring r{static_cast<std::uint16_t>(rm::kFallbackConn), 0x700000, 2, 0};
+  h.cfg_nq(0, true, kNqBase, 10, 0);
+  h.cfg_conn(r.conn, r.nq);
+  constexpr std::uint8_t kReject = 1u << rm::rx_slot::kFlagsReject;
+  constexpr std::uint8_t kVlan = 1u << rm::rx_slot::kFlagsVlan;
+  std::vector<Bytes> f;
+  for (std::uint32_t i = 0; i < 6; i++) {
+    f.push_back(make_frame(80 + i, 300 + i));
+    Desc d = r.desc(static_cast<std::uint16_t>(f[i].size()),
+                    static_cast<std::uint8_t>(i == 1 ? kReject | kVlan : kReject));
+    d.fallback = (i % 2) == 0;
+    h.send(d, f[i]);
+  }
+  ASSERT_TRUE(h.drain());
+  EXPECT_EQ(h.counter(Counter::kRxFilterRejected), 4u);
+  EXPECT_EQ(h.counter(Counter::kRxDropRingFull), 2u);
+  EXPECT_EQ(h.counter(Counter::kRxDeliveredFallback), 0u);
+  EXPECT_EQ(h.counter(Counter::kRxDeliveredConn), 0u);
+  for (std::uint32_t i = 0; i < 4; i++) {
+    expect_slot(h, r, i, f[i], static_cast<std::uint16_t>(i + 1),
+                static_cast<std::uint8_t>(i == 1 ? kReject | kVlan : kReject));
+  }
   expect_clean(h);
 }
 
