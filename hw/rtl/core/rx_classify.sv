@@ -161,23 +161,12 @@ module rx_classify
   assign flt_bytes_o = s2_tag_q.flt.ip_len;
 
   // Every frame waits exactly FilterLatency cycles, judged or not.
-  logic [FilterLatency-1:0] dl_valid_q, dl_judge_q;
-  rx_desc_t dl_desc_q [FilterLatency];
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      dl_valid_q <= '0;
-      dl_judge_q <= '0;
-    end else begin
-      dl_valid_q <= {dl_valid_q[FilterLatency-2:0], s2_valid_q};
-      dl_judge_q <= {dl_judge_q[FilterLatency-2:0], judge};
-    end
-  end
-  always_ff @(posedge clk_i) begin
-    if (s2_valid_q) dl_desc_q[0] <= desc;
-    for (int unsigned k = 1; k < FilterLatency; k++) begin
-      if (dl_valid_q[k-1]) dl_desc_q[k] <= dl_desc_q[k-1];
-    end
-  end
+  logic dl_valid, dl_judged;
+  rx_desc_t dl_desc;
+  delay_line #(.Width($bits(rx_desc_t)), .Depth(FilterLatency)) u_delay (
+    .clk_i, .rst_ni,
+    .valid_i(s2_valid_q), .flag_i(judge), .data_i(desc),
+    .valid_o(dl_valid), .flag_o(dl_judged), .data_o(dl_desc));
 
   // The fallback's ring, as conn_ctx_mem holds it (valid clears on reset,
   // like conn_ctx_mem's valid bits; the rest is qualified by valid).
@@ -201,12 +190,12 @@ module rx_classify
 
   logic last_judged, flt_deny, flt_reject;
   rx_desc_t desc_out;
-  assign last_judged = dl_valid_q[FilterLatency-1] && dl_judge_q[FilterLatency-1];
+  assign last_judged = dl_valid && dl_judged;
   assign flt_deny = last_judged && flt_valid_i && flt_hit_i
                     && 32'(flt_action_i) != FILTER_ACTIONS_ACCEPT;
   assign flt_reject = flt_deny && 32'(flt_action_i) == FILTER_ACTIONS_REJECT;
   always_comb begin
-    desc_out = dl_desc_q[FilterLatency-1];
+    desc_out = dl_desc;
     if (flt_reject) begin
       // Judged frames had no drop reason, so this is the frame's only fate:
       // the fallback ring (its indices and notification queue in
@@ -233,7 +222,7 @@ module rx_classify
   end
 `endif
 
-  assign push = dl_valid_q[FilterLatency-1];
+  assign push = dl_valid;
 
   logic desc_in_ready;
   sync_fifo #(.Width($bits(rx_desc_t)), .Depth(DescFifoDepth)) u_desc_fifo (

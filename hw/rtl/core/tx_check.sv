@@ -182,31 +182,21 @@ module tx_check
   assign flt_flags_o = flt_flags_of(flt_hdr, 1'b1, info_out.owner_valid);
   assign flt_bytes_o = flt_hdr.ip_len;
 
-  logic [FilterLatency-1:0] dl_valid_q, dl_judge_q;
-  verdict_t dl_verdict_q [FilterLatency];
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      dl_valid_q <= '0;
-      dl_judge_q <= '0;
-    end else begin
-      dl_valid_q <= {dl_valid_q[FilterLatency-2:0], meta_valid};
-      dl_judge_q <= {dl_judge_q[FilterLatency-2:0], judge};
-    end
-  end
-  always_ff @(posedge clk_i) begin
-    if (meta_valid) dl_verdict_q[0] <= verdict;
-    for (int unsigned k = 1; k < FilterLatency; k++) begin
-      if (dl_valid_q[k-1]) dl_verdict_q[k] <= dl_verdict_q[k-1];
-    end
-  end
+  // Every frame's verdict waits exactly FilterLatency cycles, judged or not.
+  logic dl_valid, dl_judged;
+  verdict_t dl_verdict;
+  delay_line #(.Width($bits(verdict_t)), .Depth(FilterLatency)) u_delay (
+    .clk_i, .rst_ni,
+    .valid_i(meta_valid), .flag_i(judge), .data_i(verdict),
+    .valid_o(dl_valid), .flag_o(dl_judged), .data_o(dl_verdict));
 
   logic last_judged, flt_deny;
   verdict_t verdict_out;
-  assign last_judged = dl_valid_q[FilterLatency-1] && dl_judge_q[FilterLatency-1];
+  assign last_judged = dl_valid && dl_judged;
   assign flt_deny = last_judged && flt_valid_i && flt_hit_i
                     && 32'(flt_action_i) != FILTER_ACTIONS_ACCEPT;
   always_comb begin
-    verdict_out = dl_verdict_q[FilterLatency-1];
+    verdict_out = dl_verdict;
     if (flt_deny) begin
       verdict_out.pass = 1'b0;
       verdict_out.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_FILTER);
@@ -228,7 +218,7 @@ module tx_check
 
   sync_fifo #(.Width($bits(verdict_t)), .Depth(MaxFrames)) u_verdict_fifo (
     .clk_i, .rst_ni,
-    .in_valid_i(dl_valid_q[FilterLatency-1]), .in_ready_o(vf_in_ready), .in_data_i(verdict_out),
+    .in_valid_i(dl_valid), .in_ready_o(vf_in_ready), .in_data_i(verdict_out),
     .out_valid_o(vf_out_valid), .out_ready_i(frame_done), .out_data_o(vf_out),
     .count_o(vf_count));
 
