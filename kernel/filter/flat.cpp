@@ -21,7 +21,16 @@ std::optional<std::size_t> first_match(std::span<const Entry> entries, const Key
   return std::nullopt;
 }
 
-std::vector<std::uint64_t> encode_write(const Entry& e, std::uint16_t slot, std::uint16_t prio, bool valid) {
+void set_owner(Key& k, const OwnerMeta& owner) {
+  k.flags |= flag_bit(rf::Flag::kOwnerValid);
+  k[rf::FieldId::kUid] = owner.uid;
+  k[rf::FieldId::kGid] = owner.gid;
+  k[rf::FieldId::kCmdId] = owner.cmd_id;
+  k[rf::FieldId::kCgroup] = owner.cgroup;
+}
+
+std::vector<std::uint64_t> encode_write(const Entry& e, std::uint16_t slot, std::uint16_t prio,
+                                        bool valid) {
   std::vector<std::uint64_t> args(2 + rf::kNumFields, 0);
   rf::kSlot.set(args[0], slot);
   rf::kValid.set(args[0], valid ? 1 : 0);

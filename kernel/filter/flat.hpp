@@ -35,8 +35,8 @@ inline constexpr std::uint16_t flag_bit(rf::Flag f) {
 // The key of one IPv4 frame, as the NIC builds it.
 struct Key {
   std::array<std::uint32_t, rf::kNumFields> field{};  // indexed by rf::FieldId
-  std::uint16_t flags = 0;                             // bits rf::Flag
-  std::uint32_t frame_bytes = 0;                       // IPv4 total length, for byte counters (not matched)
+  std::uint16_t flags = 0;                            // bits rf::Flag
+  std::uint32_t frame_bytes = 0;  // IPv4 total length, for byte counters (not matched)
 
   std::uint32_t& operator[](rf::FieldId f) { return field[static_cast<unsigned>(f)]; }
   std::uint32_t operator[](rf::FieldId f) const { return field[static_cast<unsigned>(f)]; }
@@ -51,12 +51,12 @@ struct FieldRange {
 
 struct Entry {
   std::array<FieldRange, rf::kNumFields> range = full_ranges();
-  std::uint16_t neg = 0;          // bit i: field i must be OUTSIDE its range
+  std::uint16_t neg = 0;  // bit i: field i must be OUTSIDE its range
   std::uint16_t flags_value = 0;
   std::uint16_t flags_mask = 0;
   rf::Action action = rf::Action::kAccept;
   rf::RejectWith reject_with = rf::RejectWith::kIcmpPortUnreachable;
-  bool log = false;               // a LOG rule on this entry's path
+  bool log = false;  // a LOG rule on this entry's path
 
   FieldRange& operator[](rf::FieldId f) { return range[static_cast<unsigned>(f)]; }
   const FieldRange& operator[](rf::FieldId f) const { return range[static_cast<unsigned>(f)]; }
@@ -76,8 +76,8 @@ struct Entry {
 
 // CMD.ARG[0..] for FILTER_WRITE of `e` into `slot` with `prio`
 // (2 + kNumFields words). valid=false writes an empty (never matching) slot.
-[[nodiscard]] std::vector<std::uint64_t> encode_write(const Entry& e, std::uint16_t slot, std::uint16_t prio,
-                                                     bool valid = true);
+[[nodiscard]] std::vector<std::uint64_t> encode_write(const Entry& e, std::uint16_t slot,
+                                                      std::uint16_t prio, bool valid = true);
 
 // The owner the NIC attaches to a frame (from the connection's context).
 struct OwnerMeta {
@@ -87,13 +87,16 @@ struct OwnerMeta {
   std::uint16_t cgroup = 0;
 };
 
+// Puts the owner into a key (OWNER_VALID and the owner fields).
+void set_owner(Key& k, const OwnerMeta& owner);
+
 enum class Direction : std::uint8_t { kInput = 0, kOutput = 1 };
 
 // The key the NIC builds for an Ethernet frame (no FCS), exactly as the RTL
 // does: nullopt for frames the filter does not judge (not IPv4, or
 // malformed: those go to the fallback path unfiltered, as iptables never
 // sees what the IPv4 stack refuses). owner = nullopt: no owner (fallback).
-[[nodiscard]] std::optional<Key> key_of_frame(std::span<const std::uint8_t> frame, Direction dir, unsigned port,
-                                              const std::optional<OwnerMeta>& owner);
+[[nodiscard]] std::optional<Key> key_of_frame(std::span<const std::uint8_t> frame, Direction dir,
+                                              unsigned port, const std::optional<OwnerMeta>& owner);
 
 }  // namespace norman::filter

@@ -112,13 +112,7 @@ std::optional<Key> key_of_frame(std::span<const std::uint8_t> frame, Direction d
     }
   }
 
-  if (owner) {
-    k.flags |= flag_bit(rf::Flag::kOwnerValid);
-    k[rf::FieldId::kUid] = owner->uid;
-    k[rf::FieldId::kGid] = owner->gid;
-    k[rf::FieldId::kCmdId] = owner->cmd_id;
-    k[rf::FieldId::kCgroup] = owner->cgroup;
-  }
+  if (owner) set_owner(k, *owner);
   // iptables counts the IPv4 datagram (padding and link header excluded).
   k.frame_bytes = static_cast<std::uint32_t>(total);
   return k;

@@ -572,10 +572,10 @@ json ConnManager::status(const ProcessInfo& viewer) const {
           {"scope", all ? "all" : "own"}};
 }
 
-std::optional<ConnManager::FlowOwner> ConnManager::owner_of_flow(std::uint8_t proto,
-                                                                 std::uint16_t local_port,
-                                                                 const Ipv4& remote_ip,
-                                                                 std::uint16_t remote_port) const {
+std::optional<filter::OwnerMeta> ConnManager::owner_of_flow(std::uint8_t proto,
+                                                            std::uint16_t local_port,
+                                                            const Ipv4& remote_ip,
+                                                            std::uint16_t remote_port) const {
   const Conn* listening = nullptr;
   const Conn* connected = nullptr;
   for (const auto& [id, c] : conns_) {
@@ -591,8 +591,8 @@ std::optional<ConnManager::FlowOwner> ConnManager::owner_of_flow(std::uint8_t pr
   const auto it = clients_.find(c->client);
   if (it == clients_.end()) return std::nullopt;
   const auto& who = it->second.who;
-  return FlowOwner{static_cast<std::uint32_t>(who.proc.uid),
-                   static_cast<std::uint32_t>(who.proc.gid), who.cmd_id, who.cgroup_class};
+  return filter::OwnerMeta{static_cast<std::uint32_t>(who.proc.uid),
+                           static_cast<std::uint32_t>(who.proc.gid), who.cmd_id, who.cgroup_class};
 }
 
 }  // namespace norman::normand

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "device.hpp"
+#include "flat.hpp"
 #include "net_types.hpp"
 #include "normand_proto.hpp"
 #include "port_registry.hpp"
@@ -102,17 +103,14 @@ class ConnManager {
   // only the viewer's own entries otherwise.
   [[nodiscard]] nlohmann::json status(const ProcessInfo& viewer) const;
   [[nodiscard]] std::size_t num_conns() const { return conns_.size(); }
+  [[nodiscard]] std::size_t num_nqs() const { return nqs_.size(); }
 
   // The owner of the connection a received frame belongs to (connected
   // before listening), as the NIC attached it; nullopt if none.
-  struct FlowOwner {
-    std::uint32_t uid = 0, gid = 0;
-    std::uint16_t cmd_id = 0, cgroup = 0;
-  };
-  [[nodiscard]] std::optional<FlowOwner> owner_of_flow(std::uint8_t proto, std::uint16_t local_port,
-                                                       const Ipv4& remote_ip,
-                                                       std::uint16_t remote_port) const;
-  [[nodiscard]] std::size_t num_nqs() const { return nqs_.size(); }
+  [[nodiscard]] std::optional<filter::OwnerMeta> owner_of_flow(std::uint8_t proto,
+                                                               std::uint16_t local_port,
+                                                               const Ipv4& remote_ip,
+                                                               std::uint16_t remote_port) const;
 
  private:
   struct Conn {

@@ -106,6 +106,16 @@ void FilterService::zero(const filter::Command& cmd,
   }
 }
 
+void FilterService::forget_removed(const filter::Ruleset& next) {
+  const auto after = refs_of(next);
+  std::vector<CounterRef> gone;
+  for (const auto& r : refs_of(rules_)) {
+    if (!after.contains(r)) gone.push_back(r);
+  }
+  for (const auto& r : gone) offset_.erase(r);
+  installer_.drop_retired(gone);
+}
+
 bool FilterService::command(const filter::Command& cmd) {
   using Op = filter::Command::Op;
   if (!cmd.chain.empty() && rules_.find(cmd.chain) == nullptr && cmd.op != Op::kNewChain) {
@@ -126,13 +136,7 @@ bool FilterService::command(const filter::Command& cmd) {
   // Only these ops can remove rules; forget the counters of removed ones.
   if (cmd.op == Op::kDelete || cmd.op == Op::kReplace || cmd.op == Op::kFlush ||
       cmd.op == Op::kDeleteChain) {
-    const auto after = refs_of(next);
-    std::vector<CounterRef> gone;
-    for (const auto& r : refs_of(rules_)) {
-      if (!after.contains(r)) gone.push_back(r);
-    }
-    for (const auto& r : gone) offset_.erase(r);
-    installer_.drop_retired(gone);
+    forget_removed(next);
   }
   rules_ = std::move(next);
   ++generation_;
@@ -165,14 +169,7 @@ void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> 
   }
   install(rules);
   next_id_ = id;
-  const auto before = refs_of(rules_);
-  const auto after = refs_of(rules);
-  std::vector<CounterRef> gone;
-  for (const auto& r : before) {
-    if (!after.contains(r)) gone.push_back(r);
-  }
-  for (const auto& r : gone) offset_.erase(r);
-  installer_.drop_retired(gone);
+  forget_removed(rules);
   if (with_counters) {
     const auto raw = installer_.counts();
     auto set = [&](const CounterRef& ref, const filter::Counters& want) {

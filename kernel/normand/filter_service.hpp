@@ -75,6 +75,9 @@ class FilterService {
 
  private:
   void install(const filter::Ruleset& rules);  // compile + install, throws
+  // Drops the offsets and retired counts of rules and policies that `next`
+  // (about to replace rules_) no longer has.
+  void forget_removed(const filter::Ruleset& next);
   void zero(const filter::Command& cmd, const std::map<filter::CounterRef, filter::Counters>& raw);
 
   FilterHw& hw_;

@@ -52,29 +52,6 @@ std::optional<pid_t> listener_pid(const std::string& path) {
   return c.pid;
 }
 
-// The TCP/UDP flow of a received IPv4 frame, from the NIC's side.
-struct Flow {
-  std::uint8_t proto = 0;
-  std::uint16_t local_port = 0;
-  Ipv4 remote_ip{};
-  std::uint16_t remote_port = 0;
-};
-std::optional<Flow> flow_of(std::span<const std::uint8_t> f) {
-  std::size_t l3 = 14;
-  if (f.size() >= 18 && f[12] == 0x81 && f[13] == 0x00) l3 = 18;
-  if (f.size() < l3 + 20 || f[l3 - 2] != 0x08 || f[l3 - 1] != 0x00) return std::nullopt;
-  const std::size_t l4 = l3 + static_cast<std::size_t>(f[l3] & 0x0F) * 4;
-  const std::uint8_t proto = f[l3 + 9];
-  if ((proto != 6 && proto != 17) || f.size() < l4 + 4) return std::nullopt;
-  Flow fl;
-  fl.proto = proto;
-  std::copy(f.begin() + static_cast<std::ptrdiff_t>(l3 + 12),
-            f.begin() + static_cast<std::ptrdiff_t>(l3 + 16), fl.remote_ip.begin());
-  fl.remote_port = static_cast<std::uint16_t>(f[l4] << 8 | f[l4 + 1]);
-  fl.local_port = static_cast<std::uint16_t>(f[l4 + 2] << 8 | f[l4 + 3]);
-  return fl;
-}
-
 [[noreturn]] void fail(const std::string& step, const std::exception& e) {
   throw std::runtime_error(step + ": " + e.what());
 }
@@ -140,21 +117,27 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
         });
     // Packets the filter REJECTs on INPUT come to normand, which answers
     // them as Linux's REJECT would (the owner is the receiving connection's).
-    bridge_->on_reject(
-        [this](std::span<const std::uint8_t> frame) -> std::optional<std::vector<std::uint8_t>> {
-          std::optional<filter::OwnerMeta> owner;
-          if (auto flow = flow_of(frame)) {
-            if (auto o = conns_->owner_of_flow(flow->proto, flow->local_port, flow->remote_ip,
-                                               flow->remote_port)) {
-              owner = filter::OwnerMeta{o->uid, o->gid, o->cmd_id, o->cgroup};
-            }
-          }
-          const auto key = filter::key_of_frame(frame, filter::Direction::kInput, cfg_.port, owner);
-          if (!key) return std::nullopt;
-          const auto with = filter_->reject_with(*key);
-          if (!with) return std::nullopt;
-          return reject_reply(frame, *with);
-        });
+    bridge_->on_reject([this](std::span<const std::uint8_t> frame)
+                           -> std::optional<std::vector<std::uint8_t>> {
+      auto key = filter::key_of_frame(frame, filter::Direction::kInput, cfg_.port, std::nullopt);
+      if (!key) return std::nullopt;
+      namespace rf = filter::rf;
+      const auto proto = static_cast<std::uint8_t>((*key)[rf::FieldId::kProto]);
+      if ((proto == 6 || proto == 17) && (key->flags & filter::flag_bit(rf::Flag::kL4Valid)) != 0) {
+        const std::uint32_t src = (*key)[rf::FieldId::kSrcIp];
+        const Ipv4 remote{static_cast<std::uint8_t>(src >> 24),
+                          static_cast<std::uint8_t>(src >> 16), static_cast<std::uint8_t>(src >> 8),
+                          static_cast<std::uint8_t>(src)};
+        if (auto owner = conns_->owner_of_flow(
+                proto, static_cast<std::uint16_t>((*key)[rf::FieldId::kDport]), remote,
+                static_cast<std::uint16_t>((*key)[rf::FieldId::kSport]))) {
+          filter::set_owner(*key, *owner);
+        }
+      }
+      const auto with = filter_->reject_with(*key);
+      if (!with) return std::nullopt;
+      return reject_reply(frame, *with);
+    });
   } catch (const std::exception& e) {
     filter_.reset();
     log::warn(std::string("the NIC's filter overlay is unusable, nfw is unavailable: ") + e.what());

@@ -353,6 +353,13 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
   }
   if (ctx_.filter == nullptr) throw CtlError(EOPNOTSUPP, "the NIC has no filter overlay");
   FilterService& f = *ctx_.filter;
+  // One log line per change: who, what the NIC now holds, what it cost.
+  auto log_change = [&](const char* what, std::chrono::steady_clock::time_point t0) {
+    const auto st = f.status();
+    log::info("nfw: " + who_.proc.describe() + " " + what + " the filter table (generation " +
+              std::to_string(st.generation) + ", " + std::to_string(st.entries) + " NIC entries, " +
+              std::to_string(st.last.written) + " written, " + ms_since(t0) + " ms)");
+  };
   Grant g;
   try {
     if (op == ctl::op::kFilterGet) {
@@ -370,11 +377,7 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
       const auto t0 = std::chrono::steady_clock::now();
       const bool result = f.command(cmd);
       if (cmd.changes_rules()) {
-        const auto st = f.status();
-        log::info("nfw: " + who_.proc.describe() + " changed the filter table (generation " +
-                  std::to_string(st.generation) + ", " + std::to_string(st.entries) +
-                  " NIC entries, " + std::to_string(st.last.written) + " written, " + ms_since(t0) +
-                  " ms)");
+        log_change("changed", t0);
       }
       g.results = {{"result", result}, {"generation", f.generation()}};
     } else {
@@ -392,12 +395,8 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
       if (req.contains("generation")) gen = req.at("generation").get<std::uint64_t>();
       const auto t0 = std::chrono::steady_clock::now();
       f.replace(std::move(rules), gen, req.value("counters", false));
-      const auto st = f.status();
-      log::info("nfw: " + who_.proc.describe() + " replaced the filter table (generation " +
-                std::to_string(st.generation) + ", " + std::to_string(st.entries) +
-                " NIC entries, " + std::to_string(st.last.written) + " written, " + ms_since(t0) +
-                " ms)");
-      g.results = {{"generation", st.generation}};
+      log_change("replaced", t0);
+      g.results = {{"generation", f.generation()}};
     }
   } catch (const filter::CommandError& e) {
     throw CtlError(e.errno_value, e.what());

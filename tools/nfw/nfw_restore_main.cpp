@@ -5,7 +5,6 @@
 // atomically. With --noflush the current table is the base, and the swap is
 // refused (and retried) if someone changed the table meanwhile.
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <iostream>
@@ -37,17 +36,8 @@ int main(int argc, char** argv) {
     app.add_flag("-v,--verbose", verbose, "say what was done");
     app.add_option("-T,--table", table, "restore only this table (only filter exists)");
     app.add_option("file", file, "the file (default: standard input)");
-    std::reverse(args.begin(), args.end());
-    try {
-      app.parse(args);
-    } catch (const CLI::ParseError& e) {
-      return app.exit(e);
-    }
-    if (table != "filter") {
-      std::cerr << "nfw-restore: table `" << table
-                << "' does not exist (the NIC has only filter)\n";
-      return 1;
-    }
+    if (auto status = nfw::parse_options(app, args)) return *status;
+    if (!nfw::filter_table_only("nfw-restore", table)) return 1;
     std::string text;
     if (file.empty() || file == "-") {
       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());

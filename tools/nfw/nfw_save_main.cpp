@@ -1,7 +1,6 @@
 // nfw-save: the NIC's filter table in iptables-save format.
 //   nfw-save [-c|--counters] [-t filter] [-f FILE] [--socket PATH]
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -24,16 +23,8 @@ int main(int argc, char** argv) {
     app.add_flag("-c,--counters", counters, "include packet and byte counters ([packets:bytes])");
     app.add_option("-t,--table", table, "table (only filter exists)");
     app.add_option("-f,--file", file, "write to FILE instead of standard output");
-    std::reverse(args.begin(), args.end());
-    try {
-      app.parse(args);
-    } catch (const CLI::ParseError& e) {
-      return app.exit(e);
-    }
-    if (table != "filter") {
-      std::cerr << "nfw-save: table `" << table << "' does not exist (the NIC has only filter)\n";
-      return 1;
-    }
+    if (auto status = nfw::parse_options(app, args)) return *status;
+    if (!nfw::filter_table_only("nfw-save", table)) return 1;
     nfw::NormandLink link(socket);
     const std::string text = nfw::format_save(link.get().rules, counters);
     if (file.empty()) {

@@ -1,6 +1,8 @@
 #include "normand_link.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <system_error>
 
 namespace norman::nfw {
@@ -25,6 +27,22 @@ std::string take_socket_option(std::vector<std::string>& args) {
   if (!path.empty()) return path;
   if (const char* env = std::getenv("NORMAN_SOCKET"); env != nullptr && *env != '\0') return env;
   return ctl::kDefaultSocketPath;
+}
+
+std::optional<int> parse_options(CLI::App& app, std::vector<std::string>& args) {
+  std::reverse(args.begin(), args.end());
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return std::nullopt;
+}
+
+bool filter_table_only(const char* tool, const std::string& table) {
+  if (table == "filter") return true;
+  std::cerr << tool << ": table `" << table << "' does not exist (the NIC has only filter)\n";
+  return false;
 }
 
 NormandLink::NormandLink(const std::string& socket_path)

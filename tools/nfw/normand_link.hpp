@@ -3,6 +3,7 @@
 // a memfd.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +37,14 @@ class NormandLink {
  private:
   ctl::Client client_;
 };
+
+// Parses the remaining args with app (CLI11 wants them reversed); returns
+// the exit status to leave with if parsing ended the program (--help, or
+// an error CLI11 has printed).
+std::optional<int> parse_options(CLI::App& app, std::vector<std::string>& args);
+
+// The tools know one table; any other is refused with a message (false).
+bool filter_table_only(const char* tool, const std::string& table);
 
 // A refusal from normand as "nfw: <reason>" (errno name dropped unless useful).
 std::string describe_error(const std::system_error& e);
