@@ -184,4 +184,14 @@ NicDevice::FilterHits NicDevice::filter_counter(std::uint16_t slot, unsigned loo
   return {io_.read64(rm::kRegFilterCntPkts), io_.read64(rm::kRegFilterCntBytes)};
 }
 
+void NicDevice::filter_exact_data(
+    const std::array<std::uint64_t, rm::kRegFilterExactDataCount>& words) {
+  for (unsigned i = 0; i < words.size(); ++i) {
+    if (exact_data_known_ && exact_data_[i] == words[i]) continue;
+    io_.write64(rm::kRegFilterExactData + i * rm::kRegFilterExactDataStride, words[i]);
+    exact_data_[i] = words[i];
+  }
+  exact_data_known_ = true;
+}
+
 }  // namespace norman::device

@@ -105,6 +105,14 @@ class NicDevice {
   FilterHits filter_counter(std::uint16_t slot, unsigned lookup_port);
   std::uint64_t filter_capacity() { return io_.read64(regmap::kRegFilterEntries); }
   std::uint64_t filter_epoch() { return io_.read64(regmap::kRegFilterEpoch); }
+  // Exact tables: posted register writes (no command round trip), so a
+  // large table streams at the link's write rate. EXACT_DATA words equal to
+  // what was last written are skipped: consecutive entries of a table
+  // usually differ in a word or two.
+  std::uint64_t filter_exact_geometry() { return io_.read64(regmap::kRegFilterExact); }
+  void filter_exact_data(const std::array<std::uint64_t, regmap::kRegFilterExactDataCount>& words);
+  void filter_exact_write(std::uint64_t word) { io_.write64(regmap::kRegFilterExactWrite, word); }
+  void filter_exact_mask(unsigned table) { io_.write64(regmap::kRegFilterExactMask, table); }
 
   std::uint64_t counter(regmap::Counter c);
   void write_doorbell(std::uint32_t page_base, std::uint32_t offset, std::uint64_t value) {
@@ -113,6 +121,8 @@ class NicDevice {
   RegisterIo& io() { return io_; }
 
  private:
+  std::array<std::uint64_t, regmap::kRegFilterExactDataCount> exact_data_{};
+  bool exact_data_known_ = false;
   // Writes the arguments, starts the command, waits for it; returns STATUS.
   // Only the first nargs arguments are written (the rest keep old values).
   std::uint64_t run(regmap::Op op, const std::array<std::uint64_t, 16>& args, const char* what,

@@ -123,8 +123,9 @@ Rule new_rule(const Command& cmd, const std::function<std::uint64_t()>& next_id)
 
 bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t()>& next_id) {
   using Op = Command::Op;
-  // Rule additions validate everything before touching the table, so they
-  // edit in place (restore files append thousands of rules); the other
+  // Commands on one rule or one policy validate everything before touching
+  // the table, so they edit in place (restore files append thousands of
+  // rules, normand applies each command to a table of thousands); the other
   // commands edit a copy.
   switch (cmd.op) {
     case Op::kAppend: {
@@ -156,17 +157,8 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
       c.rules[*cmd.rulenum - 1] = std::move(r);
       return true;
     }
-    default:
-      break;
-  }
-  Ruleset rs = rules;
-  switch (cmd.op) {
-    case Op::kAppend:
-    case Op::kInsert:
-    case Op::kReplace:
-      break;
     case Op::kDelete: {
-      Chain& c = rule_chain(rs, cmd.chain);
+      Chain& c = rule_chain(rules, cmd.chain);
       if (cmd.rulenum) {
         rule_at(c, *cmd.rulenum, "deletion");
         c.rules.erase(c.rules.begin() + (*cmd.rulenum - 1));
@@ -178,14 +170,38 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
           fail(ENOENT, "Bad rule (does a matching rule exist in that chain?)");
         c.rules.erase(it);
       }
-      break;
+      return true;
     }
     case Op::kCheck: {
-      Chain& c = rule_chain(rs, cmd.chain);
+      Chain& c = rule_chain(rules, cmd.chain);
       if (!cmd.rule) fail(EINVAL, "-C needs a rule");
       return std::any_of(c.rules.begin(), c.rules.end(),
                          [&](const Rule& r) { return r.same_spec(*cmd.rule); });
     }
+    case Op::kPolicy: {
+      if (cmd.chain == kForward) {
+        if (cmd.policy != Policy::kAccept) {
+          fail(EINVAL, "FORWARD keeps policy ACCEPT: the NIC does not forward packets");
+        }
+        return true;
+      }
+      Chain* c = rules.find(cmd.chain);
+      if (c == nullptr || !c->builtin()) fail(ENOENT, "Bad built-in chain name");
+      c->policy = cmd.policy;
+      return true;
+    }
+    default:
+      break;
+  }
+  Ruleset rs = rules;
+  switch (cmd.op) {
+    case Op::kAppend:
+    case Op::kInsert:
+    case Op::kReplace:
+    case Op::kDelete:
+    case Op::kCheck:
+    case Op::kPolicy:
+      break;
     case Op::kList:
     case Op::kListRules: {
       if (!cmd.chain.empty() && cmd.chain != kForward && rs.find(cmd.chain) == nullptr) {
@@ -261,18 +277,6 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
           }
         }
       }
-      break;
-    }
-    case Op::kPolicy: {
-      if (cmd.chain == kForward) {
-        if (cmd.policy != Policy::kAccept) {
-          fail(EINVAL, "FORWARD keeps policy ACCEPT: the NIC does not forward packets");
-        }
-        break;
-      }
-      Chain* c = rs.find(cmd.chain);
-      if (c == nullptr || !c->builtin()) fail(ENOENT, "Bad built-in chain name");
-      c->policy = cmd.policy;
       break;
     }
   }

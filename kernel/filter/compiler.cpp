@@ -19,6 +19,7 @@
 
 #include "chain_graph.hpp"
 #include "compiler_conj.hpp"
+#include "compiler_walk.hpp"
 #include "rule_support.hpp"
 
 namespace norman::filter {
@@ -64,78 +65,9 @@ Disj join(Disj a, const Disj& b) {
   return a;
 }
 
-// Hard stop for pathological blow-ups: the walk counts entries past the
-// NIC's capacity (to say by how much) but not forever.
-constexpr std::size_t kCountLimit = std::size_t{1} << 21;
-
-class Compiler {
+class Matcher {
  public:
-  Compiler(const Ruleset& rules, OwnerIds& ids, const CompileOptions& options)
-      : rules_(rules), ids_(ids), options_(options), graph_(detail::build_chain_graph(rules)) {}
-
-  Program run() {
-    check_ids();
-    check_directions();
-    matches_.resize(rules_.chains.size());
-    misses_.resize(rules_.chains.size());
-    for (std::size_t c = 0; c < rules_.chains.size(); ++c) {
-      const Chain& chain = rules_.chains[c];
-      matches_[c].reserve(chain.rules.size());
-      misses_[c].reserve(chain.rules.size());
-      for (std::size_t i = 0; i < chain.rules.size(); ++i) {
-        matches_[c].push_back(match_of(chain, i));
-        const Disj& m = matches_[c].back();
-        misses_[c].push_back(m.size() == 1 ? detail::complement(m.front()) : std::nullopt);
-      }
-    }
-    for (Direction d : {Direction::kInput, Direction::kOutput}) {
-      dir_ = d;
-      const auto builtin = static_cast<std::uint32_t>(graph_.builtin[static_cast<unsigned>(d)]);
-      const Disj top = flag_is(rf::Flag::kDir, d == Direction::kOutput);
-      walk({Frame{builtin, 0}}, top.front(), top.front());
-    }
-    if (needed_ > options_.capacity) throw CapacityError(needed_, options_.capacity);
-    return std::move(program_);
-  }
-
- private:
-  struct Frame {
-    std::uint32_t chain;
-    std::uint32_t next;
-  };
-
-  void check_ids() const {
-    std::unordered_set<std::uint64_t> seen;
-    for (const Chain& chain : rules_.chains) {
-      for (std::size_t i = 0; i < chain.rules.size(); ++i) {
-        const std::uint64_t id = chain.rules[i].id;
-        if (id == 0) throw CompileError("nfw: rule has no id " + detail::where(chain, i));
-        if (!seen.insert(id).second) {
-          throw CompileError("nfw: rule id " + std::to_string(id) + " used twice " +
-                             detail::where(chain, i));
-        }
-      }
-    }
-  }
-
-  // iptables refuses -i in OUTPUT and -o in INPUT; a user chain inherits the
-  // restriction of every built-in chain it can be reached from.
-  void check_directions() const {
-    for (std::size_t c = 0; c < rules_.chains.size(); ++c) {
-      const Chain& chain = rules_.chains[c];
-      for (std::size_t i = 0; i < chain.rules.size(); ++i) {
-        const Rule& r = chain.rules[i];
-        if (r.in && graph_.reachable[static_cast<unsigned>(Direction::kOutput)][c]) {
-          throw CompileError("nfw: Can't use -i with OUTPUT " + detail::where(chain, i) +
-                             (chain.builtin() ? "" : ", reached from OUTPUT"));
-        }
-        if (r.out && graph_.reachable[static_cast<unsigned>(Direction::kInput)][c]) {
-          throw CompileError("nfw: Can't use -o with INPUT " + detail::where(chain, i) +
-                             (chain.builtin() ? "" : ", reached from INPUT"));
-        }
-      }
-    }
-  }
+  Matcher(OwnerIds& ids, const CompileOptions& options) : ids_(ids), options_(options) {}
 
   std::string nic_list() const {
     std::string s;
@@ -163,7 +95,7 @@ class Compiler {
     return set_or_not(F::kIface, detail::normalize(std::move(spans)), f.negated);
   }
 
-  Disj multiport_match(const Multiport& mp) const {
+  static Disj multiport_match(const Multiport& mp) {
     std::vector<Span32> spans;
     for (const Range& r : mp.ports) {
       if (r.lo <= r.hi && r.lo <= 0xFFFF) spans.push_back({r.lo, std::min(r.hi, 0xFFFFu)});
@@ -288,151 +220,289 @@ class Compiler {
     return m;
   }
 
-  void emit(const Conj& c, rf::Action action, rf::RejectWith reject_with) {
-    ++needed_;
-    if (needed_ > kCountLimit) {
-      throw CompileError("nfw: the ruleset needs more than " + std::to_string(kCountLimit) +
-                         " entries, the NIC has " + std::to_string(options_.capacity));
+ private:
+  OwnerIds& ids_;
+  const CompileOptions& options_;
+};
+
+class Compiler {
+ public:
+  Compiler(const Ruleset& rules, OwnerIds& ids, const CompileOptions& options)
+      : rules_(rules), ids_(ids), options_(options), graph_(detail::build_chain_graph(rules)) {}
+
+  Program run() {
+    detail::check_ids(rules_);
+    detail::check_directions(rules_, graph_);
+    matches_.resize(rules_.chains.size());
+    by_pos_.resize(rules_.chains.size());
+    for (std::size_t c = 0; c < rules_.chains.size(); ++c) {
+      const Chain& chain = rules_.chains[c];
+      matches_[c].reserve(chain.rules.size());
+      for (std::size_t i = 0; i < chain.rules.size(); ++i) {
+        matches_[c].push_back(detail::rule_match(chain, i, ids_, options_));
+        matches_[c].back().target = graph_.target[c][i];
+      }
+      by_pos_[c].reserve(chain.rules.size());
+      for (const detail::RuleMatch& m : matches_[c]) by_pos_[c].push_back(&m);
     }
-    if (needed_ > options_.capacity) return;
-    CompiledEntry& e = program_.entries.emplace_back();
-    e.entry = c;
-    e.entry.action = action;
-    e.entry.reject_with = reject_with;
-    e.entry.log = logs_ > 0;
-    e.path = path_;
+    Program program;
+    detail::Walker walker(rules_, by_pos_, graph_.builtin, options_);
+    walker.output(program.entries, 0, options_.capacity);
+    for (Direction d : {Direction::kInput, Direction::kOutput}) walker.walk_builtin(d);
+    if (walker.needed() > options_.capacity)
+      throw CapacityError(walker.needed(), options_.capacity);
+    return program;
   }
 
-  void emit_policy(const Conj& c) {
-    const Chain& chain =
-        rules_.chains[static_cast<std::size_t>(graph_.builtin[static_cast<unsigned>(dir_)])];
-    path_.push_back(CounterRef{CounterRef::Kind::kPolicy, 0, dir_});
-    emit(c, detail::policy_action(*chain.policy), rf::RejectWith::kIcmpPortUnreachable);
-    path_.pop_back();
-  }
-
-  // c: the context entries are emitted with. p ⊆ c: what is also known
-  // about the keys that get here (that they missed earlier rules), used only
-  // to prune. Emitting c rather than p is exact, since first match already
-  // took the keys of c outside p, and keeps entries from splitting on the
-  // complements p carries.
-  void walk(std::vector<Frame> stack, Conj c, Conj p) {
-    const std::size_t path_mark = path_.size();
-    const unsigned log_mark = logs_;
-    Disj taken;    // c ∧ m, by conjunction
-    Disj taken_p;  // p ∧ m, one per conjunction of taken
-    Disj scratch;
-    while (true) {
-      if (stack.empty()) {
-        emit_policy(c);
-        break;
-      }
-      const Frame f = stack.back();
-      const Chain& chain = rules_.chains[f.chain];
-      if (f.next >= chain.rules.size()) {
-        stack.pop_back();
-        continue;
-      }
-      ++stack.back().next;
-      const Rule& r = chain.rules[f.next];
-      const Disj& m = matches_[f.chain][f.next];
-      // When p implies m every key here matches the rule: there is no
-      // "did not match" branch to walk afterwards.
-      const bool implied =
-          std::any_of(m.begin(), m.end(), [&](const Conj& d) { return detail::subset(p, d); });
-      taken.clear();
-      taken_p.clear();
-      if (std::any_of(m.begin(), m.end(), [&](const Conj& d) { return detail::subset(c, d); })) {
-        taken.push_back(c);
-        taken_p.push_back(p);
-      } else {
-        for (const Conj& d : m) {
-          scratch.clear();
-          detail::intersect(c, d, scratch);
-          for (const Conj& t : scratch) {
-            Disj tp;
-            detail::intersect(t, p, tp);
-            if (tp.empty()) continue;  // no key that gets here is in t
-            taken.push_back(t);
-            taken_p.push_back(tp.size() == 1 ? tp.front() : t);
-          }
-        }
-      }
-      if (taken.empty()) continue;
-
-      const CounterRef ref{CounterRef::Kind::kRule, r.id, Direction::kInput};
-      const TargetKind kind = r.target.kind;
-      if (detail::terminal(kind)) {
-        path_.push_back(ref);
-        const rf::RejectWith rw = kind == TargetKind::kReject
-                                      ? detail::reject_code(r.target.reject_with)
-                                      : rf::RejectWith::kIcmpPortUnreachable;
-        for (const Conj& t : taken) emit(t, detail::terminal_action(kind), rw);
-        path_.pop_back();
-      } else {
-        std::vector<Frame> next = stack;
-        const int target = graph_.target[f.chain][f.next];
-        switch (kind) {
-          case TargetKind::kReturn:
-            next.pop_back();
-            break;
-          case TargetKind::kJump:
-            next.push_back(Frame{static_cast<std::uint32_t>(target), 0});
-            break;
-          case TargetKind::kGoto:
-            next.back() = Frame{static_cast<std::uint32_t>(target), 0};
-            break;
-          default:
-            break;
-        }
-        const bool log = kind == TargetKind::kLog;
-        if (implied && taken.size() == 1) {
-          // The only branch: carry on in it without recursing.
-          path_.push_back(ref);
-          if (log) ++logs_;
-          stack = std::move(next);
-          c = taken.front();
-          p = taken_p.front();
-          continue;
-        }
-        const Disj branches = taken;
-        const Disj branches_p = taken_p;
-        for (std::size_t b = 0; b < branches.size(); ++b) {
-          path_.push_back(ref);
-          if (log) ++logs_;
-          walk(next, branches[b], branches_p[b]);
-          if (log) --logs_;
-          path_.pop_back();
-        }
-      }
-      if (implied) break;
-      // The keys that go on missed the rule.
-      if (const auto& miss = misses_[f.chain][f.next]) {
-        scratch.clear();
-        detail::intersect(p, *miss, scratch);
-        if (scratch.empty()) break;
-        if (scratch.size() == 1) p = scratch.front();
-      }
-    }
-    path_.resize(path_mark);
-    logs_ = log_mark;
-  }
-
+ private:
   const Ruleset& rules_;
   OwnerIds& ids_;
   const CompileOptions& options_;
   detail::ChainGraph graph_;
-  std::vector<std::vector<Disj>> matches_;  // [chain][rule]
-  // ¬match, where that is one conjunction.
-  std::vector<std::vector<std::optional<Conj>>> misses_;
-  Direction dir_ = Direction::kInput;
-  std::vector<CounterRef> path_;
-  unsigned logs_ = 0;
-  std::size_t needed_ = 0;
-  Program program_;
+  std::vector<std::vector<detail::RuleMatch>> matches_;  // [chain][rule]
+  std::vector<std::vector<const detail::RuleMatch*>> by_pos_;
 };
 
 }  // namespace
+
+namespace detail {
+
+void check_ids(const Ruleset& rules) {
+  std::unordered_set<std::uint64_t> seen;
+  for (const Chain& chain : rules.chains) {
+    for (std::size_t i = 0; i < chain.rules.size(); ++i) {
+      const std::uint64_t id = chain.rules[i].id;
+      if (id == 0) throw CompileError("nfw: rule has no id " + where(chain, i));
+      if (!seen.insert(id).second) {
+        throw CompileError("nfw: rule id " + std::to_string(id) + " used twice " + where(chain, i));
+      }
+    }
+  }
+}
+
+// iptables refuses -i in OUTPUT and -o in INPUT; a user chain inherits the
+// restriction of every built-in chain it can be reached from.
+void check_directions(const Ruleset& rules, const ChainGraph& graph) {
+  for (std::size_t c = 0; c < rules.chains.size(); ++c) {
+    const Chain& chain = rules.chains[c];
+    for (std::size_t i = 0; i < chain.rules.size(); ++i) {
+      const Rule& r = chain.rules[i];
+      if (r.in && graph.reachable[static_cast<unsigned>(Direction::kOutput)][c]) {
+        throw CompileError("nfw: Can't use -i with OUTPUT " + where(chain, i) +
+                           (chain.builtin() ? "" : ", reached from OUTPUT"));
+      }
+      if (r.out && graph.reachable[static_cast<unsigned>(Direction::kInput)][c]) {
+        throw CompileError("nfw: Can't use -o with INPUT " + where(chain, i) +
+                           (chain.builtin() ? "" : ", reached from INPUT"));
+      }
+    }
+  }
+}
+
+RuleMatch rule_match(const Chain& chain, std::size_t i, OwnerIds& ids,
+                     const CompileOptions& options) {
+  RuleMatch rm;
+  rm.match = Matcher(ids, options).match_of(chain, i);
+  if (rm.match.size() == 1) rm.miss = complement(rm.match.front());
+  return rm;
+}
+
+CompileError count_limit_error(const CompileOptions& options) {
+  return CompileError("nfw: the ruleset needs more than " + std::to_string(kCountLimit) +
+                      " entries, the NIC has " + std::to_string(options.capacity));
+}
+
+bool implies(const Conj& p, const Disj& m) {
+  return std::any_of(m.begin(), m.end(), [&](const Conj& d) { return subset(p, d); });
+}
+
+bool missed(const RuleMatch& rule, Conj& p, Disj& scratch) {
+  if (!rule.miss) return true;
+  scratch.clear();
+  intersect(p, *rule.miss, scratch);
+  if (scratch.empty()) return false;
+  if (scratch.size() == 1) p = scratch.front();
+  return true;
+}
+
+Conj Walker::top(Direction d) { return flag_is(rf::Flag::kDir, d == Direction::kOutput).front(); }
+
+void Walker::walk_builtin(Direction d) {
+  dir_ = d;
+  track_ = false;
+  const auto builtin = static_cast<std::uint32_t>(builtin_[static_cast<unsigned>(d)]);
+  const Conj t = top(d);
+  walk({Frame{builtin, 0}}, t, t);
+}
+
+void Walker::top_rule(Direction d, std::uint32_t i, const Conj& p, TopRule& out) {
+  dir_ = d;
+  track_ = true;
+  policy_used_ = false;
+  chains_used_.clear();
+  path_.clear();
+  logs_ = 0;
+  const auto builtin = static_cast<std::uint32_t>(builtin_[static_cast<unsigned>(d)]);
+  std::vector<Frame> stack{Frame{builtin, i + 1}};
+  Conj c = top(d);
+  out.p = p;
+  Scratch s;
+  const Next next = step(stack, Frame{builtin, i}, c, out.p, s);
+  const TargetKind kind = rules_.chains[builtin].rules[i].target.kind;
+  out.tail = !s.taken.empty() &&
+             (kind == TargetKind::kJump || kind == TargetKind::kLog || kind == TargetKind::kNone);
+  out.contexts.clear();
+  if (out.tail) out.contexts = s.taken;
+  out.final = next != Next::kOn;
+  if (next == Next::kInPlace) run(stack, c, out.p);
+  path_.clear();
+  logs_ = 0;
+  out.policy = policy_used_;
+  std::sort(chains_used_.begin(), chains_used_.end());
+  chains_used_.erase(std::unique(chains_used_.begin(), chains_used_.end()), chains_used_.end());
+  out.chains = chains_used_;
+  track_ = false;
+}
+
+void Walker::top_policy(Direction d) {
+  dir_ = d;
+  path_.clear();
+  logs_ = 0;
+  emit_policy(top(d));
+}
+
+void Walker::emit(const Conj& c, rf::Action action, rf::RejectWith reject_with) {
+  ++needed_;
+  if (needed_ > kCountLimit) throw count_limit_error(options_);
+  if (needed_ > store_limit_) return;
+  CompiledEntry& e = out_->emplace_back();
+  e.entry = c;
+  e.entry.action = action;
+  e.entry.reject_with = reject_with;
+  e.entry.log = logs_ > 0;
+  e.path = path_;
+}
+
+void Walker::emit_policy(const Conj& c) {
+  const Chain& chain =
+      rules_.chains[static_cast<std::size_t>(builtin_[static_cast<unsigned>(dir_)])];
+  if (track_) policy_used_ = true;
+  path_.push_back(CounterRef{CounterRef::Kind::kPolicy, 0, dir_});
+  emit(c, policy_action(*chain.policy), rf::RejectWith::kIcmpPortUnreachable);
+  path_.pop_back();
+}
+
+void Walker::walk(std::vector<Frame> stack, Conj c, Conj p) {
+  const std::size_t path_mark = path_.size();
+  const unsigned log_mark = logs_;
+  run(stack, c, p);
+  path_.resize(path_mark);
+  logs_ = log_mark;
+}
+
+// c: the context entries are emitted with. p ⊆ c: what is also known
+// about the keys that get here (that they missed earlier rules), used only
+// to prune. Emitting c rather than p is exact, since first match already
+// took the keys of c outside p, and keeps entries from splitting on the
+// complements p carries.
+void Walker::run(std::vector<Frame>& stack, Conj& c, Conj& p) {
+  Scratch s;
+  while (true) {
+    if (stack.empty()) {
+      emit_policy(c);
+      return;
+    }
+    const Frame f = stack.back();
+    if (f.next >= rules_.chains[f.chain].rules.size()) {
+      stack.pop_back();
+      continue;
+    }
+    ++stack.back().next;
+    if (step(stack, f, c, p, s) == Next::kStop) return;
+  }
+}
+
+// Rule f.next of chain f.chain (the stack already points past it).
+// kInPlace: the walk goes on in the rule's branch (stack, c, p and the path
+// now describe it); kStop: no key gets past the rule.
+Walker::Next Walker::step(std::vector<Frame>& stack, const Frame& f, Conj& c, Conj& p, Scratch& s) {
+  const Rule& r = rules_.chains[f.chain].rules[f.next];
+  const RuleMatch& rm = *matches_[f.chain][f.next];
+  const Disj& m = rm.match;
+  // When p implies m every key here matches the rule: there is no
+  // "did not match" branch to walk afterwards.
+  const bool implied = implies(p, m);
+  s.taken.clear();
+  s.taken_p.clear();
+  if (std::any_of(m.begin(), m.end(), [&](const Conj& d) { return subset(c, d); })) {
+    s.taken.push_back(c);
+    s.taken_p.push_back(p);
+  } else {
+    for (const Conj& d : m) {
+      s.tmp.clear();
+      intersect(c, d, s.tmp);
+      for (const Conj& t : s.tmp) {
+        Disj tp;
+        intersect(t, p, tp);
+        if (tp.empty()) continue;  // no key that gets here is in t
+        s.taken.push_back(t);
+        s.taken_p.push_back(tp.size() == 1 ? tp.front() : t);
+      }
+    }
+  }
+  if (s.taken.empty()) return Next::kOn;
+
+  const CounterRef ref{CounterRef::Kind::kRule, r.id, Direction::kInput};
+  const TargetKind kind = r.target.kind;
+  if (terminal(kind)) {
+    path_.push_back(ref);
+    const rf::RejectWith rw = kind == TargetKind::kReject ? reject_code(r.target.reject_with)
+                                                          : rf::RejectWith::kIcmpPortUnreachable;
+    for (const Conj& t : s.taken) emit(t, terminal_action(kind), rw);
+    path_.pop_back();
+  } else {
+    std::vector<Frame> next = stack;
+    const int target = rm.target;
+    switch (kind) {
+      case TargetKind::kReturn:
+        next.pop_back();
+        break;
+      case TargetKind::kJump:
+        next.push_back(Frame{static_cast<std::uint32_t>(target), 0});
+        break;
+      case TargetKind::kGoto:
+        next.back() = Frame{static_cast<std::uint32_t>(target), 0};
+        break;
+      default:
+        break;
+    }
+    if (track_ && (kind == TargetKind::kJump || kind == TargetKind::kGoto))
+      chains_used_.push_back(static_cast<std::uint32_t>(target));
+    const bool log = kind == TargetKind::kLog;
+    if (implied && s.taken.size() == 1) {
+      // The only branch: carry on in it without recursing.
+      path_.push_back(ref);
+      if (log) ++logs_;
+      stack = std::move(next);
+      c = s.taken.front();
+      p = s.taken_p.front();
+      return Next::kInPlace;
+    }
+    const Disj branches = s.taken;
+    const Disj branches_p = s.taken_p;
+    for (std::size_t b = 0; b < branches.size(); ++b) {
+      path_.push_back(ref);
+      if (log) ++logs_;
+      walk(next, branches[b], branches_p[b]);
+      if (log) --logs_;
+      path_.pop_back();
+    }
+  }
+  if (implied) return Next::kStop;
+  return missed(rm, p, s.tmp) ? Next::kOn : Next::kStop;
+}
+
+}  // namespace detail
 
 Program compile(const Ruleset& rules, OwnerIds& ids, const CompileOptions& options) {
   return Compiler(rules, ids, options).run();

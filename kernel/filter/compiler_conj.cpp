@@ -126,6 +126,26 @@ void intersect(const Conj& a, const Conj& b, Disj& out) {
   out.insert(out.end(), acc.begin(), acc.end());
 }
 
+bool field_meets(const Conj& a, const Conj& b, unsigned i) {
+  // As intersect() decides it.
+  if (unconstrained(b, i) || unconstrained(a, i)) return true;
+  if (((a.neg >> i) & 1u) == 0 && ((b.neg >> i) & 1u) == 0) {
+    return std::max(a.range[i].lo, b.range[i].lo) <= std::min(a.range[i].hi, b.range[i].hi);
+  }
+  const FieldSet sa = set_of(a, i);
+  const FieldSet sb = set_of(b, i);
+  for (unsigned x = 0; x < sa.n; ++x) {
+    for (unsigned y = 0; y < sb.n; ++y) {
+      if (std::max(sa.s[x].lo, sb.s[y].lo) <= std::min(sa.s[x].hi, sb.s[y].hi)) return true;
+    }
+  }
+  return false;
+}
+
+bool flags_meet(const Conj& a, const Conj& b) {
+  return ((a.flags_mask & b.flags_mask) & (a.flags_value ^ b.flags_value)) == 0;
+}
+
 bool subset(const Conj& a, const Conj& b) {
   // a's flag constraints must include b's, with the same values.
   if ((b.flags_mask & ~a.flags_mask) != 0) return false;

@@ -29,6 +29,11 @@ void intersect(const Conj& a, const Conj& b, Disj& out);
 // Every key of a is a key of b.
 [[nodiscard]] bool subset(const Conj& a, const Conj& b);
 
+// Whether intersect(a, b) finds keys on field i, and on the flags: it finds
+// keys at all exactly when both hold for every field.
+[[nodiscard]] bool field_meets(const Conj& a, const Conj& b, unsigned i);
+[[nodiscard]] bool flags_meet(const Conj& a, const Conj& b);
+
 // ¬a, when it is one conjunction (a constrains one field or one flag bit).
 [[nodiscard]] std::optional<Conj> complement(const Conj& a);
 

@@ -1,5 +1,6 @@
 #include "filter_service.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 #include <utility>
@@ -9,6 +10,7 @@
 namespace norman::normand {
 
 using filter::CounterRef;
+using Assume = filter::IncrementalCompiler::Assume;
 
 std::vector<std::uint16_t> RegistryOwnerIds::cgroups_under(std::string_view path) {
   std::vector<std::uint16_t> ids;
@@ -49,20 +51,19 @@ std::set<CounterRef> refs_of(const filter::Ruleset& rules) {
 
 FilterService::FilterService(FilterHw& hw, OwnerRegistry& owners, unsigned ports)
     : hw_(hw), ids_(owners), installer_(hw) {
-  options_.capacity = hw_.capacity();
+  // Range slots plus exact entries: the installer refuses what does not
+  // place (masks, full buckets) with the real shortfall.
+  options_.capacity = installer_.capacity();
   options_.ports = ports;
   // An empty table compiles to the two policy entries: install them so
   // policy counters count from the start.
-  install(rules_);
+  install(rules_, Assume::kNothing);
 }
 
-void FilterService::install(const filter::Ruleset& rules) {
-  const filter::Program p = filter::compile(rules, ids_, options_);
+void FilterService::install(const filter::Ruleset& rules, Assume assume) {
+  const filter::Program& p = compiler_.compile(rules, ids_, options_, assume);
   last_ = installer_.install(p);
-  uses_cgroups_ = false;
-  for (const auto& c : rules.chains) {
-    for (const auto& r : c.rules) uses_cgroups_ = uses_cgroups_ || r.cgroup.has_value();
-  }
+  uses_cgroups_ = compiler_.uses_cgroups();
 }
 
 filter::Ruleset FilterService::snapshot() {
@@ -116,6 +117,11 @@ void FilterService::forget_removed(const filter::Ruleset& next) {
   installer_.drop_retired(gone);
 }
 
+void FilterService::forget(const CounterRef& ref) {
+  offset_.erase(ref);
+  installer_.drop_retired({ref});
+}
+
 bool FilterService::command(const filter::Command& cmd) {
   using Op = filter::Command::Op;
   if (!cmd.chain.empty() && rules_.find(cmd.chain) == nullptr && cmd.op != Op::kNewChain) {
@@ -127,18 +133,82 @@ bool FilterService::command(const filter::Command& cmd) {
     if (cmd.op == Op::kZero || cmd.zero) zero(cmd, installer_.counts());
     return true;
   }
+  if (cmd.op == Op::kCheck) {
+    // -C only reads the table.
+    return filter::apply(rules_, cmd, [] { return std::uint64_t{0}; });
+  }
+  const bool one_rule = cmd.op == Op::kAppend || cmd.op == Op::kInsert || cmd.op == Op::kReplace ||
+                        cmd.op == Op::kDelete || cmd.op == Op::kPolicy;
+  if (one_rule && rules_.find(cmd.chain) != nullptr) return edit_in_place(cmd);
   filter::Ruleset next = rules_;
   std::uint64_t id = next_id_;
-  const bool answer = filter::apply(next, cmd, [&id] { return id++; });
-  if (cmd.op == Op::kCheck) return answer;
-  install(next);
+  (void)filter::apply(next, cmd, [&id] { return id++; });
+  // Ids are not handed out again even when the NIC refuses the table: the
+  // compiler is told that an id it has seen names the rule it saw. Not so
+  // after -E, which renames the target of jumps that keep their ids.
   next_id_ = id;
+  install(next, cmd.op == Op::kRenameChain ? Assume::kNothing : Assume::kStableIds);
   // Only these ops can remove rules; forget the counters of removed ones.
   if (cmd.op == Op::kDelete || cmd.op == Op::kReplace || cmd.op == Op::kFlush ||
       cmd.op == Op::kDeleteChain) {
     forget_removed(next);
   }
   rules_ = std::move(next);
+  ++generation_;
+  return true;
+}
+
+bool FilterService::edit_in_place(const filter::Command& cmd) {
+  using Op = filter::Command::Op;
+  filter::Chain& chain = *rules_.find(cmd.chain);
+  filter::Command edit = cmd;
+  if (edit.op == Op::kDelete && !edit.rulenum && edit.rule) {
+    // -D RULESPEC deletes the first rule with that spec: deleting it by
+    // number instead tells where to put it back.
+    const auto it = std::find_if(chain.rules.begin(), chain.rules.end(),
+                                 [&](const filter::Rule& r) { return r.same_spec(*edit.rule); });
+    if (it != chain.rules.end()) {
+      edit.rulenum = static_cast<std::uint32_t>(it - chain.rules.begin() + 1);
+      edit.rule.reset();
+    }
+  }
+  // What puts the table back if the NIC refuses the result.
+  const std::size_t size = chain.rules.size();
+  const std::optional<filter::Policy> policy = chain.policy;
+  std::size_t at = size;
+  std::optional<filter::Rule> removed;
+  if (edit.op == Op::kInsert && edit.rulenum.value_or(1) >= 1) at = edit.rulenum.value_or(1) - 1;
+  if ((edit.op == Op::kReplace || edit.op == Op::kDelete) && edit.rulenum && *edit.rulenum >= 1 &&
+      *edit.rulenum <= size) {
+    at = *edit.rulenum - 1;
+    removed = chain.rules[at];
+  }
+  std::uint64_t id = next_id_;
+  (void)filter::apply(rules_, edit, [&id] { return id++; });  // throws having changed nothing
+  // As in command(): a new rule's id is never handed out again.
+  next_id_ = id;
+  try {
+    install(rules_, Assume::kStableIds);
+  } catch (...) {
+    const auto pos = chain.rules.begin() + static_cast<std::ptrdiff_t>(at);
+    switch (edit.op) {
+      case Op::kAppend:
+      case Op::kInsert:
+        chain.rules.erase(pos);
+        break;
+      case Op::kReplace:
+        *pos = std::move(*removed);
+        break;
+      case Op::kDelete:
+        chain.rules.insert(pos, std::move(*removed));
+        break;
+      default:
+        chain.policy = policy;
+        break;
+    }
+    throw;
+  }
+  if (removed) forget(rule_ref(removed->id));
   ++generation_;
   return true;
 }
@@ -167,11 +237,28 @@ void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> 
       taken.insert(r.id);
     }
   }
-  install(rules);
   next_id_ = id;
+  try {
+    install(rules, Assume::kNothing);
+  } catch (...) {
+    // The refused table may have kept ids of current rules for other
+    // rules; the compiler knows them so now, and the next compile (of
+    // rules_, ids trusted) would take them for those.
+    compiler_.reset();
+    throw;
+  }
   forget_removed(rules);
   if (with_counters) {
-    const auto raw = installer_.counts();
+    // Rules new to the table start from zero at the commit: only the
+    // policies and kept rules have counts to read back.
+    std::set<CounterRef> known;
+    for (const auto& c : rules.chains) {
+      if (c.builtin()) known.insert(policy_ref(c.name));
+      for (const auto& r : c.rules) {
+        if (current.contains(r.id)) known.insert(rule_ref(r.id));
+      }
+    }
+    const auto raw = installer_.counts(known);
     auto set = [&](const CounterRef& ref, const filter::Counters& want) {
       filter::Counters have;
       if (auto it = raw.find(ref); it != raw.end()) have = it->second;
@@ -211,11 +298,13 @@ std::vector<std::string> FilterService::log_prefixes(std::uint16_t slot) const {
 }
 
 void FilterService::owners_changed() {
-  if (uses_cgroups_) install(rules_);
+  // The compiler asks the registry again and recompiles what changed.
+  if (uses_cgroups_) install(rules_, Assume::kStableIds);
 }
 
 FilterStatus FilterService::status() const {
-  return FilterStatus{generation_, installer_.installed(), options_.capacity, last_};
+  return FilterStatus{generation_, installer_.installed(), installer_.installed_exact(),
+                      options_.capacity, last_};
 }
 
 }  // namespace norman::normand

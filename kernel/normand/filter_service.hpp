@@ -15,6 +15,7 @@
 #include "command.hpp"
 #include "compiler.hpp"
 #include "filter_installer.hpp"
+#include "incremental_compiler.hpp"
 #include "owner_registry.hpp"
 #include "ruleset.hpp"
 
@@ -35,7 +36,8 @@ class RegistryOwnerIds : public filter::OwnerIds {
 struct FilterStatus {
   std::uint64_t generation = 0;
   std::size_t entries = 0;  // flattened entries on the NIC
-  std::size_t capacity = 0;
+  std::size_t exact = 0;    // of which in exact tables
+  std::size_t capacity = 0;  // range slots + exact entries
   InstallStats last;  // what the last change wrote
 };
 
@@ -74,16 +76,23 @@ class FilterService {
   [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
  private:
-  void install(const filter::Ruleset& rules);  // compile + install, throws
+  // compile + install, throws. `assume`: what the compiler may take for
+  // granted about `rules` compared with the last compiled table.
+  void install(const filter::Ruleset& rules, filter::IncrementalCompiler::Assume assume);
+  // -A -I -R -D -P, edited in rules_ itself (and put back if the NIC refuses
+  // the result) rather than on a copy of the whole table.
+  bool edit_in_place(const filter::Command& cmd);
   // Drops the offsets and retired counts of rules and policies that `next`
   // (about to replace rules_) no longer has.
   void forget_removed(const filter::Ruleset& next);
+  void forget(const filter::CounterRef& ref);
   void zero(const filter::Command& cmd, const std::map<filter::CounterRef, filter::Counters>& raw);
 
   FilterHw& hw_;
   RegistryOwnerIds ids_;
   filter::CompileOptions options_;
   FilterInstaller installer_;
+  filter::IncrementalCompiler compiler_;
   filter::Ruleset rules_;
   std::uint64_t generation_ = 0;
   std::uint64_t next_id_ = 1;

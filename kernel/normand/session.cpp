@@ -243,6 +243,13 @@ Grant Session::do_status(const json& req) {
               {"ip", to_string(ctx_.nic.ip) + "/" + std::to_string(ctx_.nic.prefix_len)},
               {"port", ctx_.nic.port}};
   if (p.is_root()) s["owners"] = ctx_.owners.to_json();
+  if (ctx_.filter != nullptr) {
+    const auto st = ctx_.filter->status();
+    s["filter"] = {{"generation", st.generation},
+                   {"entries", st.entries},
+                   {"exact_entries", st.exact},
+                   {"capacity", st.capacity}};
+  }
   // The NIC's counters are aggregates (no owner in them): everyone sees them.
   // rx_balanced: every received frame has exactly one fate (delivered or
   // dropped with a reason); it can read false while a frame is in flight.
@@ -357,15 +364,18 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
   auto log_change = [&](const char* what, std::chrono::steady_clock::time_point t0) {
     const auto st = f.status();
     log::info("nfw: " + who_.proc.describe() + " " + what + " the filter table (generation " +
-              std::to_string(st.generation) + ", " + std::to_string(st.entries) + " NIC entries, " +
-              std::to_string(st.last.written) + " written, " + ms_since(t0) + " ms)");
+              std::to_string(st.generation) + ", " + std::to_string(st.entries) + " NIC entries (" +
+              std::to_string(st.exact) + " exact), " + std::to_string(st.last.written) +
+              " written, " + ms_since(t0) + " ms)");
   };
   Grant g;
   try {
     if (op == ctl::op::kFilterGet) {
       const auto st = f.status();
-      g.results = {
-          {"generation", st.generation}, {"entries", st.entries}, {"capacity", st.capacity}};
+      g.results = {{"generation", st.generation},
+                   {"entries", st.entries},
+                   {"exact_entries", st.exact},
+                   {"capacity", st.capacity}};
       g.fds.emplace_back("ruleset", ctl::json_to_memfd(json(f.snapshot()), "nfw-ruleset"));
     } else if (op == ctl::op::kFilterCmd) {
       filter::Command cmd;

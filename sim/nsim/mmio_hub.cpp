@@ -13,13 +13,17 @@
 namespace norman::nsim {
 
 namespace {
-constexpr std::size_t kQueueMax = 64;        // CSR requests waiting for the core
+// A channel polled every 64 cycles may hand over 64 requests: enough to
+// keep the CSR port busy every cycle with posted writes, as a PCIe link
+// does (a 64-bit write TLP is ~32 bytes; gen3 x16 carries ~63 per cycle).
+constexpr std::size_t kQueueMax = 128;       // CSR requests waiting for the core
 constexpr std::size_t kOutstandingMax = 64;  // reads in the core (incl. timed out)
-constexpr std::size_t kPullPerChannel = 16;  // per poll, for fairness
+constexpr std::size_t kPullPerChannel = 64;  // per poll, for fairness
 constexpr std::uint64_t kAllOnes = ~std::uint64_t{0};
 }  // namespace
 
-MmioHub::MmioHub(unsigned csr_addr_bits, std::uint64_t read_timeout_cycles, std::size_t max_channels)
+MmioHub::MmioHub(unsigned csr_addr_bits, std::uint64_t read_timeout_cycles,
+                 std::size_t max_channels)
     : csr_addr_bits_(csr_addr_bits), timeout_(read_timeout_cycles), max_channels_(max_channels) {}
 
 MmioHub::~MmioHub() {
@@ -36,7 +40,8 @@ bool MmioHub::page_grantable(std::uint64_t page) {
   return conn || nq;
 }
 
-int MmioHub::open(proto::ChannelKind kind, std::span<const std::uint64_t> pages, Opened& out, std::string& why) {
+int MmioHub::open(proto::ChannelKind kind, std::span<const std::uint64_t> pages, Opened& out,
+                  std::string& why) {
   if (kind != proto::ChannelKind::kPrivileged && kind != proto::ChannelKind::kApp) {
     why = "unknown channel kind";
     return EINVAL;
@@ -52,7 +57,8 @@ int MmioHub::open(proto::ChannelKind kind, std::span<const std::uint64_t> pages,
   std::set<std::uint64_t> page_set;
   for (std::uint64_t p : pages) {
     if (p % norman::regmap::kPageBytes != 0 || !page_grantable(p / norman::regmap::kPageBytes)) {
-      why = "page " + std::to_string(p) + " is not a connection or notification-queue doorbell page";
+      why =
+          "page " + std::to_string(p) + " is not a connection or notification-queue doorbell page";
       return EINVAL;
     }
     page_set.insert(p / norman::regmap::kPageBytes);
@@ -68,7 +74,8 @@ int MmioHub::open(proto::ChannelKind kind, std::span<const std::uint64_t> pages,
     why = "ftruncate of the channel memfd failed";
     return err;
   }
-  void* p = ::mmap(nullptr, proto::kChannelShmBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  void* p =
+      ::mmap(nullptr, proto::kChannelShmBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (p == MAP_FAILED) {
     int err = errno;
     why = "mmap of the channel memfd failed";
@@ -107,7 +114,8 @@ int MmioHub::grant(std::uint32_t id, std::span<const std::uint64_t> pages, std::
   }
   for (std::uint64_t p : pages) {
     if (p % norman::regmap::kPageBytes != 0 || !page_grantable(p / norman::regmap::kPageBytes)) {
-      why = "page " + std::to_string(p) + " is not a connection or notification-queue doorbell page";
+      why =
+          "page " + std::to_string(p) + " is not a connection or notification-queue doorbell page";
       return EINVAL;
     }
   }
@@ -227,7 +235,8 @@ bool MmioHub::poll(std::uint64_t now) {
         }
         continue;
       }
-      queue_.push_back(CsrRequest{static_cast<std::uint32_t>(req.addr), req.data, write, c.id, req.seq});
+      queue_.push_back(
+          CsrRequest{static_cast<std::uint32_t>(req.addr), req.data, write, c.id, req.seq});
     }
     if (pulled > 0) {
       s->req_tail.store(tail, std::memory_order_release);

@@ -297,10 +297,28 @@ void NicHarness::csr_write(std::uint32_t addr, std::uint64_t value) {
   in_.csr_addr = addr;
   in_.csr_wdata = value;
   csr_pending_ = true;
+  // Posted exact-table writes wait on the bus for the filter's reset sweep
+  // (one cycle per slot and exact location) and for a commit's drain.
   for (unsigned i = 0; csr_pending_; ++i) {
-    if (i > 10000) throw std::runtime_error("csr_write: request never accepted");
+    if (i > 100000) throw std::runtime_error("csr_write: request never accepted");
     step();
   }
+}
+
+void NicHarness::filter_exact_write(
+    const std::array<std::uint64_t, rm::kRegFilterExactDataCount>& data, std::uint64_t word) {
+  for (unsigned i = 0; i < data.size(); ++i) {
+    csr_write(rm::kRegFilterExactData + i * rm::kRegFilterExactDataStride, data[i]);
+  }
+  csr_write(rm::kRegFilterExactWrite, word);
+}
+
+void NicHarness::filter_exact_mask(
+    const std::array<std::uint64_t, rm::kRegFilterExactDataCount>& data, unsigned table) {
+  for (unsigned i = 0; i < data.size(); ++i) {
+    csr_write(rm::kRegFilterExactData + i * rm::kRegFilterExactDataStride, data[i]);
+  }
+  csr_write(rm::kRegFilterExactMask, table);
 }
 
 std::uint64_t NicHarness::csr_read(std::uint32_t addr) {
@@ -333,7 +351,8 @@ CmdResult NicHarness::read_status() {
 CmdResult NicHarness::command(rm::Op op, const std::map<unsigned, std::uint64_t>& args) {
   for (const auto& [idx, v] : args) write_arg(idx, v);
   write_op(op);
-  for (unsigned i = 0; i < 10000; ++i) {
+  // The first filter command after reset waits for the counters' sweep.
+  for (unsigned i = 0; i < 100000; ++i) {
     CmdResult r = read_status();
     if (((r.raw >> rm::kCmdStatusBusyBit) & 1U) == 0) return r;
   }

@@ -177,6 +177,13 @@ class NicHarness {
   void write_arg(unsigned idx, std::uint64_t v) { csr_write(rm::kRegCmdArg + idx * rm::kRegCmdArgStride, v); }
   CmdResult read_status();
 
+  // Filter exact tables: the EXACT_DATA words, then a posted EXACT_WRITE
+  // (word as the register map has it) or EXACT_MASK of a table.
+  void filter_exact_write(const std::array<std::uint64_t, rm::kRegFilterExactDataCount>& data,
+                          std::uint64_t word);
+  void filter_exact_mask(const std::array<std::uint64_t, rm::kRegFilterExactDataCount>& data,
+                         unsigned table);
+
   rm::Status flow_insert(const FlowKey& key, std::uint16_t conn, bool listen = false);
   rm::Status flow_delete(const FlowKey& key, bool listen = false);
   CmdResult flow_lookup(const FlowKey& key, bool listen = false);

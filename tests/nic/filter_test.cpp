@@ -1,14 +1,16 @@
 // The filter overlay in the whole core: FILTER registers and commands, the
 // INPUT chain on receive and the OUTPUT chain on transmit, with rules
 // installed through the command interface exactly as the driver encodes them
-// (norman::filter::encode_write), and verdicts checked against the software
-// model (key_of_frame + lowest-priority matching slot).
+// (norman::filter::encode_write; exact entries through EXACT_DATA/EXACT_WRITE
+// with norman::filter::exact_form and exact_bucket), and verdicts checked
+// against the software model (key_of_frame + lowest-priority matching slot).
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <random>
 #include <vector>
 
+#include "exact.hpp"
 #include "flat.hpp"
 #include "nic_test_util.hpp"
 
@@ -88,8 +90,9 @@ rf::Action verdict(const std::vector<Slot>& slots, const std::optional<nf::Key>&
 TEST_F(FilterTest, Registers) {
   EXPECT_EQ(h().csr_read(rm::kBlkFilterBase), rm::kBlkFilterHeader);
   EXPECT_EQ(h().csr_read(rm::kRegFilterEntries), rm::kFilterEntries);
-  // 4 + ceil(log2(4096) / 2) (docs/filter-overlay.md).
-  EXPECT_EQ(h().csr_read(rm::kRegFilterLatency), 10u);
+  // 4 + ceil(log2(4096) / 2), plus the stage ranking range and exact
+  // winners (docs/filter-overlay.md).
+  EXPECT_EQ(h().csr_read(rm::kRegFilterLatency), 11u);
   EXPECT_EQ(h().csr_read(rm::kRegFilterEpoch), 0u);
   for (std::uint32_t i = 1; i <= 3; ++i) {
     const CmdResult r = commit();
@@ -118,13 +121,21 @@ TEST_F(FilterTest, WriteRefusesBadArguments) {
   std::map<unsigned, std::uint64_t> args;
   for (unsigned i = 0; i < words.size(); ++i) args[i] = words[i];
   EXPECT_EQ(h().command(rm::Op::kFilterWrite, args).status, Status::kInvalid);
-  EXPECT_EQ(h().command(rm::Op::kFilterCntClear, {{0, rm::kFilterEntries}}).status,
-            Status::kInvalid);
+  EXPECT_EQ(
+      h().command(rm::Op::kFilterCntClear, {{0, rm::kFilterEntries + rm::kFilterExactEntries}})
+          .status,
+      Status::kInvalid);
+  EXPECT_EQ(h().command(rm::Op::kFilterCntClear, {{0, 0xFFFF}}).status, Status::kInvalid);
   // Good ones still go through.
   EXPECT_EQ(write_slot(e, 3, 0).status, Status::kOk);
   EXPECT_EQ(write_slot(e, static_cast<std::uint16_t>(rm::kFilterEntries - 1), 0, false).status,
             Status::kOk);
   EXPECT_EQ(h().command(rm::Op::kFilterCntClear, {{0, 3}}).status, Status::kOk);
+  EXPECT_EQ(h().command(rm::Op::kFilterCntClear, {{0, rm::kFilterEntries}}).status, Status::kOk);
+  EXPECT_EQ(
+      h().command(rm::Op::kFilterCntClear, {{0, rm::kFilterEntries + rm::kFilterExactEntries - 1}})
+          .status,
+      Status::kOk);
   EXPECT_EQ(commit().status, Status::kOk);
 }
 
@@ -789,6 +800,345 @@ TEST_F(FilterTest, FullTableKeepsLineRate) {
   EXPECT_EQ(cnt(h(), Counter::kRxDropOverflow), 0u);
   EXPECT_EQ(h().rx_drain(c.rx).size(), kFrames);
   EXPECT_EQ(slot_count(static_cast<std::uint16_t>(rm::kFilterEntries - 1), kInput).first, kFrames);
+}
+
+// ---------------------------------------------------------------------------
+// Exact tables, through EXACT_DATA / EXACT_WRITE / EXACT_MASK.
+
+class FilterExactTest : public FilterTest {
+ protected:
+  // The mask and value the driver derives from an exact-form entry.
+  static nf::ExactForm form_of(const nf::Entry& e) {
+    const auto f = nf::exact_form(e);
+    EXPECT_TRUE(f.has_value());
+    return f.value_or(nf::ExactForm{});
+  }
+  void set_mask(unsigned table, const nf::Entry& e) {
+    h().filter_exact_mask(nf::exact_data_words(form_of(e).mask), table);
+  }
+  // e into way w of its bucket in table t (whose mask must be e's); returns
+  // the location.
+  std::uint32_t place(const nf::Entry& e, unsigned t, unsigned w, std::uint16_t prio,
+                      bool valid = true) {
+    const nf::ExactForm f = form_of(e);
+    const std::uint32_t loc = nf::exact_location(t, nf::exact_bucket(t, f.value), w);
+    h().filter_exact_write(nf::exact_data_words(f.value),
+                           nf::exact_write_word(loc, prio, e, valid));
+    return loc;
+  }
+  static std::uint16_t slot_of(std::uint32_t loc) {
+    return static_cast<std::uint16_t>(nf::exact_slot(loc));
+  }
+};
+
+// UDP to port 5432 on INPUT.
+nf::Entry input_udp_5432(rf::Action action) {
+  nf::Entry e = exact(nf::Entry{}, rf::FieldId::kProto, pg::ipproto::kUdp);
+  e = exact(e, rf::FieldId::kDport, 5432);
+  set_flag(e, rf::Flag::kDir, false);
+  e.action = action;
+  return e;
+}
+
+TEST_F(FilterExactTest, Registers) {
+  EXPECT_EQ(h().csr_read(rm::kRegFilterExact), rm::kFilterExactTables |
+                                                   (rm::kFilterExactBucketsLog2 << 8) |
+                                                   (rm::kFilterExactWays << 16));
+  for (unsigned i = 0; i < rm::kRegFilterExactDataCount; ++i) {
+    EXPECT_EQ(h().csr_read(rm::kRegFilterExactData + i * rm::kRegFilterExactDataStride), 0u);
+    h().csr_write(rm::kRegFilterExactData + i * rm::kRegFilterExactDataStride,
+                  0x0123'4567'89AB'CDEFULL ^ (std::uint64_t{i} << 60));
+  }
+  for (unsigned i = 0; i < rm::kRegFilterExactDataCount; ++i) {
+    EXPECT_EQ(h().csr_read(rm::kRegFilterExactData + i * rm::kRegFilterExactDataStride),
+              0x0123'4567'89AB'CDEFULL ^ (std::uint64_t{i} << 60));
+  }
+  EXPECT_EQ(cnt(h(), Counter::kCsrInvalid), 0u);
+  // EXACT_WRITE and EXACT_MASK are write-only; EXACT is read-only.
+  EXPECT_EQ(h().csr_read(rm::kRegFilterExactWrite), ~std::uint64_t{0});
+  EXPECT_EQ(h().csr_read(rm::kRegFilterExactMask), ~std::uint64_t{0});
+  h().csr_write(rm::kRegFilterExact, 0);
+  EXPECT_EQ(cnt(h(), Counter::kCsrInvalid), 3u);
+  // Exact slots have counters, zero so far, on both ports.
+  const auto last = static_cast<std::uint16_t>(rm::kFilterEntries + rm::kFilterExactEntries - 1);
+  for (std::uint16_t s : {static_cast<std::uint16_t>(rm::kFilterEntries), last}) {
+    EXPECT_EQ(slot_count(s, kInput), std::make_pair(std::uint64_t{0}, std::uint64_t{0}));
+    EXPECT_EQ(slot_count(s, kOutput), std::make_pair(std::uint64_t{0}, std::uint64_t{0}));
+  }
+  EXPECT_EQ(cnt(h(), Counter::kFilterExactRefused), 0u);
+}
+
+// An exact DROP entry on INPUT and one on OUTPUT (owner and port, REJECT):
+// received frames it names are dropped, sent ones completed DROP_FILTER, and
+// the exact slots count them on their port.
+TEST_F(FilterExactTest, DropsReceivedAndTransmittedFrames) {
+  ConnHandle fb = open_fallback(6);
+  const nf::Entry rx = input_udp_5432(rf::Action::kDrop);
+  nf::Entry tx = exact(nf::Entry{}, rf::FieldId::kUid, 42);
+  tx = exact(tx, rf::FieldId::kIface, 1);
+  set_flag(tx, rf::Flag::kDir, true);
+  set_flag(tx, rf::Flag::kOwnerValid, true);
+  tx.action = rf::Action::kReject;
+  set_mask(0, rx);
+  set_mask(2, tx);
+  const std::uint32_t lrx = place(rx, 0, 1, 100);
+  const std::uint32_t ltx = place(tx, 2, 3, 100);
+  ASSERT_EQ(commit().status, Status::kOk);
+
+  std::vector<Bytes> fb_want;
+  std::uint64_t dropped = 0, dropped_bytes = 0;
+  for (unsigned i = 0; i < 12; ++i) {
+    const bool hit = i % 3 != 2;
+    const Bytes f = udp_in(4000, hit ? 5432 : 5433, 10 + i * 41, static_cast<std::uint8_t>(i));
+    inject_paced(i % 2, f);
+    if (hit) {
+      ++dropped;
+      dropped_bytes += ipv4_len(f);
+    } else {
+      fb_want.push_back(f);
+    }
+  }
+  ConnHandle a = h().open_conn(udp_conn(20, 6000, 1), 4, 4);  // uid 42, port 1
+  ConnConfig other = udp_conn(21, 6001, 1);
+  other.uid = 500;
+  ConnHandle b = h().open_conn(other, 4, 4);
+  std::vector<std::uint32_t> ia;
+  std::vector<Bytes> sent;
+  std::uint64_t tx_bytes = 0;
+  for (unsigned i = 0; i < 3; ++i) {
+    const Bytes f = udp_out(6000, 5000, 30 + i * 100, static_cast<std::uint8_t>(i));
+    tx_bytes += ipv4_len(f);
+    ia.push_back(h().tx_post(a.tx, f));
+    sent.push_back(udp_out(6001, 5000, 40 + i, static_cast<std::uint8_t>(i)));
+    h().tx_post(b.tx, sent.back());
+  }
+  h().tx_doorbell(a.tx);
+  h().tx_doorbell(b.tx);
+  ASSERT_TRUE(h().wait_idle());
+
+  std::vector<Bytes> got;
+  for (auto& x : h().rx_drain(fb.rx)) got.push_back(x.data);
+  EXPECT_EQ(got, fb_want);
+  EXPECT_EQ(cnt(h(), Counter::kRxDropFilter), dropped);
+  EXPECT_EQ(slot_count(slot_of(lrx), kInput), std::make_pair(dropped, dropped_bytes));
+  EXPECT_EQ(slot_count(slot_of(lrx), kOutput).first, 0u);
+  for (auto i : ia) EXPECT_EQ(h().tx_status(a.tx, i), rm::tx_desc::kStatusDropFilter);
+  EXPECT_EQ(h().take_tx(1), sent);
+  EXPECT_EQ(cnt(h(), Counter::kTxDropFilter), 3u);
+  EXPECT_EQ(slot_count(slot_of(ltx), kOutput), std::make_pair(std::uint64_t{3}, tx_bytes));
+  EXPECT_EQ(slot_count(slot_of(ltx), kInput).first, 0u);
+  // FILTER_CNT_CLEAR of an exact slot, on both ports.
+  EXPECT_EQ(h().command(rm::Op::kFilterCntClear, {{0, slot_of(lrx)}}).status, Status::kOk);
+  EXPECT_EQ(slot_count(slot_of(lrx), kInput), std::make_pair(std::uint64_t{0}, std::uint64_t{0}));
+  EXPECT_EQ(slot_count(slot_of(ltx), kOutput).first, 3u);
+  EXPECT_EQ(cnt(h(), Counter::kFilterExactRefused), 0u);
+}
+
+// Lowest priority decides between a range slot and an exact entry, and only
+// the winner counts.
+TEST_F(FilterExactTest, RangeSlotWithLowerPriorityBeatsExactEntry) {
+  ConnHandle fb = open_fallback(6);
+  nf::Entry accept = exact(nf::Entry{}, rf::FieldId::kDport, 5432);
+  accept.action = rf::Action::kAccept;
+  const nf::Entry drop = input_udp_5432(rf::Action::kDrop);
+  // Both banks: range slot 7 at prio 5, the exact entry at prio 10.
+  std::uint32_t loc = 0;
+  for (int bank = 0; bank < 2; ++bank) {
+    install(accept, 7, 5);
+    set_mask(1, drop);
+    loc = place(drop, 1, 0, 10);
+    ASSERT_EQ(commit().status, Status::kOk);
+  }
+  auto send = [&](unsigned n) {
+    std::uint64_t bytes = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      const Bytes f = udp_in(4000, 5432, 20 + i, static_cast<std::uint8_t>(i));
+      bytes += ipv4_len(f);
+      inject_paced(0, f);
+    }
+    EXPECT_TRUE(h().wait_idle());
+    return bytes;
+  };
+  const std::uint64_t b1 = send(5);
+  EXPECT_EQ(h().rx_drain(fb.rx).size(), 5u);
+  EXPECT_EQ(slot_count(7, kInput), std::make_pair(std::uint64_t{5}, b1));
+  EXPECT_EQ(slot_count(slot_of(loc), kInput).first, 0u) << "the exact entry matched but lost";
+
+  // Equal priorities: still the range slot.
+  install(accept, 7, 10);
+  ASSERT_EQ(commit().status, Status::kOk);
+  install(accept, 7, 10);
+  send(2);
+  EXPECT_EQ(h().rx_drain(fb.rx).size(), 2u);
+  EXPECT_EQ(slot_count(7, kInput).first, 7u);
+
+  // Higher: the exact entry decides.
+  install(accept, 7, 11);
+  ASSERT_EQ(commit().status, Status::kOk);
+  const std::uint64_t b3 = send(4);
+  EXPECT_TRUE(h().rx_drain(fb.rx).empty());
+  EXPECT_EQ(cnt(h(), Counter::kRxDropFilter), 4u);
+  EXPECT_EQ(slot_count(slot_of(loc), kInput), std::make_pair(std::uint64_t{4}, b3));
+  EXPECT_EQ(slot_count(7, kInput).first, 7u);
+}
+
+TEST_F(FilterExactTest, RefusedWritesCountAndChangeNothing) {
+  ConnHandle fb = open_fallback(6);
+  const nf::Entry drop = input_udp_5432(rf::Action::kDrop);
+  set_mask(0, drop);
+  const std::uint32_t loc = place(drop, 0, 0, 1);
+  const nf::ExactForm f = form_of(drop);
+  const auto data = nf::exact_data_words(f.value);
+  // Location past the tables (twice), an unknown action, tables past the count.
+  h().filter_exact_write(
+      data,
+      nf::exact_write_word(static_cast<std::uint32_t>(rm::kFilterExactEntries), 0, nf::Entry{}));
+  h().filter_exact_write(data, nf::exact_write_word(0xFFFF, 0, nf::Entry{}));
+  std::uint64_t bad_action = nf::exact_write_word(loc, 0, nf::Entry{}, false);
+  rf::kAction.set(bad_action, 3);
+  h().filter_exact_write(data, bad_action);
+  h().filter_exact_mask(nf::exact_data_words(nf::ExactVector{}),
+                        static_cast<unsigned>(rm::kFilterExactTables));
+  h().filter_exact_mask(nf::exact_data_words(nf::ExactVector{}), 0xFF);
+  EXPECT_EQ(cnt(h(), Counter::kFilterExactRefused), 5u);
+  EXPECT_EQ(cnt(h(), Counter::kCsrInvalid), 0u);
+  ASSERT_EQ(commit().status, Status::kOk);
+  inject_paced(0, udp_in(4000, 5432, 30));
+  inject_paced(0, udp_in(4000, 5433, 30));
+  ASSERT_TRUE(h().wait_idle());
+  EXPECT_EQ(cnt(h(), Counter::kRxDropFilter), 1u);
+  EXPECT_EQ(h().rx_drain(fb.rx).size(), 1u);
+  EXPECT_EQ(slot_count(slot_of(loc), kInput).first, 1u);
+}
+
+// A LOG verdict from an exact entry: the record names the exact slot.
+TEST_F(FilterExactTest, LogRecordNamesTheExactSlot) {
+  ConnHandle fb = open_fallback(6);
+  nf::Entry e = input_udp_5432(rf::Action::kAccept);
+  e.log = true;
+  set_mask(3, e);
+  const std::uint32_t loc = place(e, 3, 2, 50);
+  ASSERT_EQ(commit().status, Status::kOk);
+  constexpr unsigned kLog2 = 4;
+  const std::uint64_t base = h().alloc(std::size_t{rm::filter_log::kRecordBytes} << kLog2, 4096);
+  h().mem_fill(base, std::size_t{rm::filter_log::kRecordBytes} << kLog2, 0);
+  h().csr_write(rm::kRegFilterLogRate, 0);
+  h().csr_write(rm::kRegFilterLogBase, base);
+  h().csr_write(rm::kRegFilterLogCons, 0);
+  h().csr_write(rm::kRegFilterLogCfg, kLog2);
+
+  inject_paced(1, udp_in(4000, 5432, 20));
+  inject_paced(1, udp_in(4000, 5433, 20));
+  inject_paced(0, udp_in(4001, 5432, 21));
+  ASSERT_TRUE(h().wait_idle());
+  EXPECT_EQ(h().rx_drain(fb.rx).size(), 3u);
+  EXPECT_EQ(cnt(h(), Counter::kFilterLogHits), 2u);
+  EXPECT_EQ(cnt(h(), Counter::kFilterLogWritten), 2u);
+  namespace fl = rm::filter_log;
+  for (unsigned r = 0; r < 2; ++r) {
+    std::array<std::uint64_t, fl::kRecordBytes / 8> w{};
+    for (unsigned i = 0; i < w.size(); ++i)
+      w[i] = h().mem_read64(base + r * fl::kRecordBytes + 8 * i);
+    EXPECT_EQ(fl::kSeq.get(w[fl::kSeq.arg]), r + 1);
+    EXPECT_EQ(fl::kSlot.get(w[fl::kSlot.arg]), slot_of(loc));
+    EXPECT_EQ(fl::kPort.get(w[fl::kPort.arg]), r == 0 ? 1u : 0u);
+    EXPECT_EQ(fl::kDport.get(w[fl::kDport.arg]), 5432u);
+  }
+}
+
+// Exact entries and masks go to the shadow and become active with
+// FILTER_COMMIT; a posted write issued right behind the commit's OP waits
+// and lands in the next shadow, not in the bank being made active.
+TEST_F(FilterExactTest, CommitSwitchesAndLaterWritesGoToTheNextShadow) {
+  ConnHandle fb = open_fallback(8);
+  const nf::Entry drop = input_udp_5432(rf::Action::kDrop);
+  auto send = [&](std::uint8_t tag) {
+    inject_paced(0, udp_in(4000, 5432, 20, tag));
+    EXPECT_TRUE(h().wait_idle());
+    return h().rx_drain(fb.rx).size();
+  };
+  set_mask(0, drop);
+  const std::uint32_t loc = place(drop, 0, 3, 1);
+  EXPECT_EQ(send(1), 1u) << "a shadow entry is not active";
+  ASSERT_EQ(commit().status, Status::kOk);
+  EXPECT_EQ(send(2), 0u);
+  // The other bank too: both drop.
+  set_mask(0, drop);
+  EXPECT_EQ(place(drop, 0, 3, 1), loc);
+
+  // Commit, and without waiting for it, invalidate the entry: that write
+  // belongs to the bank the commit retires.
+  h().write_op(rm::Op::kFilterCommit);
+  const std::uint64_t t0 = h().cycles();
+  h().filter_exact_write(nf::exact_data_words(form_of(drop).value),
+                         nf::exact_write_word(loc, 1, drop, false));
+  const std::uint64_t held = h().cycles() - t0;
+  for (int i = 0; i < 100 && h().read_status().raw & 1; ++i) {
+  }
+  EXPECT_EQ(h().read_status().status, Status::kOk);
+  EXPECT_GE(held, 11u) << "the write was not held while the commit drained";
+  EXPECT_EQ(send(3), 0u) << "the write reached the bank made active";
+  ASSERT_EQ(commit().status, Status::kOk);
+  EXPECT_EQ(send(4), 1u);
+  EXPECT_EQ(h().csr_read(rm::kRegFilterEpoch), 3u);
+  EXPECT_EQ(slot_count(slot_of(loc), kInput).first, 2u);
+}
+
+// A blocklist of source addresses in the exact tables (one mask, shared by
+// all tables, placed where a way is free, as the driver does): listed
+// sources are dropped, others delivered, at any number of entries.
+TEST_F(FilterExactTest, SourceBlocklist) {
+  ConnHandle fb = open_fallback(10);
+  auto entry_for = [](std::uint32_t ip) {
+    nf::Entry e = exact(nf::Entry{}, rf::FieldId::kSrcIp, ip);
+    set_flag(e, rf::Flag::kDir, false);
+    e.action = rf::Action::kDrop;
+    return e;
+  };
+  for (unsigned t = 0; t < rm::kFilterExactTables; ++t) set_mask(t, entry_for(0));
+  std::mt19937_64 rng(99);
+  std::vector<std::uint32_t> listed;
+  std::map<std::uint32_t, unsigned> used;  // location bucket key -> ways taken
+  constexpr unsigned kListed = 1500;
+  while (listed.size() < kListed) {
+    const std::uint32_t ip = 0x0A000000u | static_cast<std::uint32_t>(rng() & 0xFFFFFF);
+    if (std::find(listed.begin(), listed.end(), ip) != listed.end()) continue;
+    const nf::Entry e = entry_for(ip);
+    bool placed = false;
+    for (unsigned t = 0; t < rm::kFilterExactTables && !placed; ++t) {
+      const std::uint32_t b = nf::exact_bucket(t, form_of(e).value);
+      unsigned& n = used[(t << 16) | b];
+      if (n < rm::kFilterExactWays) {
+        place(e, t, n++, 10);
+        placed = true;
+      }
+    }
+    ASSERT_TRUE(placed) << "every candidate bucket full at " << listed.size();
+    listed.push_back(ip);
+  }
+  ASSERT_EQ(commit().status, Status::kOk);
+  std::uint64_t want_dropped = 0;
+  std::vector<Bytes> want;
+  for (unsigned i = 0; i < 60; ++i) {
+    const bool bad = i % 2 == 0;
+    const std::uint32_t ip =
+        bad ? listed[rng() % listed.size()] : 0x0B000000u | static_cast<std::uint32_t>(i);
+    const pg::Ipv4Addr src{static_cast<std::uint8_t>(ip >> 24), static_cast<std::uint8_t>(ip >> 16),
+                           static_cast<std::uint8_t>(ip >> 8), static_cast<std::uint8_t>(ip)};
+    const Bytes f = udp_in(4000, 7000, 18, static_cast<std::uint8_t>(i), src);
+    inject_paced(i % 2, f);
+    if (bad) {
+      ++want_dropped;
+    } else {
+      want.push_back(f);
+    }
+  }
+  ASSERT_TRUE(h().wait_idle());
+  std::vector<Bytes> got;
+  for (auto& x : h().rx_drain(fb.rx)) got.push_back(x.data);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(cnt(h(), Counter::kRxDropFilter), want_dropped);
+  EXPECT_EQ(cnt(h(), Counter::kFilterExactRefused), 0u);
 }
 
 }  // namespace

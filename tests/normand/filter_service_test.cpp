@@ -167,6 +167,95 @@ TEST_F(FilterServiceTest, RefusalsChangeNothing) {
   EXPECT_TRUE(svc.command(cmd("-A OUTPUT -p udp --dport 9 -j REJECT")));
 }
 
+// Single-rule commands edit the table in place: a refused one must leave it
+// (and the compiled state) as it was, and later commands must compile as if
+// it had never happened.
+TEST_F(FilterServiceTest, RefusedEditsArePutBackAndLaterEditsAgree) {
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(
+        svc.command(cmd("-A INPUT -p udp --dport " + std::to_string(1000 + i) + " -j DROP")));
+  }
+  const auto gen = svc.generation();
+  const auto before = svc.snapshot();
+  EXPECT_THROW(svc.command(cmd("-I INPUT 10 -i eth9 -j ACCEPT")), filter::CompileError);
+  EXPECT_THROW(svc.command(cmd("-A INPUT -i eth9 -j ACCEPT")), filter::CompileError);
+  EXPECT_THROW(svc.command(cmd("-R INPUT 5 -i eth9 -j ACCEPT")), filter::CompileError);
+  EXPECT_THROW(svc.command(cmd("-D INPUT 41")), filter::CommandError);
+  EXPECT_EQ(svc.generation(), gen);
+  const auto after = svc.snapshot();
+  ASSERT_EQ(after.find("INPUT")->rules.size(), 40u);
+  for (std::size_t i = 0; i < 40; ++i) {
+    EXPECT_EQ(after.find("INPUT")->rules[i].id, before.find("INPUT")->rules[i].id);
+    EXPECT_TRUE(after.find("INPUT")->rules[i].same_spec(before.find("INPUT")->rules[i]));
+  }
+  ASSERT_TRUE(svc.command(cmd("-I INPUT 10 -p udp --dport 1020 -j ACCEPT")));
+  ASSERT_TRUE(svc.command(cmd("-R INPUT 5 -p udp --dport 1030 -j ACCEPT")));
+  ASSERT_TRUE(svc.command(cmd("-D INPUT -p udp --dport 1001 -j DROP")));
+  ASSERT_TRUE(svc.command(cmd("-P INPUT DROP")));
+  ASSERT_TRUE(svc.command(cmd("-N app")));
+  ASSERT_TRUE(svc.command(cmd("-A app -p udp --dport 1039 -j ACCEPT")));
+  ASSERT_TRUE(svc.command(cmd("-I INPUT 1 -p udp --dport 1035:1039 -j app")));
+  ASSERT_TRUE(svc.command(cmd("-E app app2")));
+  const filter::Ruleset rs = svc.snapshot();
+  RegistryOwnerIds ids(owners);
+  for (std::uint16_t port = 995; port < 1045; ++port) {
+    const Key k = udp_key(port, std::nullopt);
+    EXPECT_EQ(verdict(k), filter::evaluate(rs, k, ids).action) << "port " << port;
+  }
+  EXPECT_EQ(svc.status().entries, filter::compile(rs, ids, {}).entries.size());
+}
+
+// A restore keeps the ids of rules it names by id, whatever they now say;
+// refused, it must not leave those rules behind in what the next command
+// compiles.
+TEST_F(FilterServiceTest, RefusedRestoreKeepsTheCurrentRules) {
+  ASSERT_TRUE(svc.command(cmd("-A INPUT -p udp --dport 1 -j DROP")));
+  filter::Ruleset big = svc.snapshot();
+  filter::Rule& kept = big.find("INPUT")->rules[0];  // same id, other rule
+  kept.dport = filter::PortMatch{{2, 2}, false};
+  kept.target.kind = filter::TargetKind::kAccept;
+  for (int i = 0; i < 5000; ++i) {
+    filter::Rule r;
+    r.proto = filter::Proto{6, false};
+    r.modules = {filter::Module::kTcp};
+    r.dport =
+        filter::PortMatch{{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i)}, false};
+    r.target.kind = filter::TargetKind::kDrop;
+    big.find("INPUT")->rules.push_back(r);
+  }
+  EXPECT_THROW(svc.replace(big, std::nullopt, false), filter::CapacityError);
+  ASSERT_TRUE(svc.command(cmd("-A INPUT -p udp --dport 3 -j DROP")));
+  EXPECT_EQ(verdict(udp_key(1, std::nullopt)), rf::Action::kDrop);
+  EXPECT_EQ(verdict(udp_key(2, std::nullopt)), rf::Action::kAccept);
+  EXPECT_EQ(verdict(udp_key(3, std::nullopt)), rf::Action::kDrop);
+}
+
+// A rule the NIC had no room for takes its id along: the next rule, another
+// one, must not be compiled as that one.
+TEST_F(FilterServiceTest, RuleRefusedForCapacityLeavesNoTrace) {
+  filter::Ruleset full;
+  for (int i = 0; i < 4093; ++i) {  // + the two policies: one slot left
+    filter::Rule r;
+    r.proto = filter::Proto{6, false};
+    r.modules = {filter::Module::kTcp};
+    r.dport =
+        filter::PortMatch{{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i)}, false};
+    r.target.kind = filter::TargetKind::kDrop;
+    full.find("INPUT")->rules.push_back(r);
+  }
+  svc.replace(full, std::nullopt, false);
+  // Source or destination port: two entries.
+  EXPECT_THROW(svc.command(cmd("-I INPUT 5 -p udp -m multiport --ports 20:21 -j DROP")),
+               filter::CapacityError);
+  ASSERT_TRUE(svc.command(cmd("-I INPUT 5 -p udp --dport 8 -j REJECT")));
+  EXPECT_EQ(verdict(udp_key(8, std::nullopt)), rf::Action::kReject);
+  EXPECT_EQ(verdict(udp_key(20, std::nullopt)), rf::Action::kAccept);
+  ASSERT_TRUE(svc.command(cmd("-D INPUT 1")));
+  ASSERT_TRUE(svc.command(cmd("-D INPUT 1")));
+  ASSERT_TRUE(svc.command(cmd("-I INPUT 5 -p udp -m multiport --ports 20:21 -j DROP")));
+  EXPECT_EQ(verdict(udp_key(20, std::nullopt)), rf::Action::kDrop);
+}
+
 TEST_F(FilterServiceTest, LogRulesOnAnEntrysPathGiveTheirPrefixes) {
   ASSERT_TRUE(svc.command(cmd("-N audit")));
   ASSERT_TRUE(svc.command(cmd("-A audit -j LOG --log-prefix \"audit: \"")));

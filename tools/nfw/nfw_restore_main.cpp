@@ -73,7 +73,10 @@ int main(int argc, char** argv) {
       }
       nfw::apply_restore(base, parsed, noflush, counters, none);
       try {
-        const auto g = link.replace(base, counters, gen);
+        // A flushing restore starts every counter from the file's (-c) or
+        // from zero, policies included, as iptables-restore does; --noflush
+        // leaves the current ones alone unless -c gives others.
+        const auto g = link.replace(base, counters || !noflush, gen);
         if (verbose) std::cerr << "nfw-restore: filter table loaded (generation " << g << ")\n";
         return 0;
       } catch (const std::system_error& e) {

@@ -81,7 +81,8 @@ void print_table(const std::vector<std::vector<std::string>>& rows, const std::s
 std::string endpoint(const json& c, const char* ip, const char* port) {
   const std::string a = text(c, ip);
   const std::uint64_t p = number(c, port);
-  return (a == "0.0.0.0" ? std::string("*") : a) + ":" + (p == 0 ? std::string("*") : std::to_string(p));
+  return (a == "0.0.0.0" ? std::string("*") : a) + ":" +
+         (p == 0 ? std::string("*") : std::to_string(p));
 }
 
 std::string owner_text(const json& o) {
@@ -104,8 +105,8 @@ void print_status(const json& s) {
   if (!all) std::cout << "(not root: only your own connections and queues are listed)\n";
 
   const json& conns = s.value("connections", json::array());
-  std::cout << "\nConnections (" << conns.size() << (s.value("truncated", false) ? ", list truncated" : "")
-            << "):\n";
+  std::cout << "\nConnections (" << conns.size()
+            << (s.value("truncated", false) ? ", list truncated" : "") << "):\n";
   if (conns.empty()) {
     std::cout << "  none\n";
   } else {
@@ -113,9 +114,10 @@ void print_status(const json& s) {
         {"ID", "PROTO", "LOCAL", "REMOTE", "OWNER (uid pid command)", "CGROUP", "NQ", "RINGS"}};
     for (const auto& c : conns) {
       const json& o = c.value("owner", json());
-      std::string rings = "rx " + std::to_string(1ULL << std::min<std::uint64_t>(number(c, "rx_log2"), 63)) +
-                          " tx " + std::to_string(1ULL << std::min<std::uint64_t>(number(c, "tx_log2"), 63)) +
-                          ", " + bytes_text(number(c, "bytes"));
+      std::string rings =
+          "rx " + std::to_string(1ULL << std::min<std::uint64_t>(number(c, "rx_log2"), 63)) +
+          " tx " + std::to_string(1ULL << std::min<std::uint64_t>(number(c, "tx_log2"), 63)) +
+          ", " + bytes_text(number(c, "bytes"));
       if (c.value("raw", false)) rings += ", raw";
       const std::string cg = o.is_object() ? text(o, "cgroup") : "?";
       rows.push_back({text(c, "conn_id"), text(c, "proto"), endpoint(c, "local_ip", "local_port"),
@@ -131,10 +133,12 @@ void print_status(const json& s) {
   if (nqs.empty()) {
     std::cout << "  none\n";
   } else {
-    std::vector<std::vector<std::string>> rows{{"ID", "OWNER (uid pid command)", "ENTRIES", "CONNECTIONS", "MEMORY"}};
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "OWNER (uid pid command)", "ENTRIES", "CONNECTIONS", "MEMORY"}};
     for (const auto& q : nqs) {
       std::string list;
-      for (const auto& id : q.value("conns", json::array())) list += (list.empty() ? "" : ",") + id.dump();
+      for (const auto& id : q.value("conns", json::array()))
+        list += (list.empty() ? "" : ",") + id.dump();
       rows.push_back({text(q, "nq_id"), owner_text(q.value("owner", json())),
                       std::to_string(1ULL << std::min<std::uint64_t>(number(q, "log2"), 63)),
                       list.empty() ? "-" : list, bytes_text(number(q, "bytes"))});
@@ -142,11 +146,20 @@ void print_status(const json& s) {
     print_table(rows, "  ");
   }
 
-  std::cout << "\nDMA memory held by normand for the NIC: " << bytes_text(number(s, "dma_bytes")) << " ("
-            << number(s, "dma_bytes") << " bytes)\n";
+  std::cout << "\nDMA memory held by normand for the NIC: " << bytes_text(number(s, "dma_bytes"))
+            << " (" << number(s, "dma_bytes") << " bytes)\n";
+
+  if (s.contains("filter")) {
+    const json& f = s["filter"];
+    std::cout << "\nFilter overlay (nfw): " << number(f, "entries") << " entries on the NIC ("
+              << number(f, "exact_entries")
+              << " in exact tables, the rest in range slots), room for " << number(f, "capacity")
+              << ", generation " << number(f, "generation") << "\n";
+  }
 
   const json& fb = s.value("fallback", json::object());
-  std::cout << "\nFallback bridge (traffic no connection claims, carried to and from the host kernel on nic0):\n";
+  std::cout << "\nFallback bridge (traffic no connection claims, carried to and from the host "
+               "kernel on nic0):\n";
   std::cout << "  NIC -> kernel: " << number(fb, "to_kernel_frames") << " frames, "
             << number(fb, "to_kernel_bytes") << " bytes (" << number(fb, "to_kernel_malformed")
             << " malformed)\n";
@@ -157,7 +170,8 @@ void print_status(const json& s) {
   for (const char* k : {"drop_tap_write", "drop_tx_ring_full", "drop_too_big", "tx_failed"}) {
     const auto v = number(fb, k);
     drops += v;
-    if (v != 0) drop_list += std::string(drop_list.empty() ? "" : ", ") + k + " " + std::to_string(v);
+    if (v != 0)
+      drop_list += std::string(drop_list.empty() ? "" : ", ") + k + " " + std::to_string(v);
   }
   std::cout << "  lost on the way: " << (drops == 0 ? std::string("none") : drop_list) << "\n";
 
@@ -172,7 +186,8 @@ void print_status(const json& s) {
     print_table(rows, "  ");
     if (s.contains("rx_balanced")) {
       std::cout << "  every received frame accounted for (rx_frames = delivered + dropped): "
-                << (s.value("rx_balanced", false) ? "yes" : "NO (or a frame was in flight)") << "\n";
+                << (s.value("rx_balanced", false) ? "yes" : "NO (or a frame was in flight)")
+                << "\n";
     }
   } else {
     std::cout << "\nNIC counters: not in normand's reply\n";
@@ -195,12 +210,14 @@ int main(int argc, char** argv) {
       ->envname("NORMAN_SOCKET")
       ->capture_default_str();
 
-  auto* status = app.add_subcommand(
-      "status", "connections with their owners, notification queues, DMA memory, fallback bridge and NIC counters");
+  auto* status = app.add_subcommand("status",
+                                    "connections with their owners, notification queues, DMA "
+                                    "memory, fallback bridge and NIC counters");
   bool as_json = false;
   status->add_flag("-j,--json", as_json, "print normand's reply as JSON");
 
-  auto* neigh = app.add_subcommand("neigh", "resolve an IPv4 address to a MAC on the NIC's link, as libnorman does");
+  auto* neigh = app.add_subcommand(
+      "neigh", "resolve an IPv4 address to a MAC on the NIC's link, as libnorman does");
   std::string ip;
   neigh->add_option("ip", ip, "IPv4 address on the NIC's subnet")->required();
   neigh->add_flag("-j,--json", as_json, "print normand's reply as JSON");
@@ -255,7 +272,8 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const std::system_error& e) {
-    std::cerr << "normanctl: " << e.what() << " (" << ctl::errno_name(e.code().value()) << ")" << std::endl;
+    std::cerr << "normanctl: " << e.what() << " (" << ctl::errno_name(e.code().value()) << ")"
+              << std::endl;
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "normanctl: " << e.what() << std::endl;

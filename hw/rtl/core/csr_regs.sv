@@ -4,9 +4,17 @@
 // pages. Addresses, opcodes and field positions all come from the generated
 // norman_regmap_pkg.
 //
-// The filter overlay has one classifier per lookup port (0 INPUT, 1 OUTPUT).
-// Every FILTER_* command goes to both and completes when both have: the two
-// hold the same slots and the same active bank at all times.
+// The filter overlay has one lookup per port (0 INPUT, 1 OUTPUT). Every
+// FILTER_* command goes to both and completes when both have: the two hold
+// the same slots and the same active bank at all times.
+//
+// Exact tables: EXACT_WRITE and EXACT_MASK are posted writes, taken by both
+// lookup ports in the cycle the register write is accepted, with the staged
+// EXACT_DATA vector. So that they take effect in order with every other
+// register access, such a write is held on the bus (req_ready_o low) while
+// either port cannot take it (reset sweep, commit draining) and while a
+// FILTER_COMMIT runs: a write after the commit's OP belongs to the next
+// shadow bank, never to the one being made active.
 module csr_regs
   import norman_pkg::*;
   import norman_regmap_pkg::*;
@@ -100,6 +108,19 @@ module csr_regs
   input  logic [63:0]                     flt_cnt_pkts_i,  // the selected counter
   input  logic [63:0]                     flt_cnt_bytes_i,
   input  logic [15:0]                     flt_latency_i,
+  // FILTER.EXACT_WRITE / EXACT_MASK for both lookup ports (one write, the
+  // cycle it is accepted); a mask write names its table in flt_ex_wr_idx_o.
+  output logic                            flt_ex_wr_valid_o,
+  input  logic [1:0]                      flt_ex_wr_ready_i,
+  output logic                            flt_ex_wr_mask_o,
+  output logic [15:0]                     flt_ex_wr_idx_o,
+  output logic [FILTER_EXACT_VECTOR_W-1:0] flt_ex_wr_vec_o,
+  output logic                            flt_ex_wr_entry_valid_o,
+  output logic [FILTER_PRIO_BITS-1:0]     flt_ex_wr_prio_o,
+  output logic [FILTER_ACTION_W-1:0]      flt_ex_wr_action_o,
+  output logic [FILTER_REJECT_WITH_W-1:0] flt_ex_wr_reject_with_o,
+  output logic                            flt_ex_wr_log_o,
+  input  logic                            flt_ex_refused_i,  // FILTER_EXACT_REFUSED
   // FILTER.LOG_* for filter_log. The write strobes come the cycle after the
   // register write, together with the new value.
   output logic [63:0]                     flt_log_base_o,
@@ -132,16 +153,11 @@ module csr_regs
     else space = SP_NONE;
   end
 
-  logic acc, wr, rd;
-  assign req_ready_o = 1'b1;
-  assign acc = req_valid_i;
-  assign wr = acc && req_write_i;
-  assign rd = acc && !req_write_i;
-
   // ---------------------------------------------------------------- state
   logic [63:0] args_q [NumArgs];
   logic [63:0] scratch_q, cycles_q;
   logic [16:0] cnt_sel_q;
+  logic [63:0] ex_data_q [REG_FILTER_EXACT_DATA_COUNT];
   // LOG registers read back exactly what was written; filter_log uses the
   // documented bits.
   logic [63:0] log_base_q, log_cfg_q, log_cons_q, log_rate_q;
@@ -155,6 +171,16 @@ module csr_regs
   cmd_op_e op_q;
   cmd_status_e status_q, status_d;
   logic [31:0] result_q, result_d;
+
+  logic acc, wr, rd, ex_req, ex_hold;
+  assign ex_req = req_valid_i && req_write_i && space == SP_CSR
+                  && (req_addr_i == REG_FILTER_EXACT_WRITE || req_addr_i == REG_FILTER_EXACT_MASK);
+  assign ex_hold = ex_req && (flt_ex_wr_ready_i != 2'b11
+                              || (cmd_state_q == CMD_FILTER && op_q == OP_FILTER_COMMIT));
+  assign req_ready_o = !ex_hold;
+  assign acc = req_valid_i && !ex_hold;
+  assign wr = acc && req_write_i;
+  assign rd = acc && !req_write_i;
 
   // ---------------------------------------------------------------- arguments
   function automatic logic [63:0] fld(logic [63:0] word, int unsigned lsb, int unsigned w);
@@ -251,6 +277,28 @@ module csr_regs
   end
   assign flt_clr_slot_o = arg_flt_slot;
 
+  // EXACT_WRITE: the fields of FILTER_WRITE's ARG[0], at the same positions.
+  // Bits of EXACT_DATA past the vector are ignored.
+  logic [REG_FILTER_EXACT_DATA_COUNT*64-1:0] ex_data;
+  always_comb begin
+    for (int unsigned i = 0; i < REG_FILTER_EXACT_DATA_COUNT; i++) ex_data[64*i+:64] = ex_data_q[i];
+  end
+  logic unused_ex_data;
+  assign unused_ex_data = ^ex_data[$bits(ex_data)-1:FILTER_EXACT_VECTOR_W];
+  assign flt_ex_wr_valid_o = wr && space == SP_CSR
+                             && (req_addr_i == REG_FILTER_EXACT_WRITE || req_addr_i == REG_FILTER_EXACT_MASK);
+  assign flt_ex_wr_mask_o = req_addr_i == REG_FILTER_EXACT_MASK;
+  assign flt_ex_wr_idx_o = (req_addr_i == REG_FILTER_EXACT_MASK)
+                           ? {8'd0, req_wdata_i[7:0]}
+                           : 16'(fld(req_wdata_i, FILTER_SLOT_LSB, FILTER_SLOT_W));
+  assign flt_ex_wr_vec_o = FILTER_EXACT_VECTOR_W'(ex_data);
+  assign flt_ex_wr_entry_valid_o = fld(req_wdata_i, FILTER_VALID_LSB, FILTER_VALID_W) != 0;
+  assign flt_ex_wr_log_o = fld(req_wdata_i, FILTER_LOG_LSB, FILTER_LOG_W) != 0;
+  assign flt_ex_wr_action_o = FILTER_ACTION_W'(fld(req_wdata_i, FILTER_ACTION_LSB, FILTER_ACTION_W));
+  assign flt_ex_wr_reject_with_o = FILTER_REJECT_WITH_W'(fld(req_wdata_i, FILTER_REJECT_WITH_LSB,
+                                                             FILTER_REJECT_WITH_W));
+  assign flt_ex_wr_prio_o = FILTER_PRIO_BITS'(fld(req_wdata_i, FILTER_PRIO_LSB, FILTER_PRIO_W));
+
   // Per lookup port: request not yet taken / command finished / write refused.
   logic [1:0] flt_pend_q, flt_pend_d, flt_fin_q, flt_fin_d, flt_taken;
   logic flt_err_q, flt_err_d;
@@ -291,7 +339,7 @@ module csr_regs
             OP_CONN_QUERY: cmd_state_d = CMD_QUERY;
             OP_FILTER_WRITE, OP_FILTER_COMMIT, OP_FILTER_CNT_CLEAR: begin
               if (cmd_op_e'(req_wdata_i[7:0]) == OP_FILTER_CNT_CLEAR
-                  && 32'(arg_flt_slot) >= FilterEntries) begin
+                  && 32'(arg_flt_slot) >= FilterEntries + FILTER_EXACT_ENTRIES) begin
                 status_d = ST_INVALID;
                 cmd_state_d = CMD_DONE;
               end else begin
@@ -431,8 +479,12 @@ module csr_regs
   // ---------------------------------------------------------------- register reads
   logic [63:0] rdata;
   logic known;
-  logic [31:0] arg_idx, cnt_idx;
+  logic [31:0] arg_idx, cnt_idx, ex_idx;
+  logic ex_data_acc;
   assign arg_idx = (req_addr_i - REG_CMD_ARG) >> 3;
+  assign ex_idx = (req_addr_i - REG_FILTER_EXACT_DATA) >> 3;
+  assign ex_data_acc = space == SP_CSR && req_addr_i[2:0] == 3'd0 && req_addr_i >= REG_FILTER_EXACT_DATA
+                       && ex_idx < REG_FILTER_EXACT_DATA_COUNT;
   assign cnt_idx = (req_addr_i - REG_COUNTERS_VALUE) >> 3;
   assign cnt_rd_idx_o = CntIdxW'(cnt_idx);
   always_comb begin
@@ -446,6 +498,8 @@ module csr_regs
       rdata = args_q[arg_idx[$clog2(NumArgs)-1:0]];
     end else if (req_addr_i >= REG_COUNTERS_VALUE && cnt_idx < REG_COUNTERS_VALUE_COUNT) begin
       rdata = cnt_rd_val_i;  // indices past NUM_COUNTERS read as zero
+    end else if (ex_data_acc) begin
+      rdata = ex_data_q[ex_idx[$clog2(REG_FILTER_EXACT_DATA_COUNT)-1:0]];
     end else begin
       unique case (req_addr_i)
         BLK_ID_BASE:         rdata = BLK_ID_HEADER;
@@ -477,6 +531,8 @@ module csr_regs
         REG_FILTER_LOG_CFG:   rdata = log_cfg_q;
         REG_FILTER_LOG_CONS:  rdata = log_cons_q;
         REG_FILTER_LOG_RATE:  rdata = log_rate_q;
+        REG_FILTER_EXACT:     rdata = {40'd0, 8'(FILTER_EXACT_WAYS), 8'(FILTER_EXACT_BUCKETS_LOG2),
+                                       8'(FILTER_EXACT_TABLES)};
         default:             known = 1'b0;
       endcase
     end
@@ -488,11 +544,13 @@ module csr_regs
     wr_known = 1'b0;
     if (space == SP_CSR && req_addr_i[2:0] == 3'd0) begin
       if (req_addr_i >= REG_CMD_ARG && arg_idx < NumArgs) wr_known = 1'b1;
+      else if (ex_data_acc) wr_known = 1'b1;
       else if (req_addr_i == REG_CMD_OP || req_addr_i == REG_CTRL_ENABLE
                || req_addr_i == REG_CTRL_SCRATCH || req_addr_i == REG_COUNTERS_CLEAR
                || req_addr_i == REG_FILTER_CNT_SEL || req_addr_i == REG_FILTER_LOG_BASE
                || req_addr_i == REG_FILTER_LOG_CFG || req_addr_i == REG_FILTER_LOG_CONS
-               || req_addr_i == REG_FILTER_LOG_RATE) wr_known = 1'b1;
+               || req_addr_i == REG_FILTER_LOG_RATE || req_addr_i == REG_FILTER_EXACT_WRITE
+               || req_addr_i == REG_FILTER_EXACT_MASK) wr_known = 1'b1;
     end else if (space == SP_CONN_DB) begin
       wr_known = page_off == DB_CONN_RX_CONS || page_off == DB_CONN_TX_PROD;
     end else if (space == SP_NQ_DB) begin
@@ -505,6 +563,7 @@ module csr_regs
     cnt_o[CNT_CSR_INVALID] = (rd && !known) || (wr && !wr_known);
     cnt_o[CNT_CMD_REJECTED] = (op_write || arg_write) && cmd_state_q != CMD_IDLE;
     cnt_o[CNT_DOORBELL_INVALID] = wr && space == SP_CONN_DB && wr_known && !db_conn_valid;
+    cnt_o[CNT_FILTER_EXACT_REFUSED] = flt_ex_refused_i;
   end
 
   assign cnt_clear_o = wr && space == SP_CSR && req_addr_i == REG_COUNTERS_CLEAR && req_wdata_i[0];
@@ -531,6 +590,15 @@ module csr_regs
   always_ff @(posedge clk_i) begin
     if (arg_write && cmd_state_q == CMD_IDLE) begin
       args_q[arg_idx[$clog2(NumArgs)-1:0]] <= req_wdata_i;
+    end
+  end
+
+  // EXACT_DATA reads back what was written; bits past the vector are ignored.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (int unsigned i = 0; i < REG_FILTER_EXACT_DATA_COUNT; i++) ex_data_q[i] <= '0;
+    end else if (wr && ex_data_acc) begin
+      ex_data_q[ex_idx[$clog2(REG_FILTER_EXACT_DATA_COUNT)-1:0]] <= req_wdata_i;
     end
   end
 

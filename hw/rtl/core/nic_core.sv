@@ -7,7 +7,8 @@ module nic_core
   import norman_regmap_pkg::*;
 #(
   parameter int unsigned NumPorts = 2,
-  // Filter overlay slots; both lookup ports (INPUT, OUTPUT) hold all of them.
+  // Filter overlay range slots; both lookup ports (INPUT, OUTPUT) hold all of
+  // them, and the exact tables of the register map's geometry beside them.
   parameter int unsigned FilterEntries = FILTER_ENTRIES
 ) (
   input  logic                           clk_i,
@@ -95,8 +96,10 @@ module nic_core
   logic [NqIdW-1:0] nq_db_nq;
 
   // Filter overlay: index 0 judges received frames (INPUT), 1 transmitted ones (OUTPUT).
-  localparam int unsigned FltSlotW = (FilterEntries > 1) ? $clog2(FilterEntries) : 1;
-  localparam int unsigned FltLatency = filter_latency(FilterEntries);
+  // Global slots: range slots, then exact locations.
+  localparam int unsigned FltSlots = FilterEntries + FILTER_EXACT_ENTRIES;
+  localparam int unsigned FltSlotW = $clog2(FltSlots);
+  localparam int unsigned FltLatency = filter_lookup_latency(FilterEntries);
   localparam int unsigned FltIn = 0, FltOut = 1;
   logic [1:0] flt_wr_valid, flt_wr_ready, flt_wr_done, flt_wr_error;
   logic [1:0] flt_commit, flt_commit_ready, flt_commit_done, flt_clr_valid, flt_clr_ready, flt_idle;
@@ -126,6 +129,14 @@ module nic_core
   logic [1:0][FILTER_FLAGS_W-1:0] flt_flags;
   logic [1:0][15:0] flt_bytes;
   logic [1:0][FILTER_ACTION_W-1:0] flt_res_action;
+  // Exact tables: one posted write for both ports.
+  logic flt_ex_wr_valid, flt_ex_wr_mask, flt_ex_wr_entry_valid, flt_ex_wr_log;
+  logic [1:0] flt_ex_wr_ready, flt_ex_refused;
+  logic [15:0] flt_ex_wr_idx;
+  logic [FILTER_EXACT_VECTOR_W-1:0] flt_ex_wr_vec;
+  logic [FILTER_PRIO_BITS-1:0] flt_ex_wr_prio;
+  logic [FILTER_ACTION_W-1:0] flt_ex_wr_action;
+  logic [FILTER_REJECT_WITH_W-1:0] flt_ex_wr_rej;
 
   csr_regs #(.NumPorts(NumPorts), .FilterEntries(FilterEntries)) u_csr (
     .clk_i, .rst_ni,
@@ -158,6 +169,11 @@ module nic_core
     .flt_clr_valid_o(flt_clr_valid), .flt_clr_ready_i(flt_clr_ready), .flt_clr_slot_o(flt_clr_slot),
     .flt_cnt_sel_o(flt_cnt_sel), .flt_cnt_pkts_i(flt_sel_pkts), .flt_cnt_bytes_i(flt_sel_bytes),
     .flt_latency_i(flt_latency[FltIn]),
+    .flt_ex_wr_valid_o(flt_ex_wr_valid), .flt_ex_wr_ready_i(flt_ex_wr_ready),
+    .flt_ex_wr_mask_o(flt_ex_wr_mask), .flt_ex_wr_idx_o(flt_ex_wr_idx), .flt_ex_wr_vec_o(flt_ex_wr_vec),
+    .flt_ex_wr_entry_valid_o(flt_ex_wr_entry_valid), .flt_ex_wr_prio_o(flt_ex_wr_prio),
+    .flt_ex_wr_action_o(flt_ex_wr_action), .flt_ex_wr_reject_with_o(flt_ex_wr_rej),
+    .flt_ex_wr_log_o(flt_ex_wr_log), .flt_ex_refused_i(flt_ex_refused[FltIn]),
     .flt_log_base_o(flt_log_base), .flt_log_log2_o(flt_log_log2), .flt_log_cfg_we_o(flt_log_cfg_we),
     .flt_log_cons_o(flt_log_cons), .flt_log_rate_period_o(flt_log_period),
     .flt_log_rate_burst_o(flt_log_burst), .flt_log_rate_we_o(flt_log_rate_we), .cycles_o(cycles),
@@ -165,9 +181,9 @@ module nic_core
 
   // Both lookup ports get every write, commit and clear (csr_regs waits for
   // both), so they hold the same slots and switch banks together.
-  // The classifier carries each key beside it as its tag (in flops enabled
-  // by the key's valid bit): a LOG record needs the whole key with the
-  // verdict, and rx_classify/tx_check have long moved on by then.
+  // The lookup carries each key beside it as its tag (in flops enabled by
+  // the key's valid bit): a LOG record needs the whole key with the verdict,
+  // and rx_classify/tx_check have long moved on by then.
   localparam int unsigned FltTagW = FILTER_RANGE_KEY_W + FILTER_FLAGS_W + 16;
   logic [1:0] log_ev;
   logic [1:0][FILTER_RANGE_KEY_W-1:0] log_key;
@@ -178,7 +194,7 @@ module nic_core
     logic [FltSlotW-1:0] res_slot;
     logic [FILTER_REJECT_WITH_W-1:0] res_rej;
     logic [FltTagW-1:0] res_tag;
-    filter_classifier #(.Entries(FilterEntries), .TagW(FltTagW), .BytesW(16), .EpochW(32)) u_classifier (
+    filter_lookup #(.Entries(FilterEntries), .TagW(FltTagW), .BytesW(16), .EpochW(32)) u_lookup (
       .clk_i, .rst_ni,
       .key_valid_i(flt_key_valid[i]), .key_i(flt_key[i]), .flags_i(flt_flags[i]),
       .bytes_i(flt_bytes[i]), .tag_i({flt_bytes[i], flt_flags[i], flt_key[i]}),
@@ -190,6 +206,11 @@ module nic_core
       .wr_neg_i(flt_wr_neg), .wr_flags_value_i(flt_wr_fv), .wr_flags_mask_i(flt_wr_fm),
       .wr_prio_i(flt_wr_prio), .wr_action_i(flt_wr_action), .wr_reject_with_i(flt_wr_rej),
       .wr_log_i(flt_wr_log), .wr_done_o(flt_wr_done[i]), .wr_error_o(flt_wr_error[i]),
+      .ex_wr_valid_i(flt_ex_wr_valid), .ex_wr_ready_o(flt_ex_wr_ready[i]), .ex_wr_mask_i(flt_ex_wr_mask),
+      .ex_wr_idx_i(flt_ex_wr_idx), .ex_wr_vec_i(flt_ex_wr_vec), .ex_wr_entry_valid_i(flt_ex_wr_entry_valid),
+      .ex_wr_prio_i(flt_ex_wr_prio), .ex_wr_action_i(flt_ex_wr_action),
+      .ex_wr_reject_with_i(flt_ex_wr_rej), .ex_wr_log_i(flt_ex_wr_log),
+      .ex_wr_refused_o(flt_ex_refused[i]),
       .commit_i(flt_commit[i]), .commit_ready_o(flt_commit_ready[i]),
       .commit_done_o(flt_commit_done[i]), .epoch_o(flt_epoch[i]),
       .cnt_rd_slot_i(FltSlotW'(flt_cnt_sel[15:0])), .cnt_rd_pkts_o(flt_cnt_pkts[i]),
@@ -204,9 +225,9 @@ module nic_core
     assign unused = ^res_rej;
   end
 
-  // CNT_SEL: bit 16 picks the lookup port; slots past the table read zero.
+  // CNT_SEL: bit 16 picks the lookup port; slots past the tables read zero.
   logic flt_sel_in_range;
-  assign flt_sel_in_range = 32'(flt_cnt_sel[15:0]) < FilterEntries;
+  assign flt_sel_in_range = 32'(flt_cnt_sel[15:0]) < FltSlots;
   assign flt_sel_pkts = flt_sel_in_range ? flt_cnt_pkts[flt_cnt_sel[16]] : '0;
   assign flt_sel_bytes = flt_sel_in_range ? flt_cnt_bytes[flt_cnt_sel[16]] : '0;
 
@@ -416,10 +437,11 @@ module nic_core
   end
 
   // The flow table's listen flag is for diagnostics; the classifier needs only
-  // the hit. Both lookup ports count epochs and report latency alike. Slot
-  // arguments are 16 bits wide; the table may be smaller.
+  // the hit. Both lookup ports count epochs, report latency and refuse exact
+  // writes alike. Slot arguments are 16 bits wide; the tables may be smaller.
   logic unused;
-  assign unused = ^{lk_listen, flt_epoch[FltOut], flt_latency[FltOut], flt_clr_slot};
+  assign unused = ^{lk_listen, flt_epoch[FltOut], flt_latency[FltOut], flt_ex_refused[FltOut],
+                    flt_clr_slot};
 
   assign idle_o = ingress_idle && classify_idle && rx_dma_idle && notify_idle && tx_engine_idle
                   && tx_check_idle && !csr_busy && !wr_in_req_q && (&flt_idle) && log_idle;

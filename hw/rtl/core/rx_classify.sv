@@ -8,7 +8,7 @@
 // matched (none on the fallback path). Frames already condemned (MAC error,
 // runt, too big, no queue) and non-IPv4 frames never reach the rule set, as
 // iptables never sees them. Every frame, judged or not, waits the
-// classifier's fixed latency in a delay line, so order is kept without any
+// filter lookup's fixed latency in a delay line, so order is kept without any
 // reordering logic. A DROP verdict turns the frame into RXD_FILTER.
 //
 // REJECT: the NIC does not build ICMP errors or TCP resets; the control plane

@@ -26,12 +26,16 @@
 // Banks: every memory exists twice. Writes go to the shadow bank (the one not
 // active); commit flips the active bank for keys entering after it. A key
 // carries its bank through the pipeline, so it sees one bank entirely.
-// commit_done_o pulses once the last key of the old bank has read its result,
-// after which the old bank (the new shadow) may be written. While a commit
-// is waiting or draining, wr_ready_o is low; a commit requested during a
-// write flips when the write completes. After a commit the shadow holds what
-// was active before it, not a copy of the new active bank. commit_i is taken
-// only when commit_ready_o is high (one commit at a time).
+// commit_done_o pulses once the last key of the old bank has its result,
+// PostStages cycles after it leaves this module (the user's stages that
+// still need the bank, see filter_lookup), after which the old bank (the new
+// shadow) may be written. While a commit is waiting or draining, wr_ready_o
+// and shadow_ready_o are low; a commit requested during a write flips when
+// the write completes. After a commit the shadow holds what was active
+// before it, not a copy of the new active bank. commit_i is taken only when
+// commit_ready_o is high (one commit at a time). bank_o is the bank a key
+// entering in this cycle reads; storage beside this module (the exact
+// tables) follows it and may write the other bank while shadow_ready_o.
 //
 // Writes: wr_lo_i/wr_hi_i are packed like key_i. One write takes 2^Stride + 1
 // cycles from acceptance to wr_done_o (one row of every chunk memory per
@@ -40,8 +44,10 @@
 // answers wr_done_o with wr_error_o the next cycle and changes nothing.
 //
 // Reset: the flag rows of both banks are cleared by a sweep (2^(Stride+1)
-// cycles; keys during it miss), and the counters by theirs (Entries cycles);
-// wr_ready_o stays low until both are done.
+// cycles; keys during it miss); wr_ready_o stays low until it is done.
+//
+// The result carries the winner's priority (res_prio_o) so that a user can
+// rank it against other matches; hit counters are the user's (filter_lookup).
 //
 // Simulation speed: all per-key work sits in flops enabled by the stage's
 // valid bit, so cycles without keys cost little.
@@ -51,8 +57,8 @@ module filter_classifier
   parameter int unsigned Entries = FILTER_ENTRIES,
   parameter int unsigned Stride = FILTER_STRIDE,
   parameter int unsigned TagW = 1,
-  parameter int unsigned BytesW = 16,
   parameter int unsigned EpochW = 32,
+  parameter int unsigned PostStages = 0,
   localparam int unsigned KeyW = FILTER_RANGE_KEY_W,
   localparam int unsigned FlagsW = FILTER_FLAGS_W,
   localparam int unsigned SlotW = (Entries > 1) ? $clog2(Entries) : 1
@@ -63,12 +69,12 @@ module filter_classifier
   input  logic                            key_valid_i,
   input  logic [KeyW-1:0]                 key_i,
   input  logic [FlagsW-1:0]               flags_i,
-  input  logic [BytesW-1:0]               bytes_i,
   input  logic [TagW-1:0]                 tag_i,
   output logic                            res_valid_o,
   output logic [TagW-1:0]                 res_tag_o,
   output logic                            res_hit_o,
   output logic [SlotW-1:0]                res_slot_o,
+  output logic [FILTER_PRIO_BITS-1:0]     res_prio_o,
   output logic [FILTER_ACTION_W-1:0]      res_action_o,
   output logic [FILTER_REJECT_WITH_W-1:0] res_reject_with_o,
   output logic                            res_log_o,
@@ -94,13 +100,8 @@ module filter_classifier
   output logic                            commit_ready_o,
   output logic                            commit_done_o,
   output logic [EpochW-1:0]               epoch_o,
-  // Hit counters (see filter_counters: reads one cycle after cnt_rd_slot_i).
-  input  logic [SlotW-1:0]                cnt_rd_slot_i,
-  output logic [63:0]                     cnt_rd_pkts_o,
-  output logic [63:0]                     cnt_rd_bytes_o,
-  input  logic                            cnt_clr_valid_i,
-  output logic                            cnt_clr_ready_o,
-  input  logic [SlotW-1:0]                cnt_clr_slot_i,
+  output logic                            bank_o,
+  output logic                            shadow_ready_o,
   output logic                            idle_o
 );
   localparam int unsigned NumFields = FILTER_NUM_FIELDS;
@@ -114,7 +115,8 @@ module filter_classifier
   // Users size their delay lines by norman_pkg::filter_latency.
   localparam int unsigned Latency = norman_pkg::filter_latency(Entries);
   localparam int unsigned MetaW = FILTER_ACTION_W + FILTER_REJECT_WITH_W + 1;
-  localparam int unsigned DrainW = $clog2(Latency + 1);
+  localparam int unsigned Drain = Latency + PostStages;
+  localparam int unsigned DrainW = $clog2(Drain + 1);
 
   /* verilator lint_off UNUSEDSIGNAL */  // field indices are narrower than int
   // Chunk layout: field f owns chunks FieldBase[f] .. FieldBase[f] + FieldChunks[f] - 1,
@@ -234,11 +236,12 @@ module filter_classifier
   logic [EpochW-1:0] epoch_q;
   logic commit_req_q, cdone_q;
   logic [DrainW-1:0] drain_q;
-  logic cnt_ready, cnt_idle;
   logic wr_accept, wr_bad, commit_take, flip, row_we, meta_we, wbank;
   logic [RowAddrW-1:0] waddr;
 
-  assign wr_ready_o = (wst_q == WrIdle) && !commit_req_q && (drain_q == '0) && cnt_ready;
+  assign wr_ready_o = (wst_q == WrIdle) && !commit_req_q && (drain_q == '0);
+  assign shadow_ready_o = !commit_req_q && (drain_q == '0);
+  assign bank_o = epoch_q[0];
   assign wr_accept = wr_valid_i && wr_ready_o;
   assign commit_ready_o = (wst_q != WrSweep) && !commit_req_q && (drain_q == '0);
   assign commit_take = commit_i && commit_ready_o;
@@ -302,11 +305,12 @@ module filter_classifier
       endcase
 
       // The last key of the old bank reads its metadata Latency - 1 cycles
-      // after the flip; done follows it.
+      // after the flip, and the user's stages hold it PostStages more; done
+      // follows it.
       cdone_q <= (drain_q == DrainW'(1));
       if (flip) begin
         epoch_q <= epoch_q + 1'b1;
-        drain_q <= DrainW'(Latency);
+        drain_q <= DrainW'(Drain);
         commit_req_q <= 1'b0;
       end else begin
         if (commit_take) commit_req_q <= 1'b1;
@@ -379,7 +383,6 @@ module filter_classifier
   logic [KeyW-1:0] s0_key_q;
   logic [FlagsPadW-1:0] s0_flags_q;
   logic [TagW-1:0] s0_tag_q, s1_tag_q, s2_tag_q;
-  logic [BytesW-1:0] s0_bytes_q, s1_bytes_q, s2_bytes_q;
   logic [NumFields-1:0][Entries-1:0] s1_fld_q;
   logic [Entries-1:0] s1_flg_q;
   logic [Leaves-1:0] s2_match_q;
@@ -403,7 +406,6 @@ module filter_classifier
       s0_bank_q <= epoch_q[0];
       s0_ok_q <= (wst_q != WrSweep);
       s0_tag_q <= tag_i;
-      s0_bytes_q <= bytes_i;
     end
   end
 
@@ -434,7 +436,6 @@ module filter_classifier
       s1_flg_q <= fo;
       s1_bank_q <= s0_bank_q;
       s1_tag_q <= s0_tag_q;
-      s1_bytes_q <= s0_bytes_q;
     end
   end
 
@@ -447,7 +448,6 @@ module filter_classifier
       s2_match_q <= m;
       s2_bank_q <= s1_bank_q;
       s2_tag_q <= s1_tag_q;
-      s2_bytes_q <= s1_bytes_q;
     end
   end
 
@@ -462,10 +462,8 @@ module filter_classifier
     node_t [NOut-1:0] nd_q;
     logic valid_q, bank_q;
     logic [TagW-1:0] tag_q;
-    logic [BytesW-1:0] bytes_q;
     logic in_valid, in_bank;
     logic [TagW-1:0] in_tag;
-    logic [BytesW-1:0] in_bytes;
 
     function automatic node_t [NOut-1:0] reduce(node_t [NIn-1:0] x);
       node_t [NOut-1:0] o;
@@ -498,7 +496,6 @@ module filter_classifier
       assign in_valid = s2_valid_q;
       assign in_bank = s2_bank_q;
       assign in_tag = s2_tag_q;
-      assign in_bytes = s2_bytes_q;
       always_ff @(posedge clk_i) begin
         // The priorities of the key's bank: written only while it is the
         // shadow, so stable while keys of it are in flight.
@@ -508,7 +505,6 @@ module filter_classifier
       assign in_valid = g_tree[t-1].valid_q;
       assign in_bank = g_tree[t-1].bank_q;
       assign in_tag = g_tree[t-1].tag_q;
-      assign in_bytes = g_tree[t-1].bytes_q;
       always_ff @(posedge clk_i) begin
         if (in_valid) nd_q <= reduce(g_tree[t-1].nd_q);
       end
@@ -523,7 +519,6 @@ module filter_classifier
       if (in_valid) begin
         bank_q <= in_bank;
         tag_q <= in_tag;
-        bytes_q <= in_bytes;
       end
     end
 
@@ -533,15 +528,17 @@ module filter_classifier
   // Result: the winner's metadata (registered address: the last tree stage).
   logic win_v;
   logic [SlotW-1:0] win_i;
+  logic [PrioW-1:0] win_p;
   logic res_valid_q, res_hit_q, res_log_q;
   logic [TagW-1:0] res_tag_q;
-  logic [BytesW-1:0] res_bytes_q;
   logic [SlotW-1:0] res_slot_q;
+  logic [PrioW-1:0] res_prio_q;
   logic [FILTER_ACTION_W-1:0] res_action_q;
   logic [FILTER_REJECT_WITH_W-1:0] res_rej_q;
 
   assign win_v = g_tree[TreeStages-1].nd_q[0].v;
   assign win_i = g_tree[TreeStages-1].nd_q[0].i;
+  assign win_p = g_tree[TreeStages-1].nd_q[0].p;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -556,12 +553,13 @@ module filter_classifier
   always_ff @(posedge clk_i) begin
     if (g_tree[TreeStages-1].valid_q) begin
       res_tag_q <= g_tree[TreeStages-1].tag_q;
-      res_bytes_q <= g_tree[TreeStages-1].bytes_q;
       if (win_v) begin
         res_slot_q <= win_i;
+        res_prio_q <= win_p;
         {res_action_q, res_rej_q, res_log_q} <= meta_q[g_tree[TreeStages-1].bank_q][win_i];
       end else begin
         res_slot_q <= '0;
+        res_prio_q <= '0;
         res_action_q <= FILTER_ACTION_W'(FILTER_ACTIONS_ACCEPT);
         res_rej_q <= '0;
         res_log_q <= 1'b0;
@@ -573,6 +571,7 @@ module filter_classifier
   assign res_tag_o = res_tag_q;
   assign res_hit_o = res_hit_q;
   assign res_slot_o = res_slot_q;
+  assign res_prio_o = res_prio_q;
   assign res_action_o = res_action_q;
   assign res_reject_with_o = res_rej_q;
   assign res_log_o = res_log_q;
@@ -583,24 +582,6 @@ module filter_classifier
   assign commit_done_o = cdone_q;
   assign epoch_o = epoch_q;
 
-  // ---------------------------------------------------------------------------
-  // Hit counters.
-  filter_counters #(.Entries(Entries), .BytesW(BytesW)) u_counters (
-    .clk_i,
-    .rst_ni,
-    .upd_valid_i(res_valid_q && res_hit_q),
-    .upd_slot_i (res_slot_q),
-    .upd_bytes_i(res_bytes_q),
-    .clr_valid_i(cnt_clr_valid_i),
-    .clr_ready_o(cnt_clr_ready_o),
-    .clr_slot_i (cnt_clr_slot_i),
-    .rd_slot_i  (cnt_rd_slot_i),
-    .rd_pkts_o  (cnt_rd_pkts_o),
-    .rd_bytes_o (cnt_rd_bytes_o),
-    .ready_o    (cnt_ready),
-    .idle_o     (cnt_idle)
-  );
-
   assign idle_o = !s0_valid_q && !s1_valid_q && !s2_valid_q && (tree_valid == '0) && !res_valid_q
-                  && cnt_idle && (wst_q == WrIdle) && !commit_req_q && (drain_q == '0);
+                  && (wst_q == WrIdle) && !commit_req_q && (drain_q == '0);
 endmodule

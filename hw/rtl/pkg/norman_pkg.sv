@@ -182,13 +182,19 @@ package norman_pkg;
     logic [15:0] cgroup;
   } flt_owner_t;
 
-  // Cycles from a key entering filter_classifier to its verdict: the module
-  // is built to this, and the stages that wait for a verdict size their delay
-  // lines by it.
+  // Cycles from a key entering filter_classifier to its result: the module
+  // is built to this.
   function automatic int unsigned filter_latency(int unsigned entries);
     int unsigned slot_w;
     slot_w = (entries > 1) ? $clog2(entries) : 1;
     return 4 + (slot_w + 1) / 2;
+  endfunction
+
+  // Cycles from a key entering filter_lookup (range slots and exact tables)
+  // to its verdict: one stage after the classifier ranks the two winners.
+  // The stages that wait for a verdict size their delay lines by it.
+  function automatic int unsigned filter_lookup_latency(int unsigned entries);
+    return filter_latency(entries) + 1;
   endfunction
 
   // Each function reads the fields of its arguments it needs.

@@ -82,6 +82,34 @@ std::uint64_t rx_frames(const SystemEnv& env) {
   return c.call(ctl::op::kStatus).body.at("nic_counters").at("rx_frames").get<std::uint64_t>();
 }
 
+std::string ip_text(std::uint32_t a) {
+  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+         std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
+}
+
+std::string blocklist_text(std::mt19937& rng, const Pools& pools) {
+  std::ostringstream t;
+  t << "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+  t << "-A INPUT -p tcp -m tcp --dport 1000:2000 -j DROP\n";
+  for (const char* proto : {"tcp", "udp"}) {
+    for (const auto src : pools.src) {
+      for (const auto port : pools.ports) {
+        if ((rng() & 1) == 0) continue;
+        t << "-A INPUT -s " << ip_text(src) << "/32 -p " << proto << " -m " << proto << " --dport "
+          << port << " -j " << ((rng() & 1) != 0 ? "DROP" : "ACCEPT") << "\n";
+      }
+    }
+  }
+  t << "-A INPUT -s 10.1.0.0/16 -j DROP\n-A INPUT -s 172.16.0.0/12 -p udp -j ACCEPT\nCOMMIT\n";
+  return t.str();
+}
+
+nlohmann::json filter_status(const SystemEnv& env) {
+  auto c = ctl::Client::connect(env.normand_socket());
+  c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
+  return c.call(ctl::op::kStatus).body.at("filter");
+}
+
 TEST(NsimDiff, NicCountsEveryRuleLikeIptables) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, TAP devices, iptables)";
   if (sh("command -v iptables-restore").first != 0) GTEST_SKIP() << "iptables is not installed";
@@ -109,15 +137,23 @@ TEST(NsimDiff, NicCountsEveryRuleLikeIptables) {
   const Pools pools = default_pools();
   std::mt19937 rng(4242);
   unsigned rule_hits = 0;
-  for (int round = 0; round < 8; ++round) {
-    const Ruleset rs = random_ruleset(rng, pools);
-    const std::string text = nfw::format_save(rs, false);
+  // Round 0: a blocklist of host/port rules that the NIC keeps in its exact
+  // tables, between a range rule and prefix rules, so both kinds decide
+  // frames in one table. Rounds 1..8: random tables (mostly range slots),
+  // the first of them replacing the blocklist.
+  for (int round = 0; round < 9; ++round) {
+    const std::string text = round != 0 ? nfw::format_save(random_ruleset(rng, pools), false)
+                                        : blocklist_text(rng, pools);
     linux_ns.restore(text);
     ASSERT_EQ(
         sh("ip netns exec nfwdiff-" + std::to_string(::getpid() % 100000) + " iptables -Z").first,
         0);
     auto [rc, out] = sh_in(nfw_restore, text);
     ASSERT_EQ(rc, 0) << out << "\n" << text;
+    if (round == 0) {
+      EXPECT_GE(filter_status(env).at("exact_entries").get<std::uint64_t>(), 100u)
+          << "the blocklist should live in the exact tables";
+    }
     std::vector<Frame> trace;
     for (int i = 0; i < 200; ++i)
       trace.push_back(random_frame(rng, pools, linux_ns.nic_mac(), linux_ns.peer_mac()));

@@ -1,16 +1,16 @@
-// filter_classifier with 64 slots: field edges, NEG, flags, priorities,
-// refused writes, bank commits under traffic, counters, reset.
-#include <bit>
+// filter_lookup with 64 range slots (and no exact entries): field edges,
+// NEG, flags, priorities, refused writes, bank commits under traffic,
+// counters, reset.
+#include "filter_small.hpp"
 
-#include "Vfilter_classifier_small.h"
-#include "filter_tb.hpp"
+#include <bit>
 
 namespace {
 
 using namespace filter_tb;
 using FieldId = rf::FieldId;
 
-constexpr unsigned kEntries = 64;
+constexpr unsigned kEntries = kSmallEntries;
 
 class FilterSmall : public ::testing::Test {
  protected:
@@ -24,13 +24,13 @@ class FilterSmall : public ::testing::Test {
     EXPECT_FALSE(tb.write(slot, e, prio, valid).error);
   }
 
-  Tb<Vfilter_classifier_small> tb{kEntries};
+  Tb<SmallModel> tb{kEntries, kSmallGeom};
   Gen gen{777};
 };
 
 TEST_F(FilterSmall, LatencyIsReportedAndFixed) {
-  // 4 + ceil(log2(64) / 2)
-  EXPECT_EQ(tb.latency(), 7u);
+  // 4 + ceil(log2(64) / 2), plus the stage that ranks range and exact winners
+  EXPECT_EQ(tb.latency(), 8u);
   nf::Key k;
   EXPECT_EQ(tb.classify(k), Verdict{});
   nf::Entry any;
@@ -367,9 +367,10 @@ TEST_F(FilterSmall, ResetSweepsAndKeysMissMeanwhile) {
   nf::Entry any;
   install(2, any, 0);
   EXPECT_TRUE(tb.classify(nf::Key{}).hit);
+  // The counters' sweep (range slots and exact locations) is the longest.
   const std::uint64_t sweep = tb.reset([&] { tb.key(nf::Key{}, true, Verdict{}); });
-  EXPECT_GE(sweep, kEntries);
-  EXPECT_LE(sweep, kEntries + 4);
+  EXPECT_GE(sweep, tb.slots());
+  EXPECT_LE(sweep, tb.slots() + 4);
   tb.drain();
   EXPECT_EQ(tb.classify(nf::Key{}), Verdict{});
   EXPECT_EQ(tb.counters(2).first, 0u);

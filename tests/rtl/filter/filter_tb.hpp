@@ -1,8 +1,13 @@
-// Test bench for the verilated filter_classifier (any Entries, TagW = 16):
-// drives slot writes from FILTER_WRITE arguments (norman::filter::encode_write),
-// mirrors both banks in C++ and checks every lookup result, at exactly the
-// latency the model reports, against norman::filter::matches with "lowest
-// priority wins, ties to the lowest slot".
+// Test bench for the verilated filter_lookup (range slots and exact tables,
+// any geometry, TagW = 16): drives range slot writes from FILTER_WRITE
+// arguments (norman::filter::encode_write) and exact entry and mask writes
+// as EXACT_WRITE/EXACT_MASK carry them, mirrors both banks in C++ and checks
+// every lookup result, at exactly the latency the model reports, against
+// norman::filter::matches and norman::filter::exact_matches with "lowest
+// priority wins; ties to the range slot, then to the lowest slot or
+// location". Exact entries are looked for where the driver's hash
+// (norman::filter::exact_bucket) puts them, so a hash that differs in the
+// RTL shows up as missed entries.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,6 +25,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "exact.hpp"
 #include "flat.hpp"
 #include "norman/regmap.hpp"
 #include "verilated.h"
@@ -34,6 +40,47 @@ struct Slot {
   std::uint16_t prio = 0;
   bool valid = false;
 };
+
+// An exact entry as EXACT_WRITE leaves it.
+struct ExactSlot {
+  bool valid = false;
+  nf::ExactVector value;
+  std::uint16_t prio = 0;
+  std::uint8_t action = 0;
+  std::uint8_t reject_with = 0;
+  bool log = false;
+};
+
+// Exact table geometry of a model (the register map's unless the test
+// parameterizes a smaller one; the hash is the same, only fewer top bits of
+// it are the bucket).
+struct ExactGeom {
+  unsigned tables = nf::kExactTables;
+  unsigned buckets_log2 = nf::kExactBucketsLog2;
+  unsigned ways = nf::kExactWays;
+  unsigned entries() const { return tables * (1u << buckets_log2) * ways; }
+  std::uint32_t bucket(unsigned t, const nf::ExactVector& masked) const {
+    return nf::exact_bucket(t, masked) >> (nf::kExactBucketsLog2 - buckets_log2);
+  }
+  std::uint32_t location(unsigned t, std::uint32_t b, unsigned w) const {
+    return ((t << buckets_log2) | b) * ways + w;
+  }
+  unsigned table_of(std::uint32_t loc) const { return loc / ways >> buckets_log2; }
+};
+
+// The key whose exact vector is v (fields and flags taken from their bits).
+inline nf::Key key_of_vector(const nf::ExactVector& v) {
+  auto bits = [&v](unsigned lsb, unsigned width) {
+    std::uint32_t x = 0;
+    for (unsigned b = 0; b < width; ++b) x |= ((v.w[(lsb + b) / 32] >> ((lsb + b) % 32)) & 1u) << b;
+    return x;
+  };
+  nf::Key k;
+  for (unsigned i = 0; i < rf::kNumFields; ++i)
+    k.field[i] = bits(rf::kFields[i].lsb, rf::kFields[i].width);
+  k.flags = static_cast<std::uint16_t>(bits(rf::kRangeKeyWidth, rf::kNumFlags));
+  return k;
+}
 
 struct Verdict {
   bool hit = false;
@@ -59,8 +106,14 @@ inline std::string to_string(const nf::Key& k) {
   return s + "flags=" + std::to_string(k.flags) + "}";
 }
 
-// The reference: among valid matching slots the lowest (prio, slot).
-inline Verdict reference(const std::vector<Slot>& bank, const nf::Key& k) {
+// The reference: among valid matching range slots the lowest (prio, slot);
+// then any exact entry with a strictly lower prio, lowest location first.
+// Exact entries are searched in the key's bucket of each table, as the NIC
+// (and the driver placing them) defines it.
+inline Verdict reference(const std::vector<Slot>& bank, const nf::Key& k,
+                         const std::vector<ExactSlot>* exact = nullptr,
+                         const std::vector<nf::ExactVector>* masks = nullptr,
+                         const ExactGeom& g = {}) {
   Verdict v;
   std::uint32_t best = 0x10000;
   for (std::size_t i = 0; i < bank.size(); ++i) {
@@ -69,6 +122,20 @@ inline Verdict reference(const std::vector<Slot>& bank, const nf::Key& k) {
     best = s.prio;
     v = {true, static_cast<std::uint16_t>(i), static_cast<std::uint8_t>(s.entry.action),
          static_cast<std::uint8_t>(s.entry.reject_with), s.entry.log};
+  }
+  if (exact == nullptr) return v;
+  const nf::ExactVector kv = nf::exact_vector(k);
+  for (unsigned t = 0; t < g.tables; ++t) {
+    const nf::ExactVector& mask = (*masks)[t];
+    const std::uint32_t b = g.bucket(t, kv & mask);
+    for (unsigned w = 0; w < g.ways; ++w) {
+      const std::uint32_t loc = g.location(t, b, w);
+      const ExactSlot& x = (*exact)[loc];
+      if (!x.valid || x.prio >= best || !nf::exact_matches(nf::ExactForm{mask, x.value}, k))
+        continue;
+      best = x.prio;
+      v = {true, static_cast<std::uint16_t>(bank.size() + loc), x.action, x.reject_with, x.log};
+    }
   }
   return v;
 }
@@ -89,17 +156,19 @@ void put_bits(W& w, unsigned lsb, unsigned width, std::uint64_t value) {
 template <typename M>
 class Tb {
  public:
-  explicit Tb(unsigned entries)
+  explicit Tb(unsigned entries, ExactGeom geom = {})
       : entries_(entries),
+        geom_(geom),
         ctx_(std::make_unique<VerilatedContext>()),
         m_(std::make_unique<M>(ctx_.get())),
-        bank_{std::vector<Slot>(entries), std::vector<Slot>(entries)},
-        pkts_(entries),
-        bytes_(entries) {
+        pkts_(entries + geom.entries()),
+        bytes_(entries + geom.entries()) {
+    clear_mirror();
     m_->clk_i = 0;
     m_->rst_ni = 1;
     m_->key_valid_i = 0;
     m_->wr_valid_i = 0;
+    m_->ex_wr_valid_i = 0;
     m_->commit_i = 0;
     m_->cnt_clr_valid_i = 0;
     m_->eval();
@@ -110,6 +179,8 @@ class Tb {
 
   M& m() { return *m_; }
   unsigned entries() const { return entries_; }
+  const ExactGeom& geom() const { return geom_; }
+  unsigned slots() const { return entries_ + geom_.entries(); }
   std::uint64_t cycle() const { return cycle_; }
   std::uint64_t latency() const { return m_->latency_o; }
   std::uint64_t checked() const { return checked_; }
@@ -118,6 +189,14 @@ class Tb {
   bool pending_empty() const { return pending_.empty(); }
   std::vector<Slot>& active() { return bank_[active_]; }
   std::vector<Slot>& shadow() { return bank_[active_ ^ 1u]; }
+  std::vector<ExactSlot>& ex_active() { return ex_[active_]; }
+  std::vector<ExactSlot>& ex_shadow() { return ex_[active_ ^ 1u]; }
+  std::vector<nf::ExactVector>& mask_active() { return mask_[active_]; }
+  std::vector<nf::ExactVector>& mask_shadow() { return mask_[active_ ^ 1u]; }
+  // The verdict of k on the active bank.
+  Verdict expect(const nf::Key& k) const {
+    return reference(bank_[active_], k, &ex_[active_], &mask_[active_], geom_);
+  }
   std::uint64_t ref_pkts(unsigned slot) const { return pkts_[slot]; }
   std::uint64_t ref_bytes(unsigned slot) const { return bytes_[slot]; }
   const Verdict& last() const { return last_; }
@@ -127,6 +206,7 @@ class Tb {
     m_->rst_ni = 0;
     m_->key_valid_i = 0;
     m_->wr_valid_i = 0;
+    m_->ex_wr_valid_i = 0;
     m_->commit_i = 0;
     m_->cnt_clr_valid_i = 0;
     m_->eval();
@@ -134,17 +214,18 @@ class Tb {
     m_->rst_ni = 1;
     m_->eval();
     pending_.clear();
-    bank_ = {std::vector<Slot>(entries_), std::vector<Slot>(entries_)};
+    clear_mirror();
     active_ = 0;
     std::fill(pkts_.begin(), pkts_.end(), 0);
     std::fill(bytes_.begin(), bytes_.end(), 0);
     epoch_ = 0;
     const std::uint64_t start = cycle_;
-    while (!m_->wr_ready_o && cycle_ - start < 10u * entries_ + 1000) {
+    while (!(m_->wr_ready_o && m_->ex_wr_ready_o) && cycle_ - start < 2u * slots() + 1000) {
       if (each_cycle) each_cycle();
       step();
     }
     EXPECT_TRUE(m_->wr_ready_o) << "wr_ready_o never rose after reset";
+    EXPECT_TRUE(m_->ex_wr_ready_o) << "ex_wr_ready_o never rose after reset";
     return cycle_ - start;
   }
 
@@ -159,7 +240,7 @@ class Tb {
     m_->tag_i = tag_;
     m_->key_valid_i = 1;
     Pending p{cycle_, tag_, k, std::nullopt};
-    if (check) p.expected = expected ? *expected : reference(active(), k);
+    if (check) p.expected = expected ? *expected : expect(k);
     pending_.push_back(p);
     tag_ = static_cast<std::uint16_t>(tag_ + 1);
   }
@@ -167,6 +248,7 @@ class Tb {
   void step() {
     raw_tick();
     m_->key_valid_i = 0;
+    m_->ex_wr_valid_i = 0;
     m_->commit_i = 0;
     m_->cnt_clr_valid_i = 0;
     if (m_->epoch_o != epoch_) {
@@ -249,6 +331,75 @@ class Tb {
     return r;
   }
 
+  // One EXACT_WRITE (mask = false: entry at location idx) or EXACT_MASK
+  // (mask = true: table idx) into the shadow bank, waiting for ex_wr_ready_o;
+  // mirrored unless refused. Returns whether the model refused it (checked
+  // against the rule: location/table out of range, unknown action).
+  bool ex_write_raw(bool mask, std::uint16_t idx, const nf::ExactVector& v, const ExactSlot& x,
+                    const std::function<void()>& each_cycle = {}) {
+    for (int i = 0; !m_->ex_wr_ready_o; ++i) {
+      if (i > 10000) {
+        ADD_FAILURE() << "ex_wr_ready_o stuck low";
+        return true;
+      }
+      if (each_cycle) each_cycle();
+      step();
+    }
+    drive_ex(mask, idx, v, x);
+    // Accepted at this edge, into the bank that is the shadow now (a commit
+    // in the same cycle makes it the active one); a refusal shows at once.
+    const unsigned target = active_ ^ 1u;
+    if (each_cycle) each_cycle();
+    m_->eval();
+    const bool refused = m_->ex_wr_refused_o != 0;
+    step();
+    EXPECT_EQ(refused, ex_refusal(mask, idx, x.action)) << "idx " << idx;
+    if (!refused) {
+      if (mask) {
+        mask_[target][idx] = v;
+      } else {
+        ExactSlot s = x;
+        s.value = v;
+        ex_[target][idx] = s;
+      }
+    }
+    return refused;
+  }
+  bool ex_mask(unsigned table, const nf::ExactVector& mask,
+               const std::function<void()>& each_cycle = {}) {
+    return ex_write_raw(true, static_cast<std::uint16_t>(table), mask, ExactSlot{}, each_cycle);
+  }
+  bool ex_write(std::uint32_t loc, const ExactSlot& x,
+                const std::function<void()>& each_cycle = {}) {
+    return ex_write_raw(false, static_cast<std::uint16_t>(loc), x.value, x, each_cycle);
+  }
+  // Put x where the hash says, in table t's bucket for its value, way w.
+  std::uint32_t ex_place(unsigned t, unsigned w, const ExactSlot& x,
+                         const std::function<void()>& each_cycle = {}) {
+    const std::uint32_t loc = geom_.location(t, geom_.bucket(t, x.value), w);
+    EXPECT_FALSE(ex_write(loc, x, each_cycle));
+    return loc;
+  }
+  // Writes on consecutive cycles with no gap (the model must take one per
+  // cycle); returns the cycles ex_wr_ready_o was low in between (0).
+  std::uint64_t ex_stream(const std::vector<std::pair<std::uint32_t, ExactSlot>>& writes) {
+    std::uint64_t stalls = 0;
+    for (const auto& [loc, x] : writes) {
+      while (!m_->ex_wr_ready_o) {
+        ++stalls;
+        step();
+      }
+      drive_ex(false, static_cast<std::uint16_t>(loc), x.value, x);
+      const unsigned target = active_ ^ 1u;
+      step();
+      if (!ex_refusal(false, static_cast<std::uint16_t>(loc), x.action)) ex_[target][loc] = x;
+    }
+    return stalls;
+  }
+  bool ex_refusal(bool mask, std::uint32_t idx, std::uint8_t action) const {
+    return mask ? idx >= geom_.tables : (idx >= geom_.entries() || action > 2);
+  }
+
   // Commit and wait for commit_done_o; checks that every key that entered
   // before the flip had its result by then. Returns cycles commit_i to done.
   std::uint64_t commit(const std::function<void()>& each_cycle = {}) {
@@ -272,6 +423,7 @@ class Tb {
       }
       if (flips_ != flips) {
         EXPECT_FALSE(m_->wr_ready_o) << "writes accepted while the old bank drains";
+        EXPECT_FALSE(m_->ex_wr_ready_o) << "exact writes accepted while the old bank drains";
       }
       if (each_cycle) each_cycle();
       step();
@@ -307,6 +459,25 @@ class Tb {
   }
 
  private:
+  void clear_mirror() {
+    bank_ = {std::vector<Slot>(entries_), std::vector<Slot>(entries_)};
+    ex_ = {std::vector<ExactSlot>(geom_.entries()), std::vector<ExactSlot>(geom_.entries())};
+    mask_ = {std::vector<nf::ExactVector>(geom_.tables),
+             std::vector<nf::ExactVector>(geom_.tables)};
+  }
+
+  void drive_ex(bool mask, std::uint16_t idx, const nf::ExactVector& v, const ExactSlot& x) {
+    m_->ex_wr_valid_i = 1;
+    m_->ex_wr_mask_i = mask ? 1 : 0;
+    m_->ex_wr_idx_i = idx;
+    for (unsigned i = 0; i < nf::kExactWords; ++i) m_->ex_wr_vec_i[i] = v.w[i];
+    m_->ex_wr_entry_valid_i = x.valid ? 1 : 0;
+    m_->ex_wr_prio_i = x.prio;
+    m_->ex_wr_action_i = x.action;
+    m_->ex_wr_reject_with_i = x.reject_with;
+    m_->ex_wr_log_i = x.log ? 1 : 0;
+  }
+
   struct Pending {
     std::uint64_t issue;
     std::uint16_t tag;
@@ -360,9 +531,12 @@ class Tb {
   }
 
   unsigned entries_;
+  ExactGeom geom_;
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<M> m_;
   std::array<std::vector<Slot>, 2> bank_;
+  std::array<std::vector<ExactSlot>, 2> ex_;
+  std::array<std::vector<nf::ExactVector>, 2> mask_;
   unsigned active_ = 0;
   std::uint64_t epoch_ = 0, flips_ = 0, flip_cycle_ = 0;
   std::vector<std::uint64_t> pkts_, bytes_;
@@ -487,6 +661,61 @@ class Gen {
   std::mt19937_64 rng_;
   std::array<std::vector<std::uint32_t>, rf::kNumFields> pool_;
 };
+
+inline nf::ExactVector operator|(const nf::ExactVector& a, const nf::ExactVector& b) {
+  nf::ExactVector r;
+  for (unsigned i = 0; i < nf::kExactWords; ++i) r.w[i] = a.w[i] | b.w[i];
+  return r;
+}
+
+inline nf::ExactVector operator~(const nf::ExactVector& a) {
+  nf::ExactVector r;
+  for (unsigned i = 0; i < nf::kExactWords; ++i) r.w[i] = ~a.w[i];
+  return r;
+}
+
+// A random exact-table mask: prefix-style (whole fields, field prefixes, a
+// few flag bits; what nfw rules give) or arbitrary bits.
+inline nf::ExactVector random_exact_mask(Gen& g, bool prefix_style) {
+  std::array<std::uint32_t, rf::kNumFields> m{};
+  for (unsigned i = 0; i < rf::kNumFields; ++i) {
+    const std::uint32_t max = nf::field_max(i);
+    const unsigned w = rf::kFields[i].width;
+    if (prefix_style) {
+      switch (g.below(4)) {
+        case 0:
+          m[i] = max;
+          break;
+        case 1: {
+          const unsigned len = static_cast<unsigned>(g.below(w + 1));
+          m[i] = len == 0 ? 0 : (max & ~(len >= w ? 0 : (max >> len)));
+          break;
+        }
+        default:
+          break;
+      }
+    } else if (g.below(2) != 0) {
+      m[i] = static_cast<std::uint32_t>(g.rng()()) & max;
+    }
+  }
+  const auto flags =
+      static_cast<std::uint16_t>(g.below(1u << rf::kNumFlags) & (prefix_style ? 0x00Fu : 0xFFFu));
+  return nf::exact_vector(m, flags);
+}
+
+// A value under mask, from the generator's pools so that exact entries and
+// range slots overlap.
+inline nf::ExactVector random_exact_value(Gen& g, const nf::ExactVector& mask) {
+  return nf::exact_vector(g.key_random()) & mask;
+}
+
+// A key that an entry of this value and mask matches (the bits outside the
+// mask random).
+inline nf::Key key_for_exact(Gen& g, const nf::ExactVector& value, const nf::ExactVector& mask) {
+  nf::Key k = key_of_vector(value | (nf::exact_vector(g.key_random()) & ~mask));
+  k.frame_bytes = static_cast<std::uint32_t>(60 + g.below(1455));
+  return k;
+}
 
 // Fill slots [first, last) of the shadow bank with random rules; priorities
 // from a small range so that ties are common.

@@ -126,18 +126,18 @@ module tx_tb
   logic [FILTER_FLAGS_W-1:0]         flt_flags;
   logic [15:0]                       flt_bytes, flt_lat;
   logic [FILTER_ACTION_W-1:0]        flt_action;
-  logic [1:0]                        flt_slot, flt_cnt_slot_unused;
+  logic [1:0]                        flt_slot;
+  logic [FILTER_PRIO_BITS-1:0]       flt_prio;
   logic [FILTER_REJECT_WITH_W-1:0]   flt_rej;
   logic                              flt_wr_ready, flt_wr_done, flt_wr_err, flt_cready, flt_cdone;
-  logic                              flt_clr_ready, flt_idle;
+  logic                              flt_bank, flt_shadow_ready, flt_idle;
   logic [31:0]                       flt_epoch;
-  logic [63:0]                       flt_pkts, flt_bytes_cnt;
-  assign flt_cnt_slot_unused = '0;
 
   filter_classifier #(.Entries(FltEntries)) u_filter (
     .clk_i, .rst_ni,
-    .key_valid_i(flt_kv), .key_i(flt_key), .flags_i(flt_flags), .bytes_i(flt_bytes), .tag_i(1'b0),
+    .key_valid_i(flt_kv), .key_i(flt_key), .flags_i(flt_flags), .tag_i(1'b0),
     .res_valid_o(flt_rv), .res_tag_o(flt_tag), .res_hit_o(flt_hit), .res_slot_o(flt_slot),
+    .res_prio_o(flt_prio),
     .res_action_o(flt_action), .res_reject_with_o(flt_rej), .res_log_o(flt_log),
     .latency_o(flt_lat),
     .wr_valid_i(1'b0), .wr_ready_o(flt_wr_ready), .wr_slot_i('0), .wr_slot_valid_i(1'b0),
@@ -145,9 +145,7 @@ module tx_tb
     .wr_prio_i('0), .wr_action_i('0), .wr_reject_with_i('0), .wr_log_i(1'b0),
     .wr_done_o(flt_wr_done), .wr_error_o(flt_wr_err),
     .commit_i(1'b0), .commit_ready_o(flt_cready), .commit_done_o(flt_cdone), .epoch_o(flt_epoch),
-    .cnt_rd_slot_i(flt_cnt_slot_unused), .cnt_rd_pkts_o(flt_pkts), .cnt_rd_bytes_o(flt_bytes_cnt),
-    .cnt_clr_valid_i(1'b0), .cnt_clr_ready_o(flt_clr_ready), .cnt_clr_slot_i('0),
-    .idle_o(flt_idle));
+    .bank_o(flt_bank), .shadow_ready_o(flt_shadow_ready), .idle_o(flt_idle));
 
   tx_check #(.NumPorts(NumPorts), .FilterLatency(filter_latency(FltEntries))) u_check (
     .clk_i, .rst_ni,
@@ -169,8 +167,8 @@ module tx_tb
 
   /* verilator lint_off UNUSEDSIGNAL */
   logic unused;
-  assign unused = ^{rx_ctx_unused, probe_unused, flt_tag, flt_slot, flt_rej, flt_lat, flt_wr_ready,
-                    flt_wr_done, flt_wr_err, flt_cready, flt_cdone, flt_clr_ready, flt_epoch,
-                    flt_pkts, flt_bytes_cnt};
+  assign unused = ^{rx_ctx_unused, probe_unused, flt_tag, flt_slot, flt_prio, flt_rej, flt_lat,
+                    flt_wr_ready, flt_wr_done, flt_wr_err, flt_cready, flt_cdone, flt_bank,
+                    flt_shadow_ready, flt_epoch, flt_bytes};
   /* verilator lint_on UNUSEDSIGNAL */
 endmodule
