@@ -331,29 +331,27 @@ InstallStats FilterInstaller::install(const filter::Program& program) {
 }
 
 std::map<filter::CounterRef, filter::Counters> FilterInstaller::counts() {
-  auto out = retired_;
-  for (const auto& s : entries_) {
-    const auto c = hw_.counter(s.slot);
-    if (c.packets == 0 && c.bytes == 0) continue;
-    for (const auto& ref : s.ce.path) add(out[ref], c);
-  }
-  return out;
+  return counts_where([](const filter::CounterRef&) { return true; });
 }
 
 std::map<filter::CounterRef, filter::Counters> FilterInstaller::counts(
     const std::set<filter::CounterRef>& only) {
+  return counts_where([&](const filter::CounterRef& r) { return only.contains(r); });
+}
+
+// One NIC counter read per installed entry that counts for a wanted ref.
+std::map<filter::CounterRef, filter::Counters> FilterInstaller::counts_where(
+    const std::function<bool(const filter::CounterRef&)>& wanted) {
   std::map<filter::CounterRef, filter::Counters> out;
-  for (const auto& ref : only) {
-    if (auto it = retired_.find(ref); it != retired_.end()) out[ref] = it->second;
+  for (const auto& [ref, c] : retired_) {
+    if (wanted(ref)) out[ref] = c;
   }
   for (const auto& s : entries_) {
-    if (std::none_of(s.ce.path.begin(), s.ce.path.end(),
-                     [&](const filter::CounterRef& r) { return only.contains(r); }))
-      continue;
+    if (std::none_of(s.ce.path.begin(), s.ce.path.end(), wanted)) continue;
     const auto c = hw_.counter(s.slot);
     if (c.packets == 0 && c.bytes == 0) continue;
     for (const auto& ref : s.ce.path) {
-      if (only.contains(ref)) add(out[ref], c);
+      if (wanted(ref)) add(out[ref], c);
     }
   }
   return out;

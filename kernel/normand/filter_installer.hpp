@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -98,6 +99,8 @@ class FilterInstaller {
     return slot >= norman::regmap::kFilterEntries;
   }
   Placement place(const std::vector<Slot>& gone, std::span<const filter::CompiledEntry> add);
+  std::map<filter::CounterRef, filter::Counters> counts_where(
+      const std::function<bool(const filter::CounterRef&)>& wanted);
   static void assign_priorities(std::vector<Slot>& next, std::size_t pre, std::size_t n_add,
                                 std::vector<bool>& dirty);
 

@@ -128,26 +128,8 @@ TEST(CompilerErrors, PortsNeedTcpOrUdp) {
   EXPECT_NE(compile_error(rs).find("--tcp-flags needs -p tcp"), std::string::npos);
 }
 
-Ruleset many_terminal_rules(std::size_t n) {
-  Ruleset rs;
-  auto& rules = chain(rs, "INPUT").rules;
-  rules.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    Rule r = make_rule(i + 1, i % 7 == 0 ? TargetKind::kDrop : TargetKind::kAccept);
-    r.src =
-        Addr{{ip(10, static_cast<unsigned>(i >> 8) & 0xFF, static_cast<unsigned>(i) & 0xFF, 1), 32},
-             false};
-    r.proto = Proto{6, false};
-    r.modules = {Module::kTcp};
-    const auto port = static_cast<std::uint32_t>(1000 + i % 5000);
-    r.dport = PortMatch{{port, port}, false};
-    rules.push_back(std::move(r));
-  }
-  return rs;
-}
-
 TEST(CompilerLimits, CapacitySaysByHowMuch) {
-  const Ruleset rs = many_terminal_rules(5000);
+  const Ruleset rs = test::flat_host_port_chain(5000);
   test::MapIds ids;
   try {
     (void)compile(rs, ids);
@@ -160,12 +142,12 @@ TEST(CompilerLimits, CapacitySaysByHowMuch) {
               "nfw: the ruleset needs 5002 entries, the NIC has 4096: 906 too many");
   }
   // Exactly full is fine.
-  const Program p = compile(many_terminal_rules(4094), ids);
+  const Program p = compile(test::flat_host_port_chain(4094), ids);
   EXPECT_EQ(p.entries.size(), 4096u);
 }
 
 TEST(CompilerLimits, TenThousandRulesCompileFast) {
-  const Ruleset rs = many_terminal_rules(10000);
+  const Ruleset rs = test::flat_host_port_chain(10000);
   test::MapIds ids;
   CompileOptions opt;
   opt.capacity = 1u << 20;

@@ -304,25 +304,8 @@ TEST(IncrementalCompiler, RandomEditsNearCapacity) {
   run_edits(16, 100, 40, 3, 8, Assume::kStableIds, 40);
 }
 
-Ruleset flat_chain(std::size_t n) {
-  Ruleset rs;
-  auto& rules = chain(rs, "INPUT").rules;
-  for (std::size_t i = 0; i < n; ++i) {
-    Rule r = make_rule(i + 1, i % 7 == 0 ? TargetKind::kDrop : TargetKind::kAccept);
-    r.src =
-        Addr{{ip(10, static_cast<unsigned>(i >> 8) & 0xFF, static_cast<unsigned>(i) & 0xFF, 1), 32},
-             false};
-    r.proto = Proto{6, false};
-    r.modules = {Module::kTcp};
-    const auto port = static_cast<std::uint32_t>(1000 + i % 5000);
-    r.dport = PortMatch{{port, port}, false};
-    rules.push_back(std::move(r));
-  }
-  return rs;
-}
-
 TEST(IncrementalCompiler, OneRuleEditOfAFlatChainWalksOneRule) {
-  Ruleset rs = flat_chain(3000);
+  Ruleset rs = test::flat_host_port_chain(3000);
   test::MapIds ids;
   CompileOptions opt;
   opt.capacity = 1u << 20;
@@ -367,7 +350,7 @@ TEST(IncrementalCompiler, OneRuleEditOfAFlatChainWalksOneRule) {
 }
 
 TEST(IncrementalCompiler, RulesThatWalkTheRestOfTheChainSeeOnlyOverlappingEdits) {
-  Ruleset rs = flat_chain(200);
+  Ruleset rs = test::flat_host_port_chain(200);
   auto& rules = rs.chains[0].rules;
   Rule log = make_rule(5000, TargetKind::kLog);
   log.src = Addr{{ip(192, 168, 0, 0), 16}, false};
@@ -400,7 +383,7 @@ TEST(IncrementalCompiler, RulesThatWalkTheRestOfTheChainSeeOnlyOverlappingEdits)
 }
 
 TEST(IncrementalCompiler, UserChainEditsRecomputeTheirCallers) {
-  Ruleset rs = flat_chain(100);
+  Ruleset rs = test::flat_host_port_chain(100);
   Rule jump = make_rule(7000, TargetKind::kJump, "U");
   jump.proto = Proto{17, false};
   chain(rs, "U").rules.push_back(make_rule(7001, TargetKind::kReturn));
@@ -418,7 +401,7 @@ TEST(IncrementalCompiler, UserChainEditsRecomputeTheirCallers) {
 }
 
 TEST(IncrementalCompiler, OwnerIdsAreAskedAgain) {
-  Ruleset rs = flat_chain(20);
+  Ruleset rs = test::flat_host_port_chain(20);
   Rule cg = make_rule(900, TargetKind::kDrop);
   cg.cgroup = Cgroup{"/a", false};
   Rule cmd = make_rule(901, TargetKind::kAccept);
@@ -439,7 +422,7 @@ TEST(IncrementalCompiler, OwnerIdsAreAskedAgain) {
 }
 
 TEST(IncrementalCompiler, CapacityErrorsAndRecovery) {
-  Ruleset rs = flat_chain(4094);
+  Ruleset rs = test::flat_host_port_chain(4094);
   test::MapIds ids;
   IncrementalCompiler inc;
   ASSERT_TRUE(agrees(inc, rs, ids, {}, Assume::kStableIds));  // exactly full

@@ -58,6 +58,26 @@ inline Chain& chain(Ruleset& rs, std::string_view name) {
   return rs.chains.back();
 }
 
+// INPUT with n terminal rules `-s 10.a.b.1/32 -p tcp --dport P`, every
+// seventh DROP: a large table whose rules each flatten to one entry.
+inline Ruleset flat_host_port_chain(std::size_t n) {
+  Ruleset rs;
+  auto& rules = chain(rs, "INPUT").rules;
+  rules.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Rule r = make_rule(i + 1, i % 7 == 0 ? TargetKind::kDrop : TargetKind::kAccept);
+    r.src =
+        Addr{{ip(10, static_cast<unsigned>(i >> 8) & 0xFF, static_cast<unsigned>(i) & 0xFF, 1), 32},
+             false};
+    r.proto = Proto{6, false};
+    r.modules = {Module::kTcp};
+    const auto port = static_cast<std::uint32_t>(1000 + i % 5000);
+    r.dport = PortMatch{{port, port}, false};
+    rules.push_back(std::move(r));
+  }
+  return rs;
+}
+
 struct KeySpec {
   Direction dir = Direction::kInput;
   unsigned iface = 0;
