@@ -1,7 +1,8 @@
 // The control socket: a UNIX stream socket, mode 0600 (root-only when nsim
 // runs as root). Non-blocking: poll() services whatever is ready and returns.
-// When a control connection closes, the privileged MMIO channels opened on it
-// are closed too (app channels live on until CLOSE_MMIO_CHANNEL).
+// When a control connection closes, everything created on it goes with it
+// (DMA mappings, MMIO channels of both kinds, interrupt vectors: see
+// NsimService::client_closed), and the NIC resets when its driver is gone.
 #pragma once
 
 #include <string>

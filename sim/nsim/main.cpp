@@ -100,6 +100,7 @@ class Nsim {
     service_ = std::make_unique<norman::nsim::NsimService>(
         info, mem_, hub_, irqs_, [this](norman::nsim::proto::StatsRsp& s) { fill_stats(s); },
         [this] { return core_->cycles(); });
+    service_->on_driver_gone([this] { reset_device(); });
     server_ = std::make_unique<norman::nsim::ControlServer>(o.socket, *service_);
   }
 
@@ -116,6 +117,7 @@ class Nsim {
   bool poll_eth();
   bool idle() const;
   void step();
+  void reset_device();
 
   Options opt_;
   norman::nsim::HostMemory mem_;
@@ -143,6 +145,7 @@ class Nsim {
   // --rx-after-enable: DPDK RX is not polled until a CSR write setting
   // CTRL.ENABLE bit 0 has reached the core (only privileged channels can).
   bool rx_held_ = false;
+  std::uint64_t resets_ = 0;
 };
 
 void Nsim::fill_stats(norman::nsim::proto::StatsRsp& s) const {
@@ -319,6 +322,35 @@ void Nsim::step() {
     irqs_.fire(out_.irq_vector);
   }
   pcie_.tick();
+}
+
+// The NIC's driver (the last control connection that opened a privileged
+// channel) is gone, e.g. normand was killed: reset the device as a
+// function-level reset would. Its DMA mappings, channels and vectors are
+// already released (NsimService::client_closed); the core forgets every
+// connection, flow, queue and filter entry and its counters, so the next
+// control plane starts from a known state instead of colliding with the
+// dead one's. Transfers in flight are dropped; a frame that was entering
+// the core starts again from its first beat and meets the reset core (which
+// has no connection yet: RX_DROP_NO_QUEUE), so no frame is lost uncounted.
+void Nsim::reset_device() {
+  core_->reset();
+  pcie_.reset();
+  hub_.core_reset();
+  for (RxPort& r : rx_) {
+    r.off = 0;
+  }
+  for (TxPort& t : tx_) {
+    t.buf.clear();
+    t.broken = false;
+  }
+  in_ = CoreModel::In{};
+  out_ = CoreModel::Out{};
+  idle_streak_ = 0;
+  rx_held_ = opt_.rx_after_enable;
+  ++resets_;
+  std::fprintf(stderr, "nsim: the control plane closed its connection: device reset (%llu so far)\n",
+               static_cast<unsigned long long>(resets_));
 }
 
 void Nsim::run() {

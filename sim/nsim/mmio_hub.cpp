@@ -311,4 +311,19 @@ void MmioHub::tick(std::uint64_t now) {
   }
 }
 
+void MmioHub::core_reset() {
+  for (Outstanding& o : outstanding_) {
+    if (o.timed_out) {
+      continue;
+    }
+    ++stats_.timeouts;
+    auto it = channels_.find(o.channel);
+    if (it != channels_.end()) {
+      respond(it->second, o.seq, kAllOnes, proto::MmioStatus::kTimeout);
+    }
+  }
+  outstanding_.clear();
+  outstanding_active_ = 0;
+}
+
 }  // namespace norman::nsim

@@ -72,6 +72,10 @@ class MmioHub {
   void csr_response(std::uint64_t data);
   // Times out reads the core has not answered.
   void tick(std::uint64_t now);
+  // The core was reset: reads it had accepted will never be answered, so
+  // they are answered now with all ones (status kTimeout). Queued requests
+  // stay queued for the reset core.
+  void core_reset();
 
   // Nothing queued and no read waiting for the core.
   [[nodiscard]] bool idle() const { return queue_.empty() && outstanding_active_ == 0; }

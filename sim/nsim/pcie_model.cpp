@@ -43,6 +43,20 @@ PcieModel::PcieModel(const PcieConfig& cfg, HostMemory& mem)
   update_ready();
 }
 
+void PcieModel::reset() {
+  wr_open_ = false;
+  wr_broken_ = false;
+  wr_beats_seen_ = 0;
+  wr_beats_expected_ = 0;
+  wr_buf_.clear();
+  writes_.clear();
+  reads_.clear();
+  cpl_valid_ = false;
+  d2h_tokens_ = cfg_.burst_bytes;
+  h2d_tokens_ = cfg_.burst_bytes;
+  update_ready();
+}
+
 std::uint64_t PcieModel::tlp_count(std::uint64_t addr, std::uint64_t len, std::uint32_t boundary) {
   if (len == 0) {
     return 1;

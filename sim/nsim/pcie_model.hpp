@@ -93,6 +93,11 @@ class PcieModel {
   // the next completion beat.
   void tick();
 
+  // The device was reset: transfers in flight are dropped (a write not yet
+  // visible is never applied, a read never completes), as after a
+  // function-level reset. Statistics are kept.
+  void reset();
+
   // Nothing assembling, in flight or waiting to complete.
   [[nodiscard]] bool idle() const { return !wr_open_ && writes_.empty() && reads_.empty(); }
   [[nodiscard]] std::uint64_t now() const { return now_; }

@@ -48,13 +48,34 @@ NsimService::NsimService(Info info, HostMemory& mem, MmioHub& hub, IrqTable& irq
     : info_(info), mem_(mem), hub_(hub), irqs_(irqs), fill_stats_(std::move(fill_stats)), cycles_(std::move(cycles)) {}
 
 void NsimService::client_closed(std::uint64_t client) {
-  std::erase_if(owned_, [&](const std::pair<std::uint64_t, std::uint32_t>& o) {
-    if (o.first != client) {
+  if (client == 0) {
+    return;
+  }
+  const bool was_driver = drivers_.erase(client) != 0;
+  std::erase_if(channel_owner_, [&](const std::pair<const std::uint32_t, std::uint64_t>& o) {
+    if (o.second != client) {
       return false;
     }
-    hub_.close(o.second);  // ENOENT if it was closed already: fine
+    hub_.close(o.first);  // ENOENT if it was closed already: fine
     return true;
   });
+  std::erase_if(dma_owner_, [&](const std::pair<const std::uint64_t, std::uint64_t>& o) {
+    if (o.second != client) {
+      return false;
+    }
+    mem_.unmap(o.first);
+    return true;
+  });
+  std::erase_if(irq_owner_, [&](const std::pair<const std::uint32_t, std::uint64_t>& o) {
+    if (o.second != client) {
+      return false;
+    }
+    irqs_.set(o.first, UniqueFd{});
+    return true;
+  });
+  if (was_driver && drivers_.empty() && driver_gone_) {
+    driver_gone_();
+  }
 }
 
 Reply NsimService::handle(wire::Message& req, std::uint64_t client) {
@@ -89,6 +110,9 @@ Reply NsimService::handle(wire::Message& req, std::uint64_t client) {
       if (err != 0) {
         return fail(type, err, "MAP_DMA: " + why);
       }
+      if (client != 0) {
+        dma_owner_[m.iova] = client;
+      }
       return ok(type);
     }
     case MsgType::kUnmapDma: {
@@ -96,6 +120,7 @@ Reply NsimService::handle(wire::Message& req, std::uint64_t client) {
       if (mem_.unmap(m.iova) != 0) {
         return fail(type, ENOENT, "UNMAP_DMA: no region is mapped at that iova");
       }
+      dma_owner_.erase(m.iova);
       return ok(type);
     }
     case MsgType::kOpenMmioChannel: {
@@ -108,8 +133,11 @@ Reply NsimService::handle(wire::Message& req, std::uint64_t client) {
       if (err != 0) {
         return fail(type, err, "OPEN_MMIO_CHANNEL: " + why);
       }
-      if (static_cast<proto::ChannelKind>(m.kind) == proto::ChannelKind::kPrivileged && client != 0) {
-        owned_.emplace_back(client, opened.id);
+      if (client != 0) {
+        channel_owner_[opened.id] = client;
+        if (static_cast<proto::ChannelKind>(m.kind) == proto::ChannelKind::kPrivileged) {
+          drivers_.insert(client);
+        }
       }
       proto::OpenChannelRsp r{};
       r.channel_id = opened.id;
@@ -138,6 +166,7 @@ Reply NsimService::handle(wire::Message& req, std::uint64_t client) {
       if (hub_.close(m.channel_id) != 0) {
         return fail(type, ENOENT, "CLOSE_MMIO_CHANNEL: no such channel");
       }
+      channel_owner_.erase(m.channel_id);
       return ok(type);
     }
     case MsgType::kSetIrq: {
@@ -149,6 +178,11 @@ Reply NsimService::handle(wire::Message& req, std::uint64_t client) {
         return fail(type, EINVAL, "SET_IRQ: vector out of range (16 bits)");
       }
       irqs_.set(m.vector, req.fds.empty() ? UniqueFd{} : std::move(req.fds[0]));
+      if (client != 0 && !req.fds.empty()) {
+        irq_owner_[m.vector] = client;  // the last to set a vector owns it
+      } else {
+        irq_owner_.erase(m.vector);
+      }
       return ok(type);
     }
     case MsgType::kStats: {

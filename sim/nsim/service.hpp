@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <vector>
 
 #include "host_memory.hpp"
@@ -34,10 +36,20 @@ class NsimService {
               std::function<void(proto::StatsRsp&)> fill_stats,
               std::function<std::uint64_t()> cycles);
 
-  // client: an id of the control connection the request came on. Privileged
-  // channels belong to it and are closed by client_closed().
+  // client: an id of the control connection the request came on (0: none,
+  // for tests). What a connection creates belongs to it, as a VFIO
+  // container's mappings belong to its file: client_closed() unmaps its DMA
+  // regions, closes its MMIO channels (privileged and app) and unregisters
+  // its interrupt vectors. A control plane that dies (SIGKILL) thus leaves
+  // nothing behind that a new one would collide with.
   Reply handle(wire::Message& req, std::uint64_t client = 0);
   void client_closed(std::uint64_t client);
+
+  // Called from client_closed() when the last connection that opened a
+  // privileged channel (the NIC's driver) is gone: the device should reset
+  // itself (a function-level reset), so that no context, flow or filter of
+  // the dead driver's session survives into the next one.
+  void on_driver_gone(std::function<void()> fn) { driver_gone_ = std::move(fn); }
 
   [[nodiscard]] bool shutdown_requested() const { return shutdown_; }
 
@@ -49,7 +61,12 @@ class NsimService {
   std::function<void(proto::StatsRsp&)> fill_stats_;
   std::function<std::uint64_t()> cycles_;
   bool shutdown_ = false;
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> owned_;  // (client, privileged channel)
+  // What each control connection created (client ids; 0 is never recorded).
+  std::map<std::uint32_t, std::uint64_t> channel_owner_;  // channel id -> client
+  std::set<std::uint64_t> drivers_;  // connections that opened a privileged channel
+  std::map<std::uint64_t, std::uint64_t> dma_owner_;  // iova -> client
+  std::map<std::uint32_t, std::uint64_t> irq_owner_;  // vector -> client
+  std::function<void()> driver_gone_;
 };
 
 }  // namespace norman::nsim

@@ -280,35 +280,79 @@ TEST_F(ControlTest, GarbageOnTheSocketDropsOnlyThatClient) {
   EXPECT_EQ(c.stats().num_ports, 2U);
 }
 
-TEST_F(ControlTest, PrivilegedChannelsDieWithTheirConnection) {
+// A control plane that dies without cleaning up (SIGKILLed normand) leaves
+// nothing behind: its DMA mappings, channels (privileged and app) and
+// interrupt vectors go with its connection, a successor maps the same IOVA
+// again, and the device is told to reset once no driver is left.
+TEST_F(ControlTest, EverythingAConnectionCreatedDiesWithIt) {
+  std::atomic<int> resets{0};
   start();
+  {
+    std::lock_guard lock(mu_);
+    service_->on_driver_gone([&] { ++resets; });
+  }
   NsimClient c = NsimClient::connect(path_);
   EXPECT_EQ(c.stats().mmio_channels, 1U);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // A control-plane process that dies without cleaning up.
-    try {
-      ConnectOptions o;
-      o.check_identity = false;
-      NsimClient child = NsimClient::connect(path_, o);
-      std::uint64_t p[] = {kConnDbBase};
-      AppChannel app = child.open_app_channel(p);
-      (void)app.fd.release();
-      ::_exit(child.stats().mmio_channels == 3 ? 0 : 1);
-    } catch (...) {
-      ::_exit(2);
+  constexpr std::uint64_t kIova = 1ULL << 32;
+  auto child_run = [&]() -> int {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      try {
+        ConnectOptions o;
+        o.check_identity = false;
+        NsimClient child = NsimClient::connect(path_, o);
+        DmaRegion r = DmaRegion::create(4096, "dies");
+        child.map_dma(r.fd(), kIova, 4096, 0);
+        std::uint64_t p[] = {kConnDbBase};
+        AppChannel app = child.open_app_channel(p);
+        (void)app.fd.release();
+        UniqueFd efd = make_eventfd();
+        child.set_irq(7, efd.get());
+        ::_exit(child.stats().mmio_channels == 3 ? 0 : 1);
+      } catch (...) {
+        ::_exit(2);
+      }
     }
+    int st = 0;
+    if (pid < 0 || ::waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
+    return WEXITSTATUS(st);
+  };
+  // The first dies with a mapping at kIova; the second maps it again (the
+  // "MAP_DMA: the iova range overlaps an existing mapping" of a restarted
+  // normand).
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(child_run(), 0) << "round " << round;
+    for (int i = 0; i < 1000 && c.stats().mmio_channels != 1; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(c.stats().mmio_channels, 1U);
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(mem_.num_regions(), 0U);
+    EXPECT_EQ(irqs_.size(), 0U);
   }
-  int st = 0;
-  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
-  ASSERT_TRUE(WIFEXITED(st));
-  EXPECT_EQ(WEXITSTATUS(st), 0);
-  // Its privileged channel is gone; the app channel it created lives on.
-  for (int i = 0; i < 1000 && c.stats().mmio_channels != 2; ++i) {
+  // c still holds a privileged channel: the device was not reset under it.
+  EXPECT_EQ(resets.load(), 0);
+}
+
+TEST_F(ControlTest, TheDeviceResetsWhenItsLastDriverIsGone) {
+  std::atomic<int> resets{0};
+  start();
+  {
+    std::lock_guard lock(mu_);
+    service_->on_driver_gone([&] { ++resets; });
+  }
+  {
+    NsimClient a = NsimClient::connect(path_);
+    {
+      NsimClient b = NsimClient::connect(path_);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(resets.load(), 0) << "reset while a driver was still attached";
+  }
+  for (int i = 0; i < 1000 && resets.load() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  EXPECT_EQ(c.stats().mmio_channels, 2U);
+  EXPECT_EQ(resets.load(), 1);
 }
 
 TEST_F(ControlTest, ShutdownStopsTheService) {
