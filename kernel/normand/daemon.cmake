@@ -15,12 +15,14 @@ add_library(normand_daemon STATIC
   ${_nd}/filter_service.cpp
   ${_nd}/reject_reply.cpp
   ${_nd}/filter_log.cpp
+  ${_nd}/policy_store.cpp
   ${_nd}/session.cpp
   ${_nd}/server.cpp)
 target_include_directories(normand_daemon PUBLIC ${_nd})
 target_link_libraries(normand_daemon
   PUBLIC normand_core_net normand_proto norman_nsim_backend norman_filter nlohmann_json::nlohmann_json Boost::headers
-  PRIVATE norman_warnings)
+  # nfw_syntax: the boot-time rules file is an nfw-save file.
+  PRIVATE nfw_syntax norman_warnings)
 
 add_executable(normand ${_nd}/main.cpp)
 target_link_libraries(normand PRIVATE normand_daemon norman_warnings)

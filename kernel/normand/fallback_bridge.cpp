@@ -141,7 +141,6 @@ void FallbackBridge::Impl::setup(unsigned port) {
   cc.tx_log2 = kTxLog2;
   dev.nic().conn_set(cc);
   conn_set = true;
-  dev.nic().io().write64(rm::kRegCtrlEnable, 3);  // bit0 RX, bit1 TX
 
   tap_sd.assign(tap.fd());
 }

@@ -43,7 +43,8 @@ class FallbackBridge {
  public:
   // Allocates conn 0's rings and NQ 0 with dev.alloc_dma, configures them
   // on the NIC (conn 0 raw on NIC port `port`, NQ 0 on vector 0 with an
-  // eventfd bound through dev.bind_irq) and enables RX and TX (CTRL.ENABLE).
+  // eventfd bound through dev.bind_irq). It does not touch CTRL.ENABLE:
+  // normand enables RX and TX once the filter policy is installed.
   FallbackBridge(boost::asio::io_context& io, device::Device& dev, TapDevice& tap, unsigned port);
   // Clears conn 0 and NQ 0 on the NIC and frees their memory. Run it on
   // io's thread or with io stopped (it uses dev.nic(), like the handlers).

@@ -154,7 +154,7 @@ bool FilterService::command(const filter::Command& cmd) {
     forget_removed(next);
   }
   rules_ = std::move(next);
-  ++generation_;
+  changed();
   return true;
 }
 
@@ -209,7 +209,7 @@ bool FilterService::edit_in_place(const filter::Command& cmd) {
     throw;
   }
   if (removed) forget(rule_ref(removed->id));
-  ++generation_;
+  changed();
   return true;
 }
 
@@ -272,7 +272,7 @@ void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> 
     }
   }
   rules_ = std::move(rules);
-  ++generation_;
+  changed();
 }
 
 std::optional<filter::rf::RejectWith> FilterService::reject_with(const filter::Key& key) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -72,6 +73,11 @@ class FilterService {
   // A new owner (e.g. a cgroup) appeared: cgroup matches may now cover it.
   void owners_changed();
 
+  // The table as installed (counters as loaded, not live: see snapshot()).
+  [[nodiscard]] const filter::Ruleset& rules() const { return rules_; }
+  // Called after every change of the table (normand persists it).
+  void on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
+
   [[nodiscard]] FilterStatus status() const;
   [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
@@ -100,6 +106,11 @@ class FilterService {
   std::map<filter::CounterRef, std::pair<std::int64_t, std::int64_t>> offset_;
   InstallStats last_;
   bool uses_cgroups_ = false;
+  std::function<void()> on_change_;
+  void changed() {
+    ++generation_;
+    if (on_change_) on_change_();
+  }
 };
 
 }  // namespace norman::normand

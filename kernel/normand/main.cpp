@@ -69,6 +69,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--nfw-log-burst", cfg.log_burst, "nfw LOG records the NIC may write at once")
       ->capture_default_str();
+  app.add_option("--state-dir", cfg.state_dir,
+                 "where the installed policy is kept, to be installed again by a restarted "
+                 "normand before traffic flows (default: \"state\" beside --socket, e.g. "
+                 "/run/norman/state)");
+  app.add_option("--rules-file", cfg.rules_file,
+                 "an nfw-save file (e.g. /etc/norman/rules.v4) installed at start when the state "
+                 "directory holds no policy (a missing file means none; a bad one stops normand)");
   app.add_option("--log-level", level, "error, warn, info or debug")
       ->capture_default_str()
       ->check(CLI::IsMember({"error", "warn", "warning", "info", "debug"}));

@@ -63,12 +63,29 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
   // Before touching the device: a second normand must not disturb the first.
   check_socket_path();
   try {
-    dev_ = std::make_unique<device::NsimDevice>(cfg.nsim_socket);
+    auto nsim = std::make_unique<device::NsimDevice>(cfg.nsim_socket);
+    // The NIC has one driver. Another control plane attached (a normand on
+    // another socket) still holds channels; a dead one's are gone (nsim
+    // released them and reset the NIC when its connection closed).
+    const auto channels = nsim->client().stats().mmio_channels;
+    if (channels > 1) {
+      throw std::runtime_error("another control plane is attached (" +
+                               std::to_string(channels - 1) + " other MMIO channels open)");
+    }
+    dev_ = std::move(nsim);
   } catch (const std::exception& e) {
     fail("cannot attach to the NIC (nsim at " + cfg.nsim_socket + ")", e);
   }
   log::info("attached to " + dev_->describe());
   watch_device();
+  // Nothing moves until the policy is installed (below): a NIC that a dead
+  // normand left running, or one fresh from reset (RX and TX on), must not
+  // deliver a frame that the policy would drop, not even to nic0.
+  try {
+    dev_->nic().io().write64(regmap::kRegCtrlEnable, 0);
+  } catch (const std::exception& e) {
+    fail("cannot hold the NIC's RX and TX (CTRL.ENABLE)", e);
+  }
   if (cfg.port >= dev_->num_ports()) {
     throw std::runtime_error("--port " + std::to_string(cfg.port) + ": the NIC has only " +
                              std::to_string(dev_->num_ports()) + " port(s)");
@@ -141,6 +158,12 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
   } catch (const std::exception& e) {
     filter_.reset();
     log::warn(std::string("the NIC's filter overlay is unusable, nfw is unavailable: ") + e.what());
+  }
+  load_policy();
+  try {
+    dev_->nic().io().write64(regmap::kRegCtrlEnable, 3);  // bit0 RX, bit1 TX
+  } catch (const std::exception& e) {
+    fail("cannot enable the NIC's RX and TX (CTRL.ENABLE)", e);
   }
   ctx_ = std::unique_ptr<DaemonContext>(new DaemonContext{
       .dev = *dev_,
@@ -230,6 +253,63 @@ void Server::accept_next() {
         }
         accept_next();
       });
+}
+
+void Server::load_policy() {
+  namespace fs = std::filesystem;
+  const fs::path dir = !cfg_.state_dir.empty() ? fs::path(cfg_.state_dir)
+                                               : fs::path(cfg_.socket_path).parent_path() / "state";
+  policy_ = std::make_unique<PolicyStore>(dir);
+  // Precedence: the policy this normand's predecessor installed (it
+  // includes every nfw change since the rules file was loaded), else the
+  // administrator's rules file, else the empty table (policy ACCEPT).
+  std::optional<filter::Ruleset> rules;
+  std::string source;
+  try {
+    rules = policy_->load_filter();
+    if (rules) source = "persisted policy " + policy_->file().string();
+    if (!rules && !cfg_.rules_file.empty()) {
+      std::error_code ec;
+      if (fs::exists(cfg_.rules_file, ec)) {
+        rules = load_rules_file(cfg_.rules_file);
+        source = "rules file " + cfg_.rules_file;
+      } else {
+        log::info("no rules file " + cfg_.rules_file + ": the filter table starts empty");
+      }
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("refusing to start with the NIC open: ") + e.what() +
+                             " (fix or remove the file)");
+  }
+  if (rules) {
+    if (!filter_) {
+      throw std::runtime_error("refusing to start: the " + source +
+                               " has a filter table, but the NIC's filter overlay is unusable");
+    }
+    try {
+      filter_->replace(std::move(*rules), std::nullopt, /*with_counters=*/false);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("refusing to start with the NIC open: cannot install the " + source +
+                               ": " + e.what());
+    }
+    std::size_t n = 0;
+    for (const auto& c : filter_->snapshot().chains) n += c.rules.size();
+    log::info("installed the " + source + " (" + std::to_string(n) + " rules)");
+  }
+  if (filter_) {
+    // What is installed now is what a successor installs; and so after
+    // every change.
+    persist_policy();
+    filter_->on_change([this] { persist_policy(); });
+  }
+}
+
+void Server::persist_policy() noexcept {
+  try {
+    policy_->save_filter(filter_->rules());
+  } catch (const std::exception& e) {
+    log::error(std::string(e.what()) + ": a restarted normand would install an older policy");
+  }
 }
 
 void Server::watch_device() {

@@ -24,6 +24,7 @@
 #include "neighbor_table.hpp"
 #include "normand_proto.hpp"
 #include "owner_registry.hpp"
+#include "policy_store.hpp"
 #include "port_registry.hpp"
 #include "seq_packet.hpp"
 #include "session.hpp"
@@ -41,6 +42,12 @@ struct ServerConfig {
   // nfw LOG records the NIC may write per second, and at once.
   unsigned log_rate = 1000;
   unsigned log_burst = 100;
+  // Where the installed policy is kept across restarts (policy_store.hpp);
+  // empty: the directory "state" beside socket_path (/run/norman/state).
+  std::string state_dir;
+  // An administrator's saved filter table (nfw-save output) installed at
+  // start when the state directory holds no policy; empty: none.
+  std::string rules_file;
 };
 
 class Server {
@@ -77,6 +84,11 @@ class Server {
   // Watches nsim's process (pidfd of the pid behind its socket) so that its
   // exit is noticed at once.
   void watch_device();
+  // Installs the persisted policy, else the rules file, else nothing (the
+  // empty table); throws if the chosen source is unusable. Runs before RX
+  // and TX are enabled.
+  void load_policy();
+  void persist_policy() noexcept;
   void remove_socket();
 
   boost::asio::io_context& io_;
@@ -93,6 +105,7 @@ class Server {
   std::unique_ptr<FilterHw> filter_hw_;
   std::unique_ptr<FilterService> filter_;
   std::unique_ptr<FilterLog> filter_log_;
+  std::unique_ptr<PolicyStore> policy_;
   std::unique_ptr<DaemonContext> ctx_;
   SeqPacketProtocol::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;
