@@ -5,6 +5,10 @@
 //   norman-echo-server --port 7000                 # blocking: sleeps when idle
 //   norman-echo-server --port 7000 --poll          # busy-polls a core
 //   norman-echo-server --port 7000 --count 1000    # exits after 1000 echoes
+//
+// When normand goes away (exits, is killed, loses the NIC) the server exits
+// with status 1 and says so (ENETDOWN); run it under a supervisor to have
+// it reconnect to the restarted normand.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -87,6 +91,7 @@ int main(int argc, char** argv) {
     std::vector<norman::RxDatagram> rx(batch);
     std::vector<norman::TxSlot> tx(batch);
     std::uint64_t echoed = 0;
+    std::uint64_t idle_spins = 0;
     const auto t0 = std::chrono::steady_clock::now();
     while (!g_stop.load(std::memory_order_relaxed) && (count == 0 || echoed < count)) {
       const std::size_t want = count == 0 ? batch : std::min<std::uint64_t>(batch, count - echoed);
@@ -94,6 +99,9 @@ int main(int argc, char** argv) {
       if (n == 0) {
         if (poll_mode) {
           norman::cpu_relax();
+          // A busy-poller never sleeps where normand's exit would show:
+          // look at the control connection now and then.
+          if ((++idle_spins & 0xffff) == 0) rt.check();
         } else {
           sock->wait_readable(std::chrono::milliseconds(200));  // wakes up for signals too
         }
@@ -138,6 +146,9 @@ int main(int argc, char** argv) {
   } catch (const std::system_error& e) {
     std::cerr << "norman-echo-server: " << e.what() << " ("
               << norman::ctl::errno_name(e.code().value()) << ")" << std::endl;
+    // normand went away (ENETDOWN): exit rather than reconnect, so that a
+    // supervisor (systemd Restart=) starts a fresh server against the new
+    // normand, with fresh connections.
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "norman-echo-server: " << e.what() << std::endl;

@@ -154,19 +154,23 @@ void NotifyQueue::clear_irq() {
 }
 
 bool NotifyQueue::sleep_until(Clock::time_point deadline) {
+  core_->check_lost();
   const auto now = Clock::now();
   if (now >= deadline) return false;
   auto until = deadline;
   if (recheck_soon_) until = std::min(until, now + std::chrono::milliseconds(1));
-  pollfd p{irq_.get(), POLLIN, 0};
+  // The control connection too: normand's exit shows there as a hangup, and
+  // a blocked receive must then fail (ENETDOWN), not sleep forever.
+  pollfd p[2] = {{irq_.get(), POLLIN, 0}, {core_->ctl_fd, POLLRDHUP, 0}};
   ++stats_.sleeps;
   int r;
   if (until == Clock::time_point::max()) {
-    r = ::ppoll(&p, 1, nullptr, nullptr);
+    r = ::ppoll(p, 2, nullptr, nullptr);
   } else {
     const timespec ts = detail::to_timespec(until - now);
-    r = ::ppoll(&p, 1, &ts, nullptr);
+    r = ::ppoll(p, 2, &ts, nullptr);
   }
+  if (r > 0 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) core_->note_hangup();
   if (r > 0) {
     clear_irq();
     ++stats_.irq_wakeups;

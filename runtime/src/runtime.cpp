@@ -1,6 +1,7 @@
 #include "norman/runtime.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -110,6 +111,7 @@ Runtime::Runtime(const RuntimeOptions& opts) : core_(std::make_shared<detail::Ru
   c.ctl_timeout_ms = static_cast<int>(opts.ctl_timeout.count());
   c.spin = opts.spin;
   c.ctl.emplace(ctl::Client::connect(c.socket_path));
+  c.ctl_fd = c.ctl->fd();
   ctl::Message m = c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
   c.hello = m.body;
   const std::uint64_t version = detail::json_u64(m.body, "version", "hello");
@@ -271,5 +273,13 @@ void Runtime::flush_neighbors() {
 }
 
 nlohmann::json Runtime::status() { return core_->call(ctl::op::kStatus).body; }
+
+void Runtime::check() {
+  core_->check_lost();
+  pollfd p{core_->ctl_fd, POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+    core_->note_hangup();
+  }
+}
 
 }  // namespace norman

@@ -36,11 +36,39 @@ struct RuntimeCore {
   std::unordered_map<Ipv4, MacAddr> neigh;
   std::atomic<std::uint32_t> neigh_gen{1};  // bumped by flush_neighbors; sockets compare
 
-  // One control request (serialized); throws std::system_error.
+  // Set (to ENETDOWN) once normand closed the control connection: normand
+  // exited or was killed, or the NIC went away and normand with it. Every
+  // connection of the session is dead then; only a new Runtime reconnects.
+  std::atomic<int> lost{0};
+  int ctl_fd = -1;  // the control socket, watched for hangup by blocking waits
+
+  [[noreturn]] static void throw_lost() {
+    throw_errno(ENETDOWN,
+                "normand closed the control connection (normand or the NIC went away); this "
+                "session's connections are dead: create a new Runtime to reconnect");
+  }
+  void check_lost() const {
+    if (lost.load(std::memory_order_relaxed) != 0) throw_lost();
+  }
+  // The control socket reported hangup (revents of a poll with POLLRDHUP).
+  void note_hangup() {
+    lost.store(ENETDOWN, std::memory_order_relaxed);
+    throw_lost();
+  }
+
+  // One control request (serialized); throws std::system_error (ENETDOWN
+  // once normand is gone).
   ctl::Message call(std::string_view op, nlohmann::json args = nlohmann::json::object()) {
     std::lock_guard lock(ctl_mu);
+    check_lost();
     if (!ctl) throw_errno(ENOTCONN, "normand control connection is closed");
-    return ctl->call(op, std::move(args), ctl_timeout_ms);
+    try {
+      return ctl->call(op, std::move(args), ctl_timeout_ms);
+    } catch (const std::system_error& e) {
+      const int err = e.code().value();
+      if (err == ECONNRESET || err == EPIPE || err == ENOTCONN) note_hangup();
+      throw;
+    }
   }
   // Same, never throws (destructors): false on failure.
   bool call_quiet(std::string_view op, nlohmann::json args) noexcept {

@@ -1,8 +1,11 @@
 // Layer 2: the Runtime's slow path against a fake normand speaking the real
 // control protocol: hello, opening and closing, and that every refusal is a
 // std::system_error carrying normand's errno unchanged.
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <thread>
 
 #include "fixture.hpp"
 
@@ -27,6 +30,36 @@ TEST(Runtime, HelloReportsTheNic) {
   EXPECT_EQ(env.rt.doorbell().transport(), "nsim-mmio");
   EXPECT_EQ(env.rt.hello().value("comm", ""), "test");
   EXPECT_TRUE(env.rt.status().contains("connections"));
+}
+
+// normand going away (exit, SIGKILL, lost NIC) wakes a receiver blocked in
+// recv with ENETDOWN at once, and later calls fail the same way: never a
+// silent hang until the timeout. A new Runtime is how to reconnect.
+TEST(Runtime, NormandGoingAwayFailsBlockedAndLaterCallsWithEnetdown) {
+  testing::SoftNic nic;
+  auto normand = std::make_unique<testing::FakeNormand>(nic);
+  Runtime rt(Env::options(normand->socket_path(), 0ns));
+  auto s = rt.udp_bind(7000, Env::quick());
+  std::atomic<int> err{0};
+  std::atomic<bool> blocked{false};
+  std::thread t([&] {
+    std::array<std::uint8_t, 64> buf{};
+    blocked = true;
+    err = errno_of([&] { (void)s->recv(buf, std::chrono::seconds(10)); });
+  });
+  while (!blocked) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(100ms);  // asleep in ppoll
+  const auto t0 = std::chrono::steady_clock::now();
+  normand.reset();
+  t.join();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(err.load(), ENETDOWN);
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  EXPECT_EQ(errno_of([&] { (void)rt.status(); }), ENETDOWN);
+  EXPECT_EQ(errno_of([&] { rt.check(); }), ENETDOWN);
+  std::array<std::uint8_t, 64> buf{};
+  EXPECT_EQ(errno_of([&] { (void)s->recv(buf, std::chrono::seconds(10)); }), ENETDOWN);
+  s.reset();  // closing a dead session's socket does not throw
 }
 
 TEST(Runtime, NormandNotRunning) {

@@ -8,6 +8,13 @@
 // ECONNREFUSED when normand is not running; EPROTO for a reply this runtime
 // does not understand (e.g. a NIC build it was not compiled for).
 //
+// When normand goes away (it exits, is killed, or loses the NIC) the
+// session is dead: blocking waits (recv, wait_readable, NotifyQueue::wait)
+// watch the control connection and fail with ENETDOWN at once instead of
+// sleeping forever, and so does every later control request. Busy-polling
+// loops call check(). Reconnect by creating a new Runtime (normand
+// restarted, or restarting) and opening the sockets again.
+//
 // A Runtime is a cheap handle (copies share one session) and is thread-safe;
 // sockets and queues keep the session alive.
 #pragma once
@@ -77,6 +84,11 @@ class Runtime {
 
   // normand's `status` op.
   nlohmann::json status();
+
+  // Throws std::system_error(ENETDOWN) if normand has closed the control
+  // connection (a non-blocking look, one poll() call): for loops that
+  // busy-poll and so never reach a blocking wait.
+  void check();
 
  private:
   std::unique_ptr<UdpSocket> open_udp(const UdpOptions& opts, std::optional<Endpoint> local,
