@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -102,6 +103,14 @@ class Fault : public ::testing::Test {
                 {NORMAND_BINARY, "--socket", env().normand_socket(), "--nsim-socket",
                  env().nsim_socket(), "--tap", env().nic_if(), "--address", env().nic_ip() + "/24",
                  "--mac", "02:00:00:00:00:02"});
+  }
+  static Proc start_normand_with(const std::string& log, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {NORMAND_BINARY,  "--socket",          env().normand_socket(),
+                                     "--nsim-socket", env().nsim_socket(), "--tap",
+                                     env().nic_if(),  "--address",         env().nic_ip() + "/24",
+                                     "--mac",         "02:00:00:00:00:02"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return Proc(env().dir() + "/" + log, argv);
   }
   // Waits until normand answers on its socket (it listens only once the
   // policy is installed and RX enabled).
@@ -257,6 +266,38 @@ TEST_F(Fault, ApplicationKilledUnderTrafficIsReclaimed) {
   next.stop(SIGKILL, 5s);
   stream.stop(SIGKILL, 2s);
   host.stop(SIGKILL, 2s);
+}
+
+// The administrator's saved file (nfw-save > /etc/norman/rules.v4) is
+// installed at start when no policy was persisted; a bad one stops normand
+// with the file and the reason, never an open NIC.
+TEST_F(Fault, RulesFileAtBootAndABadOneStopsNormand) {
+  env().normand().stop(SIGTERM, 10s);
+  const std::string rules = env().dir() + "/rules.v4";
+  const std::string state = env().dir() + "/boot-state";
+  {
+    std::ofstream(rules) << "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+                            ":OUTPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 7340 -j DROP\n";
+  }  // cut before COMMIT: refused
+  Proc bad = start_normand_with("normand-bad", {"--state-dir", state, "--rules-file", rules});
+  EXPECT_EQ(bad.wait(30s), 1) << bad.err();
+  EXPECT_NE(bad.err().find("refusing to start with the NIC open"), std::string::npos) << bad.err();
+  EXPECT_NE(bad.err().find(rules), std::string::npos) << bad.err();
+  EXPECT_FALSE(std::filesystem::exists(state + "/policy.json"));
+
+  { std::ofstream(rules, std::ios::app) << "COMMIT\n"; }
+  Proc good = start_normand_with("normand-good", {"--state-dir", state, "--rules-file", rules});
+  ASSERT_TRUE(wait_serving(good, 30s)) << good.err();
+  auto [rc, listing] = nfw("-S INPUT");
+  EXPECT_EQ(rc, 0) << listing;
+  EXPECT_NE(listing.find("--dport 7340 -j DROP"), std::string::npos) << listing;
+  EXPECT_NE(good.err().find("installed the rules file"), std::string::npos) << good.err();
+  EXPECT_TRUE(std::filesystem::exists(state + "/policy.json"));
+  good.stop(SIGTERM, 10s);
+
+  // Back to the suite's normand (its own state directory).
+  env().normand() = start_normand("normand-4");
+  ASSERT_TRUE(wait_serving(env().normand(), 30s)) << env().normand().err();
 }
 
 // SIGKILL of nsim under traffic: normand notices at once, tells its
