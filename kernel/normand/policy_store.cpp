@@ -49,6 +49,25 @@ std::string read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
+// A file or directory whose content decides the firewall must be
+// root's (normand's) alone: owned by this user and writable by nobody else,
+// or anyone who could write it would choose the policy.
+void check_trusted(const std::filesystem::path& path, bool directory) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    throw std::runtime_error(path.string() + ": " + std::strerror(errno));
+  }
+  if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+    throw std::runtime_error(path.string() + ": not a " +
+                             (directory ? "directory" : "regular file"));
+  }
+  if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    throw std::runtime_error(path.string() + ": not trusted (it must belong to uid " +
+                             std::to_string(::geteuid()) +
+                             " and be writable by nobody else; it decides the firewall)");
+  }
+}
+
 }  // namespace
 
 PolicyStore::PolicyStore(std::filesystem::path dir)
@@ -60,6 +79,8 @@ std::optional<filter::Ruleset> PolicyStore::load_filter() const {
     if (ec) throw std::runtime_error(file_.string() + ": " + ec.message());
     return std::nullopt;
   }
+  check_trusted(dir_, true);
+  check_trusted(file_, false);
   const std::string text = read_file(file_);
   nlohmann::json doc;
   try {
@@ -92,6 +113,11 @@ void PolicyStore::save_filter(const filter::Ruleset& filter) {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
     throw_errno(errno, what + ": mkdir " + dir_.string());
   }
+  try {
+    check_trusted(dir_, true);
+  } catch (const std::exception& e) {
+    throw std::system_error(EPERM, std::generic_category(), what + ": " + e.what());
+  }
   nlohmann::json doc = {{"format", kFormat}, {"version", kVersion}, {"filter", filter}};
   const std::string data = doc.dump(1) + "\n";
   const std::filesystem::path tmp = file_.string() + ".tmp";
@@ -108,6 +134,7 @@ void PolicyStore::save_filter(const filter::Ruleset& filter) {
 }
 
 filter::Ruleset load_rules_file(const std::filesystem::path& path) {
+  check_trusted(path, false);
   const std::string text = read_file(path);
   nfw::RestoreFile file;
   try {

@@ -11,7 +11,9 @@
 // Writes are atomic (temporary file, fsync, rename, fsync of the
 // directory): a crash leaves either the old or the new document, never a
 // torn one. A document that cannot be read back is an error, never an
-// empty policy.
+// empty policy. The directory and the file must belong to normand's user
+// and be writable by nobody else (whoever could write them would choose the
+// firewall); the same holds for the rules file.
 #pragma once
 
 #include <filesystem>

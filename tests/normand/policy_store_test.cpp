@@ -98,5 +98,22 @@ TEST_F(PolicyStoreTest, EmptyTruncatedOrBadRulesFilesAreRefused) {
   EXPECT_NE(error_of([&] { (void)load_rules_file(dir_ / "missing.v4"); }), "");
 }
 
+TEST_F(PolicyStoreTest, FilesOthersCanWriteAreNotTrusted) {
+  write(dir_ / "rules.v4", kRules);
+  ASSERT_EQ(::chmod((dir_ / "rules.v4").c_str(), 0666), 0);
+  EXPECT_NE(error_of([&] { (void)load_rules_file(dir_ / "rules.v4"); }).find("not trusted"),
+            std::string::npos);
+  ASSERT_EQ(::chmod((dir_ / "rules.v4").c_str(), 0644), 0);
+  const filter::Ruleset rules = load_rules_file(dir_ / "rules.v4");
+  PolicyStore s(dir_ / "state");
+  s.save_filter(rules);
+  ASSERT_EQ(::chmod(s.file().c_str(), 0622), 0);
+  EXPECT_NE(error_of([&] { (void)s.load_filter(); }).find("not trusted"), std::string::npos);
+  ASSERT_EQ(::chmod(s.file().c_str(), 0600), 0);
+  ASSERT_EQ(::chmod((dir_ / "state").c_str(), 0777), 0);
+  EXPECT_NE(error_of([&] { (void)s.load_filter(); }).find("not trusted"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.save_filter(rules); }).find("not trusted"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace norman::normand
