@@ -147,6 +147,10 @@ bool NotifyQueue::arm() {
   return !ring_.pending();  // recheck: an entry that raced with the arming
 }
 
+int NotifyQueue::session_fd() const { return core_->ctl_fd; }
+void NotifyQueue::check_session() { core_->check_session(); }
+bool NotifyQueue::session_lost() const { return core_->lost.load(std::memory_order_relaxed) != 0; }
+
 void NotifyQueue::clear_irq() {
   std::uint64_t v = 0;
   while (::read(irq_.get(), &v, sizeof v) < 0 && errno == EINTR) {

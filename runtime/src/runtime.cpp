@@ -77,6 +77,12 @@ std::uint64_t json_u64(const nlohmann::json& body, std::string_view key, std::st
               std::string(what) + ": normand's reply lacks a valid \"" + std::string(key) + "\"");
 }
 
+void RuntimeCore::check_session() {
+  check_lost();
+  pollfd p{ctl_fd, POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) note_hangup();
+}
+
 MacAddr RuntimeCore::resolve(Ipv4 ip) {
   {
     std::lock_guard lock(neigh_mu);
@@ -274,12 +280,6 @@ void Runtime::flush_neighbors() {
 
 nlohmann::json Runtime::status() { return core_->call(ctl::op::kStatus).body; }
 
-void Runtime::check() {
-  core_->check_lost();
-  pollfd p{core_->ctl_fd, POLLRDHUP, 0};
-  if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-    core_->note_hangup();
-  }
-}
+void Runtime::check() { core_->check_session(); }
 
 }  // namespace norman

@@ -56,6 +56,10 @@ struct RuntimeCore {
     throw_lost();
   }
 
+  // A non-blocking look at the control connection (one poll()): throws
+  // ENETDOWN if normand has closed it.
+  void check_session();
+
   // One control request (serialized); throws std::system_error (ENETDOWN
   // once normand is gone).
   ctl::Message call(std::string_view op, nlohmann::json args = nlohmann::json::object()) {

@@ -43,6 +43,42 @@ TEST(Asio, ReceiveCompletesOnInterrupt) {
   EXPECT_EQ(st.sleeps, 0U) << "the io_context slept, not the queue";
 }
 
+// normand going away completes a pending async_receive with ENETDOWN (not
+// a wait forever), and later operations on the dead session at once.
+TEST(Asio, NormandGoingAwayFailsPendingReceivesWithEnetdown) {
+  testing::SoftNic nic;
+  auto normand = std::make_unique<testing::FakeNormand>(nic);
+  Runtime rt(Env::options(normand->socket_path(), 0ns));
+  auto s = rt.udp_bind(7000, Env::quick());
+  boost::asio::io_context io;
+  norman::asio::Service svc(io);
+  std::array<std::uint8_t, 64> buf{};
+  std::error_code got_ec;
+  bool done = false;
+  svc.async_receive(*s, boost::asio::buffer(buf), [&](std::error_code ec, std::size_t) {
+    got_ec = ec;
+    done = true;
+  });
+  boost::asio::steady_timer kill(io);
+  kill.expires_after(50ms);
+  kill.async_wait([&](const boost::system::error_code&) { normand.reset(); });
+  const auto t0 = std::chrono::steady_clock::now();
+  io.run_for(10s);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(got_ec.value(), ENETDOWN) << got_ec.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  done = false;
+  got_ec = {};
+  svc.async_receive(*s, boost::asio::buffer(buf), [&](std::error_code ec, std::size_t) {
+    got_ec = ec;
+    done = true;
+  });
+  io.restart();
+  io.run_for(5s);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(got_ec.value(), ENETDOWN) << got_ec.message();
+}
+
 TEST(Asio, ImmediateCompletionIsPostedNotInline) {
   Env env;
   auto s = env.rt.udp_bind(7000, Env::quick());

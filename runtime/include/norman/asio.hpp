@@ -26,6 +26,11 @@
 // completes with the bytes copied (the rest is lost), like Asio's UDP.
 // Completion tokens (use_future, use_awaitable, ...) work via async_initiate.
 //
+// normand going away (exit, SIGKILL, lost NIC) completes every pending
+// operation with ENETDOWN: while operations wait, the Service also watches
+// the session's control connection for hangup. Later operations on the dead
+// session complete with ENETDOWN at once; reconnect with a new Runtime.
+//
 // A full TX ring: sockets opened with notify_tx wait for the NIC's TX_DONE
 // notification; others retry on a 50 us timer while a send is pending.
 //
@@ -107,20 +112,27 @@ inline std::error_code aborted() { return std::error_code(ECANCELED, std::generi
 class Watcher : public std::enable_shared_from_this<Watcher> {
  public:
   Watcher(boost::asio::io_context& io, std::shared_ptr<NotifyQueue> nq)
-      : io_(io), nq_(std::move(nq)), sd_(io), timer_(io), events_(64) {
+      : io_(io), nq_(std::move(nq)), sd_(io), ctl_(io), timer_(io), events_(64) {
     const int fd = ::dup(nq_->fd());
     if (fd < 0)
       throw std::system_error(errno, std::generic_category(),
                               "norman::asio: dup of the queue's eventfd");
     sd_.assign(fd);
+    const int cfd = ::dup(nq_->session_fd());
+    if (cfd < 0)
+      throw std::system_error(errno, std::generic_category(),
+                              "norman::asio: dup of the control connection");
+    ctl_.assign(cfd);
   }
 
   void add_recv(UdpSocket& s, RecvOp op) {
+    if (nq_->session_lost()) return post_lost(std::move(op.done));
     ops_[&s].recv.push_back(std::move(op));
     service(&s);
     pump();
   }
   void add_send(UdpSocket& s, SendOp op) {
+    if (nq_->session_lost()) return post_lost(std::move(op.done));
     ops_[&s].send.push_back(std::move(op));
     service(&s);
     pump();
@@ -133,12 +145,14 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
     ops_.erase(it);
     for (auto& op : o.recv) op.done(aborted(), 0);
     for (auto& op : o.send) op.done(aborted(), 0);
+    if (ops_.empty()) unwatch_session();
   }
 
   void close() {
     closed_ = true;
     boost::system::error_code ignored;
     sd_.cancel(ignored);
+    ctl_.cancel(ignored);
     timer_.cancel();
     std::vector<UdpSocket*> all;
     for (auto& [s, o] : ops_) all.push_back(s);
@@ -190,6 +204,43 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
     if (o.recv.empty() && o.send.empty()) ops_.erase(it);
   }
 
+  static void post_lost(Completion done) {
+    done(std::error_code(ENETDOWN, std::generic_category()), 0);  // posted by make_completion
+  }
+  // Completes every pending operation with `ec` (normand went away).
+  void fail_all(std::error_code ec) {
+    auto all = std::move(ops_);
+    ops_.clear();
+    boost::system::error_code ignored;  // nothing is left to wait for
+    sd_.cancel(ignored);
+    timer_.cancel();
+    for (auto& [s, o] : all) {
+      for (auto& op : o.recv) op.done(ec, 0);
+      for (auto& op : o.send) op.done(ec, 0);
+    }
+  }
+  // While operations wait: the control connection's hangup fails them all.
+  void watch_session() {
+    if (ctl_waiting_) return;
+    ctl_waiting_ = true;
+    ctl_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                    [self = shared_from_this()](const boost::system::error_code& ec) {
+                      self->ctl_waiting_ = false;
+                      if (ec || self->closed_) return;
+                      try {
+                        self->nq_->check_session();
+                      } catch (const std::system_error& e) {
+                        self->fail_all(e.code());
+                        return;
+                      }
+                      if (!self->ops_.empty()) self->watch_session();
+                    });
+  }
+  void unwatch_session() {
+    boost::system::error_code ignored;
+    if (ctl_waiting_) ctl_.cancel(ignored);
+  }
+
   void pump() {
     if (closed_) return;
     for (;;) {
@@ -202,6 +253,11 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
     for (auto& [s, o] : ops_) {
       if (!o.recv.empty()) need_irq = true;
       if (!o.send.empty()) (s->notify_tx() ? need_irq : need_timer) = true;
+    }
+    if (need_irq || need_timer) {
+      watch_session();
+    } else {
+      unwatch_session();  // nothing waits: let io_context::run() return
     }
     auto self = shared_from_this();
     if (need_timer && !timer_armed_) {
@@ -237,10 +293,12 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   boost::asio::io_context& io_;
   std::shared_ptr<NotifyQueue> nq_;
   boost::asio::posix::stream_descriptor sd_;
+  boost::asio::posix::stream_descriptor ctl_;  // the session's control connection (a dup)
   boost::asio::steady_timer timer_;
   std::unordered_map<UdpSocket*, SocketOps> ops_;
   std::vector<Event> events_;
   bool waiting_ = false;
+  bool ctl_waiting_ = false;
   bool timer_armed_ = false;
   bool closed_ = false;
 };

@@ -96,6 +96,12 @@ class NotifyQueue {
   [[nodiscard]] int fd() const { return irq_.get(); }
   bool arm();
   void clear_irq();
+  // The session's control connection, for external event loops: it turns
+  // readable (hangup) when normand goes away; then check_session() throws
+  // std::system_error(ENETDOWN). session_lost(): already seen (no syscall).
+  [[nodiscard]] int session_fd() const;
+  void check_session();
+  [[nodiscard]] bool session_lost() const;
 
   [[nodiscard]] std::uint32_t id() const { return id_; }
   [[nodiscard]] std::uint32_t capacity() const { return ring_.size(); }
