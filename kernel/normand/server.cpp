@@ -293,7 +293,7 @@ void Server::load_policy() {
                                ": " + e.what());
     }
     std::size_t n = 0;
-    for (const auto& c : filter_->snapshot().chains) n += c.rules.size();
+    for (const auto& c : filter_->rules().chains) n += c.rules.size();
     log::info("installed the " + source + " (" + std::to_string(n) + " rules)");
   }
   if (filter_) {
