@@ -401,6 +401,7 @@ rm::Status NicHarness::conn_set(const ConnConfig& c) {
   put(a, cf::kPort, c.port);
   put(a, cf::kRaw, c.raw ? 1 : 0);
   put(a, cf::kNotifyTx, c.notify_tx ? 1 : 0);
+  put(a, cf::kBroadcast, c.broadcast ? 1 : 0);
   put(a, cf::kRxBase, c.rx_base);
   put(a, cf::kRxLog2, c.rx_log2);
   put(a, cf::kTxLog2, c.tx_log2);
