@@ -351,8 +351,10 @@ CmdResult NicHarness::read_status() {
 CmdResult NicHarness::command(rm::Op op, const std::map<unsigned, std::uint64_t>& args) {
   for (const auto& [idx, v] : args) write_arg(idx, v);
   write_op(op);
-  // The first filter command after reset waits for the counters' sweep.
-  for (unsigned i = 0; i < 100000; ++i) {
+  // The first filter command after reset waits for the counters' sweep; a
+  // CONN_SET/CONN_CLEAR that cannot drain TX answers BUSY after
+  // CONN_DRAIN_CYCLES (each poll takes a few cycles).
+  for (unsigned i = 0; i < 1000000; ++i) {
     CmdResult r = read_status();
     if (((r.raw >> rm::kCmdStatusBusyBit) & 1U) == 0) return r;
   }
