@@ -115,6 +115,7 @@ void NicDevice::conn_set(const ConnConfig& c) {
   f::kPort.set(a[f::kPort.arg], c.port);
   f::kRaw.set(a[f::kRaw.arg], c.raw);
   f::kNotifyTx.set(a[f::kNotifyTx.arg], c.notify_tx);
+  f::kBroadcast.set(a[f::kBroadcast.arg], c.broadcast);
   f::kRxBase.set(a[f::kRxBase.arg], c.rx_base);
   f::kRxLog2.set(a[f::kRxLog2.arg], c.rx_log2);
   f::kTxLog2.set(a[f::kTxLog2.arg], c.tx_log2);
@@ -139,6 +140,37 @@ void NicDevice::conn_clear(std::uint16_t conn_id) {
   std::array<std::uint64_t, 16> a{};
   rm::conn::kConnId.set(a[rm::conn::kConnId.arg], conn_id);
   run(rm::Op::kConnClear, a, "CONN_CLEAR");
+}
+
+NicDevice::TxState NicDevice::conn_tx_state(std::uint16_t conn_id) {
+  std::array<std::uint64_t, 16> a{};
+  rm::conn::kConnId.set(a[rm::conn::kConnId.arg], conn_id);
+  const std::uint64_t r =
+      rm::kCmdStatusResult.get(run(rm::Op::kConnTxState, a, "CONN_TX_STATE", 1));
+  return {static_cast<std::uint16_t>(r >> 16), static_cast<std::uint16_t>(r)};
+}
+
+namespace {
+std::uint32_t port_reg(std::uint32_t base, unsigned port) {
+  if (port >= rm::kRegCtrlPortMacCount) throw std::out_of_range("port register out of range");
+  return base + port * rm::kRegCtrlPortMacStride;
+}
+constexpr unsigned kPromiscBit = rm::kPortMacPromiscBit;
+}  // namespace
+
+void NicDevice::set_port_mac(unsigned port, const std::array<std::uint8_t, 6>& mac, bool promisc) {
+  io_.write64(port_reg(rm::kRegCtrlPortMac, port),
+              mac_word(mac) | (std::uint64_t{promisc} << kPromiscBit));
+}
+
+void NicDevice::set_port_promisc(unsigned port, bool promisc) {
+  const std::uint32_t reg = port_reg(rm::kRegCtrlPortMac, port);
+  const std::uint64_t v = io_.read64(reg) & ((std::uint64_t{1} << kPromiscBit) - 1);
+  io_.write64(reg, v | (std::uint64_t{promisc} << kPromiscBit));
+}
+
+void NicDevice::set_port_broadcast(unsigned port, std::uint32_t ipv4_host_order) {
+  io_.write64(port_reg(rm::kRegCtrlPortBcast, port), ipv4_host_order);
 }
 
 void NicDevice::nq_set(const NqConfig& q) {

@@ -53,6 +53,7 @@ struct ConnConfig {
   std::uint8_t port = 0;
   bool raw = false;
   bool notify_tx = false;
+  bool broadcast = false;  // may send to 255.255.255.255 and the port's broadcast address
   std::uint64_t rx_base = 0;
   unsigned rx_log2 = 0;
   std::uint64_t tx_desc_base = 0;
@@ -85,8 +86,25 @@ class NicDevice {
   void flow_insert(const FlowKey& key, std::uint16_t conn_id, bool listen);
   void flow_delete(const FlowKey& key, bool listen);
   std::uint16_t flow_lookup(const FlowKey& key, bool listen);
+  // Both drain the connection's TX work in flight before they complete, so
+  // its rings may be freed afterwards; CommandError with Status::kBusy if it
+  // did not drain in time (the context is then invalid: call again later).
   void conn_set(const ConnConfig& c);
   void conn_clear(std::uint16_t conn_id);
+  // CONN_TX_STATE: the accepted producer and the completed consumer index;
+  // TX is in flight exactly when they differ.
+  struct TxState {
+    std::uint16_t prod = 0;
+    std::uint16_t cons = 0;
+    [[nodiscard]] bool idle() const { return prod == cons; }
+  };
+  TxState conn_tx_state(std::uint16_t conn_id);
+  // CTRL.PORT_MAC / PORT_BCAST: the port's MAC and promiscuous mode (RX
+  // accepts only its MAC, broadcast and multicast unless promiscuous), and
+  // its IPv4 directed broadcast address (0: none).
+  void set_port_mac(unsigned port, const std::array<std::uint8_t, 6>& mac, bool promisc);
+  void set_port_promisc(unsigned port, bool promisc);
+  void set_port_broadcast(unsigned port, std::uint32_t ipv4_host_order);
   void nq_set(const NqConfig& q);
   void nq_clear(std::uint16_t nq_id);
 

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
-#include <thread>
 
 #include "errors.hpp"
 #include "log.hpp"
@@ -20,11 +19,6 @@ namespace rm = norman::regmap;
 using nlohmann::json;
 
 namespace {
-
-// TX settling: rounds of (1 ms pause + register round trip) until the ring's
-// descriptors stop changing; bounded so a client scribbling on its own ring
-// cannot hold normand.
-constexpr int kSettleRounds = 50;
 
 std::string endpoint_text(const Ipv4& ip, std::uint16_t port) {
   return to_string(ip) + ":" + std::to_string(port);
@@ -51,6 +45,15 @@ nsim::UniqueFd dup_fd(int fd) {
 }
 
 }  // namespace
+
+Ipv4 subnet_broadcast(const NicInfo& nic) {
+  if (nic.prefix_len == 0 || nic.prefix_len >= 31) return Ipv4{};
+  std::uint32_t ip = 0;
+  for (auto b : nic.ip) ip = (ip << 8) | b;
+  ip |= ~std::uint32_t{0} >> nic.prefix_len;
+  return Ipv4{static_cast<std::uint8_t>(ip >> 24), static_cast<std::uint8_t>(ip >> 16),
+              static_cast<std::uint8_t>(ip >> 8), static_cast<std::uint8_t>(ip)};
+}
 
 std::string ClientIdentity::describe() const {
   return proc.describe() + " cmd_id " + std::to_string(cmd_id) + " cgroup_class " +
@@ -86,11 +89,27 @@ bool IdAllocator::used(std::uint32_t id) const { return id >= lo_ && id <= hi_ &
 
 // --- ConnManager -------------------------------------------------------------
 
-ConnManager::ConnManager(device::Device& dev, const NicInfo& nic, PortRegistry& ports)
-    : dev_(dev), nic_(nic), ports_(ports) {}
+ConnManager::ConnManager(device::Device& dev, const NicInfo& nic, PortRegistry& ports,
+                         boost::asio::io_context* io)
+    : dev_(dev), nic_(nic), ports_(ports), io_(io) {
+  if (io_ != nullptr) settle_timer_.emplace(*io_);
+}
 
 ConnManager::~ConnManager() {
   while (!clients_.empty()) reclaim(clients_.begin()->first, "normand is shutting down");
+  // Nothing waits any more: clear what is still closing now.
+  io_ = nullptr;
+  while (!closing_.empty()) {
+    const std::uint16_t id = closing_.front();
+    closing_.pop_front();
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    stop_conn(it->second, 0);
+    if (!finish_close(it->second)) {
+      log::warn("conn " + std::to_string(id) + ": TX still busy at shutdown; releasing it anyway");
+    }
+    forget_conn(id);
+  }
 }
 
 ConnManager::Client& ConnManager::client_of(std::uint64_t client) {
@@ -185,12 +204,14 @@ Grant ConnManager::nq_open(std::uint64_t client, const NqOpenArgs& a) {
 void ConnManager::nq_close(std::uint64_t client, std::uint16_t nq_id) {
   client_of(client);
   auto it = nqs_.find(nq_id);
-  if (it == nqs_.end() || it->second.client != client) {
+  if (it == nqs_.end() || it->second.client != client || it->second.closing) {
     throw CtlError(EBADF, "notification queue " + std::to_string(nq_id) + " is not yours");
   }
-  if (!it->second.conns.empty()) {
-    std::string ids;
-    for (auto c : it->second.conns) ids += (ids.empty() ? "" : ", ") + std::to_string(c);
+  std::string ids;
+  for (auto c : it->second.conns) {
+    if (!conns_.at(c).closing) ids += (ids.empty() ? "" : ", ") + std::to_string(c);
+  }
+  if (!ids.empty()) {
     throw CtlError(EBUSY, "notification queue " + std::to_string(nq_id) +
                               " still serves connection(s) " + ids + ": close them first");
   }
@@ -236,6 +257,25 @@ void ConnManager::destroy_nq(std::uint16_t id, const std::string& how) {
   auto cit = clients_.find(q.client);
   const std::uint32_t doorbell = cit != clients_.end() ? cit->second.doorbell : 0;
   const std::uint64_t bytes = q.mem.size;
+  if (!q.conns.empty()) {
+    // Connections of it are still closing (their TX_DONE notifications may
+    // still come): the client loses it now, the NIC keeps it until then.
+    if (q.granted) {
+      try {
+        const std::uint64_t page = ctl::nq_db_page(q.id);
+        dev_.revoke_doorbells(doorbell, std::span(&page, 1));
+      } catch (const std::exception& e) {
+        log::error("nq " + std::to_string(q.id) + ": doorbell revoke failed: " + e.what());
+      }
+      q.granted = false;
+    }
+    q.closing = true;
+    q.close_text = how + (cit != clients_.end() ? ", owner " + cit->second.who.describe() : "");
+    if (cit != clients_.end()) cit->second.nqs.erase(id);
+    log::info("nq " + std::to_string(id) + " " + how + ": cleared once its " +
+              std::to_string(q.conns.size()) + " closing connection(s) are");
+    return;
+  }
   teardown(q, doorbell);
   log::info("nq " + std::to_string(id) + " " + how + ": " + bytes_text(bytes) + " DMA released" +
             (cit != clients_.end() ? ", owner " + cit->second.who.describe() : std::string()));
@@ -254,7 +294,7 @@ Grant ConnManager::udp_open(std::uint64_t client, const UdpOpenArgs& a) {
                        who.describe() + " has neither");
   }
   auto qit = nqs_.find(a.nq_id);
-  if (qit == nqs_.end() || qit->second.client != client) {
+  if (qit == nqs_.end() || qit->second.client != client || qit->second.closing) {
     throw CtlError(EBADF, "notification queue " + std::to_string(a.nq_id) +
                               " is not yours (open one with nq_open)");
   }
@@ -262,6 +302,18 @@ Grant ConnManager::udp_open(std::uint64_t client, const UdpOpenArgs& a) {
     throw CtlError(EADDRNOTAVAIL, "cannot bind " + to_string(*a.local_ip) +
                                       ": bypass connections use the NIC address " +
                                       to_string(nic_.ip));
+  }
+  if (a.remote) {
+    // As Linux's connect(): the NIC would drop every datagram anyway.
+    const Ipv4& r = a.remote->ip;
+    if (r[0] == 0 || r[0] == 127) {
+      throw CtlError(EINVAL, "cannot connect to " + to_string(r) +
+                                 ": bypass connections cannot reach 0.0.0.0/8 or 127.0.0.0/8");
+    }
+    if (!a.broadcast && (r == Ipv4{255, 255, 255, 255} || r == subnet_broadcast(nic_))) {
+      throw CtlError(EACCES, "cannot connect to the broadcast address " + to_string(r) +
+                                 " without broadcast permission (SO_BROADCAST)");
+    }
   }
   const auto id = conn_ids_.alloc();
   if (!id) throw CtlError(ENOBUFS, "all NIC connection contexts are in use");
@@ -274,6 +326,7 @@ Grant ConnManager::udp_open(std::uint64_t client, const UdpOpenArgs& a) {
   c.listen = !a.remote.has_value();
   c.raw = a.raw;
   c.notify_tx = a.notify_tx;
+  c.broadcast = a.broadcast;
   c.rx_log2 = a.rx_log2;
   c.tx_log2 = a.tx_log2;
   c.layout = ctl::conn_layout(a.rx_log2, a.tx_log2);
@@ -305,6 +358,7 @@ Grant ConnManager::udp_open(std::uint64_t client, const UdpOpenArgs& a) {
     cc.port = static_cast<std::uint8_t>(nic_.port);
     cc.raw = c.raw;
     cc.notify_tx = c.notify_tx;
+    cc.broadcast = c.broadcast;
     cc.rx_base = c.mem.iova + c.layout.rx_off;
     cc.rx_log2 = c.rx_log2;
     cc.tx_desc_base = c.mem.iova + c.layout.tx_desc_off;
@@ -363,6 +417,7 @@ Grant ConnManager::udp_open(std::uint64_t client, const UdpOpenArgs& a) {
                  {"listen", c.listen},
                  {"raw", c.raw},
                  {"notify_tx", c.notify_tx},
+                 {"broadcast", c.broadcast},
                  {"mac", to_string(nic_.mac)},
                  {"db_page", ctl::conn_db_page(c.id)},
                  {"rx_log2", c.rx_log2},
@@ -384,48 +439,13 @@ Grant ConnManager::udp_open(std::uint64_t client, const UdpOpenArgs& a) {
 void ConnManager::close(std::uint64_t client, std::uint16_t conn_id) {
   client_of(client);
   auto it = conns_.find(conn_id);
-  if (it == conns_.end() || it->second.client != client) {
+  if (it == conns_.end() || it->second.client != client || it->second.closing) {
     throw CtlError(EBADF, "connection " + std::to_string(conn_id) + " is not yours");
   }
   destroy_conn(conn_id, "closed by its owner");
 }
 
-void ConnManager::settle_tx(const Conn& c) noexcept {
-  const std::size_t n = std::size_t{1} << c.tx_log2;
-  if (c.mem.data == nullptr || c.layout.tx_desc_off + n * rm::tx_desc::kDescBytes > c.mem.size) {
-    return;
-  }
-  const auto* desc = reinterpret_cast<const std::uint64_t*>(c.mem.data + c.layout.tx_desc_off);
-  // Work the NIC may still hold: descriptors the client filled (LEN != 0)
-  // that are not written back yet (STATUS PENDING).
-  auto snapshot = [&](std::vector<std::uint64_t>& out) {
-    bool pending = false;
-    out.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      out[i] = __atomic_load_n(desc + i, __ATOMIC_ACQUIRE);
-      pending = pending || (rm::tx_desc::kLen.get(out[i]) != 0 &&
-                            rm::tx_desc::kStatus.get(out[i]) == rm::tx_desc::kStatusPending);
-    }
-    return pending;
-  };
-  std::vector<std::uint64_t> prev, cur;
-  if (!snapshot(prev)) return;
-  for (int round = 0; round < kSettleRounds; ++round) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    try {
-      (void)dev_.nic().counter(rm::Counter::kTxFetched);
-    } catch (const std::exception&) {
-      return;  // the device is gone: nothing is in flight any more
-    }
-    const bool pending = snapshot(cur);
-    if (!pending || cur == prev) return;
-    prev.swap(cur);
-  }
-  log::warn("conn " + std::to_string(c.id) + ": TX ring still changing after " +
-            std::to_string(kSettleRounds) + " ms; clearing it anyway");
-}
-
-void ConnManager::teardown(Conn& c, std::uint32_t doorbell) noexcept {
+void ConnManager::stop_conn(Conn& c, std::uint32_t doorbell) noexcept {
   auto step = [&](const char* what, auto&& fn) {
     try {
       fn();
@@ -446,37 +466,164 @@ void ConnManager::teardown(Conn& c, std::uint32_t doorbell) noexcept {
     });
     c.granted = false;
   }
+}
+
+bool ConnManager::tx_settled(const Conn& c) noexcept {
+  if (!c.conn_set) return true;
+  try {
+    // A command is a register round trip: doorbells already accepted have
+    // reached the core, so the producer index it reports is final.
+    return dev_.nic().conn_tx_state(c.id).idle();
+  } catch (const std::exception& e) {
+    log::error("conn " + std::to_string(c.id) + ": CONN_TX_STATE failed: " + e.what());
+    return true;  // the device is gone or refuses: nothing to wait for
+  }
+}
+
+bool ConnManager::finish_close(Conn& c) noexcept {
+  auto step = [&](const char* what, auto&& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      log::error("conn " + std::to_string(c.id) + ": " + what + " failed: " + e.what());
+    }
+  };
   if (c.conn_set) {
-    // 3. A register round trip: frames and doorbells already accepted have
-    // reached the core; then let TX work it fetched finish.
-    step("register round trip", [&] { (void)dev_.nic().counter(rm::Counter::kRxFrames); });
-    settle_tx(c);
-    // 4. The context itself.
-    step("CONN_CLEAR", [&] { dev_.nic().conn_clear(c.id); });
+    // 3. The context. The NIC drains what it still holds of the connection
+    // (completing it DROP_CLOSED) before it answers, so the memory may go.
+    try {
+      dev_.nic().conn_clear(c.id);
+    } catch (const device::CommandError& e) {
+      if (e.status() == rm::Status::kBusy && io_ != nullptr) {
+        if (!c.busy_logged) {
+          log::warn("conn " + std::to_string(c.id) +
+                    ": the NIC cannot drain its TX (transmission paused?); its memory is kept "
+                    "until it can");
+          c.busy_logged = true;
+        }
+        return false;
+      }
+      log::error("conn " + std::to_string(c.id) + ": CONN_CLEAR failed: " + e.what());
+    } catch (const std::exception& e) {
+      log::error("conn " + std::to_string(c.id) + ": CONN_CLEAR failed: " + e.what());
+    }
     c.conn_set = false;
   }
-  // 5. Its memory (the client's mapping lives on, the NIC's access ends).
+  // 4. Its memory (the client's mapping lives on, the NIC's access ends).
   if (c.mem.size != 0) step("DMA free", [&] { dev_.free_dma(c.mem); });
-  // 6. The port.
+  // 5. The port.
   c.port.release();
-  // 7. The id.
+  // 6. The id.
   if (c.id_held) {
     conn_ids_.free(c.id);
     c.id_held = false;
   }
+  return true;
 }
 
-void ConnManager::destroy_conn(std::uint16_t id, const std::string& how) {
+void ConnManager::teardown(Conn& c, std::uint32_t doorbell) noexcept {
+  stop_conn(c, doorbell);
+  (void)finish_close(c);
+}
+
+// Drops a finished connection from the tables, and clears its queue if that
+// was closed meanwhile and this was its last connection.
+void ConnManager::forget_conn(std::uint16_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
+  const std::uint16_t nq = it->second.nq_id;
+  if (auto cit = clients_.find(it->second.client); cit != clients_.end()) {
+    cit->second.conns.erase(id);
+  }
+  conns_.erase(it);
+  auto q = nqs_.find(nq);
+  if (q == nqs_.end()) return;
+  q->second.conns.erase(id);
+  if (q->second.closing && q->second.conns.empty()) {
+    const std::uint64_t bytes = q->second.mem.size;
+    const std::string text = q->second.close_text;
+    teardown(q->second, 0);
+    log::info("nq " + std::to_string(nq) + " " + text + ": " + bytes_text(bytes) +
+              " DMA released after its connections");
+    nqs_.erase(q);
+  }
+}
+
+void ConnManager::destroy_conn(std::uint16_t id, const std::string& how, bool defer_stop) {
+  auto it = conns_.find(id);
+  if (it == conns_.end() || it->second.closing) return;
   Conn& c = it->second;
   const std::string text = conn_text(c);
   auto cit = clients_.find(c.client);
-  teardown(c, cit != clients_.end() ? cit->second.doorbell : 0);
-  log::info(text + ": " + how);
-  if (auto q = nqs_.find(c.nq_id); q != nqs_.end()) q->second.conns.erase(id);
+  if (!defer_stop) {
+    stop_conn(c, cit != clients_.end() ? cit->second.doorbell : 0);
+    // Nothing posted, or no timer to wait with: close at once.
+    if (io_ == nullptr || tx_settled(c)) {
+      if (finish_close(c)) {
+        log::info(text + ": " + how);
+        forget_conn(id);
+        return;
+      }
+    }
+  }
+  // The client no longer has it; the NIC may still be sending from it.
   if (cit != clients_.end()) cit->second.conns.erase(id);
-  conns_.erase(it);
+  c.closing = true;
+  c.close_start = std::chrono::steady_clock::now();
+  c.close_deadline = c.close_start + kSettleLimit;
+  c.close_text = text + ": " + how;
+  closing_.push_back(id);
+  arm_settle_timer();
+}
+
+void ConnManager::arm_settle_timer() {
+  if (!settle_timer_ || settle_armed_ || closing_.empty()) return;
+  settle_armed_ = true;
+  settle_timer_->expires_after(kSettlePoll);
+  settle_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the manager is going away
+    settle_armed_ = false;
+    poll_closing();
+    arm_settle_timer();
+  });
+}
+
+// One turn: closing connections round robin, one or two NIC commands each,
+// until kSettleBudget is spent, so a client with thousands of them delays
+// others by a bounded amount per turn.
+void ConnManager::poll_closing() {
+  const auto now = std::chrono::steady_clock::now();
+  const std::size_t n = closing_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i != 0 && std::chrono::steady_clock::now() - now >= kSettleBudget) break;
+    const std::uint16_t id = closing_.front();
+    closing_.pop_front();
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn& c = it->second;
+    if (c.flow || c.granted) {
+      stop_conn(c, 0);  // queued by a reclaim; its doorbell channel is closed already
+      closing_.push_back(id);
+      continue;
+    }
+    const bool settled = tx_settled(c);
+    const bool late = now >= c.close_deadline;
+    if (!settled && late && c.busy_logged) {
+      // CONN_CLEAR answered BUSY before (TX paused): each try holds the
+      // command interface for CONN_DRAIN_CYCLES, so try once a second.
+      c.close_deadline = now + std::chrono::seconds(1);
+    }
+    if ((settled || late) && finish_close(c)) {
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - c.close_start).count();
+      log::info(c.close_text + (settled ? "; TX settled in " + std::to_string(ms) + " ms"
+                                        : "; TX still sending after " + std::to_string(ms) +
+                                              " ms, the rest dropped"));
+      forget_conn(id);
+    } else {
+      closing_.push_back(id);
+    }
+  }
 }
 
 void ConnManager::reclaim(std::uint64_t client, const std::string& reason) {
@@ -485,23 +632,33 @@ void ConnManager::reclaim(std::uint64_t client, const std::string& reason) {
   const std::size_t nconn = it->second.conns.size();
   const std::size_t nnq = it->second.nqs.size();
   const std::uint64_t dma_before = dev_.dma_bytes();
-  // Connections before their queues, queues before the doorbell channel.
-  const std::set<std::uint16_t> conns = it->second.conns;
-  for (auto id : conns) destroy_conn(id, "reclaimed (" + reason + ")");
-  const std::set<std::uint16_t> nqs = it->second.nqs;
-  for (auto id : nqs) destroy_nq(id, "reclaimed (" + reason + ")");
+  // The doorbell channel first: one call ends all the client's doorbell
+  // access; then its connections are queued for closing (no NIC command per
+  // connection in this turn when there is a timer), then its queues.
   try {
     dev_.close_doorbells(it->second.doorbell);
   } catch (const std::exception& e) {
     log::error("client " + std::to_string(client) + ": closing doorbell channel " +
                std::to_string(it->second.doorbell) + " failed: " + e.what());
   }
+  const std::set<std::uint16_t> conns = it->second.conns;
+  for (auto id : conns) {
+    if (auto c = conns_.find(id); c != conns_.end()) c->second.granted = false;
+  }
+  for (auto& [qid, q] : nqs_) {
+    if (q.client == client) q.granted = false;
+  }
+  for (auto id : conns) destroy_conn(id, "reclaimed (" + reason + ")", io_ != nullptr);
+  const std::set<std::uint16_t> nqs = it->second.nqs;
+  for (auto id : nqs) destroy_nq(id, "reclaimed (" + reason + ")");
   const std::uint64_t dma_after = dev_.dma_bytes();
-  log::info("client " + std::to_string(client) + " detached (" + reason +
-            "): " + it->second.who.describe() + "; reclaimed " + std::to_string(nconn) +
-            " connection(s), " + std::to_string(nnq) + " queue(s), doorbell channel " +
-            std::to_string(it->second.doorbell) + ", " +
-            bytes_text(dma_before >= dma_after ? dma_before - dma_after : 0) + " DMA");
+  log::info(
+      "client " + std::to_string(client) + " detached (" + reason + "): " +
+      it->second.who.describe() + "; reclaimed " + std::to_string(nconn) + " connection(s), " +
+      std::to_string(nnq) + " queue(s), doorbell channel " + std::to_string(it->second.doorbell) +
+      ", " + bytes_text(dma_before >= dma_after ? dma_before - dma_after : 0) + " DMA" +
+      (closing_.empty() ? ""
+                        : "; " + std::to_string(closing_.size()) + " connection(s) still closing"));
   clients_.erase(it);
 }
 
@@ -518,6 +675,8 @@ json ConnManager::conn_json(const Conn& c) const {
             {"listen", c.listen},
             {"raw", c.raw},
             {"notify_tx", c.notify_tx},
+            {"broadcast", c.broadcast},
+            {"closing", c.closing},
             {"rx_log2", c.rx_log2},
             {"tx_log2", c.tx_log2},
             {"bytes", c.layout.bytes}};
@@ -579,7 +738,7 @@ std::optional<filter::OwnerMeta> ConnManager::owner_of_flow(std::uint8_t proto,
   const Conn* listening = nullptr;
   const Conn* connected = nullptr;
   for (const auto& [id, c] : conns_) {
-    if (c.key.proto != proto || c.local.port != local_port) continue;
+    if (c.closing || c.key.proto != proto || c.local.port != local_port) continue;
     if (!c.remote) {
       listening = &c;
     } else if (c.remote->ip == remote_ip && c.remote->port == remote_port) {

@@ -6,12 +6,26 @@
 // client's doorbell channel. When a client goes away, reclaim() releases all
 // of it, in the order the NIC needs, and logs what it released.
 //
+// Closing is asynchronous so that no client can hold normand's thread: a
+// closed connection stops receiving (FLOW_DELETE) and sending (its doorbell
+// page is revoked) at once, then waits in the "closing" state while the NIC
+// sends what the client had already posted (polled with CONN_TX_STATE on a
+// timer, a bounded number of connections per turn, at most kSettleLimit),
+// and only then is cleared (CONN_CLEAR, which drains anything left) and its
+// memory, port and id released. A client's reclaim does no NIC command per
+// connection in its own turn: one doorbell channel close, the rest queued.
+// A queue whose connections are still closing is kept (cleared later) the
+// same way. Without an io_context (unit tests) closing is synchronous.
+//
 // Single-threaded: called from normand's io_context only. Every refusal is
 // a CtlError carrying the errno for the client.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -37,6 +51,9 @@ struct NicInfo {
   unsigned prefix_len = 24;
   unsigned port = 0;  // NIC port number for bypass connections
 };
+
+// The directed broadcast address of nic0's subnet (0.0.0.0 for /31 and /32).
+Ipv4 subnet_broadcast(const NicInfo& nic);
 
 // A client as normand knows it (one per control connection).
 struct ClientIdentity {
@@ -79,7 +96,17 @@ class ConnManager {
   static constexpr std::uint32_t kFirstNq = 1;
   static constexpr std::uint32_t kLastNq = regmap::kNumNqs - 1;
 
-  ConnManager(device::Device& dev, const NicInfo& nic, PortRegistry& ports);
+  // How long a closed connection may keep sending what was posted before
+  // it is cleared anyway, how often closing connections are polled, and how
+  // long one timer turn may spend on them (NIC commands; at least one
+  // connection per turn, each connection at most once).
+  static constexpr std::chrono::milliseconds kSettleLimit{100};
+  static constexpr std::chrono::milliseconds kSettlePoll{1};
+  static constexpr std::chrono::microseconds kSettleBudget{2000};
+
+  // io: where closing connections are polled; nullptr closes synchronously.
+  ConnManager(device::Device& dev, const NicInfo& nic, PortRegistry& ports,
+              boost::asio::io_context* io = nullptr);
   // Reclaims whatever is still held (normand shutting down).
   ~ConnManager();
   ConnManager(const ConnManager&) = delete;
@@ -104,6 +131,8 @@ class ConnManager {
   [[nodiscard]] nlohmann::json status(const ProcessInfo& viewer) const;
   [[nodiscard]] std::size_t num_conns() const { return conns_.size(); }
   [[nodiscard]] std::size_t num_nqs() const { return nqs_.size(); }
+  // Connections closed but not yet cleared (TX settling).
+  [[nodiscard]] std::size_t num_closing() const { return closing_.size(); }
 
   // The owner of the connection a received frame belongs to (connected
   // before listening), as the NIC attached it; nullopt if none.
@@ -127,6 +156,12 @@ class ConnManager {
     PortReservation port;
     // What is set up on the device (teardown undoes exactly these).
     bool id_held = false, conn_set = false, flow = false, granted = false;
+    bool broadcast = false;
+    // Closed, waiting for its TX to settle (no longer its client's).
+    bool closing = false;
+    std::chrono::steady_clock::time_point close_start, close_deadline;
+    std::string close_text;  // conn_text and reason, for the final log line
+    bool busy_logged = false;
   };
   struct Nq {
     std::uint16_t id = 0;
@@ -135,6 +170,9 @@ class ConnManager {
     device::DmaBuffer mem;
     std::set<std::uint16_t> conns;
     bool id_held = false, irq_bound = false, nq_set = false, granted = false;
+    // Closed while connections of it were still closing: cleared after them.
+    bool closing = false;
+    std::string close_text;
   };
   struct Client {
     ClientIdentity who;
@@ -148,10 +186,18 @@ class ConnManager {
   // that fails is logged and the rest still runs).
   void teardown(Conn& c, std::uint32_t doorbell) noexcept;
   void teardown(Nq& q, std::uint32_t doorbell) noexcept;
-  // Waits (bounded) until the NIC has finished TX work it fetched from c's
-  // ring: it must not be cleared with TX in flight.
-  void settle_tx(const Conn& c) noexcept;
-  void destroy_conn(std::uint16_t id, const std::string& how);
+  // Closing in steps: stop (flow and doorbells), then, once TX has settled
+  // (or kSettleLimit passed), clear and release. finish_close is false if
+  // the NIC answered BUSY (TX could not drain yet): try again later.
+  void stop_conn(Conn& c, std::uint32_t doorbell) noexcept;
+  [[nodiscard]] bool tx_settled(const Conn& c) noexcept;
+  bool finish_close(Conn& c) noexcept;
+  void forget_conn(std::uint16_t id);
+  void arm_settle_timer();
+  void poll_closing();
+  // Queues the connection for closing (nothing else is done in this turn
+  // when `defer_stop`, e.g. reclaim of many); closes it at once if idle.
+  void destroy_conn(std::uint16_t id, const std::string& how, bool defer_stop = false);
   void destroy_nq(std::uint16_t id, const std::string& how);
   nlohmann::json conn_json(const Conn& c) const;
   nlohmann::json nq_json(const Nq& q) const;
@@ -159,6 +205,10 @@ class ConnManager {
   device::Device& dev_;
   NicInfo nic_;
   PortRegistry& ports_;
+  boost::asio::io_context* io_ = nullptr;
+  std::optional<boost::asio::steady_timer> settle_timer_;
+  bool settle_armed_ = false;
+  std::deque<std::uint16_t> closing_;  // round robin of closing connections
   IdAllocator conn_ids_{kFirstConn, kLastConn};
   IdAllocator nq_ids_{kFirstNq, kLastNq};
   std::map<std::uint16_t, Conn> conns_;

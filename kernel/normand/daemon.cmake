@@ -11,6 +11,7 @@ add_library(normand_daemon STATIC
   ${_nd}/port_registry.cpp
   ${_nd}/request_args.cpp
   ${_nd}/conn_manager.cpp
+  ${_nd}/link_watch.cpp
   ${_nd}/filter_installer.cpp
   ${_nd}/filter_service.cpp
   ${_nd}/reject_reply.cpp

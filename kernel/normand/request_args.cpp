@@ -112,7 +112,7 @@ NqOpenArgs parse_nq_open(const json& req) {
 
 UdpOpenArgs parse_udp_open(const json& req) {
   only(req, {"nq_id", "local_ip", "local_port", "remote_ip", "remote_port", "rx_log2", "tx_log2",
-             "notify_tx", "raw"});
+             "notify_tx", "raw", "broadcast"});
   UdpOpenArgs a;
   a.nq_id = static_cast<std::uint16_t>(uint_req(req, "nq_id", 0, 0xFFFF));
   if (const json* v = arg(req, "local_ip")) a.local_ip = ip_arg(*v, "local_ip");
@@ -135,6 +135,7 @@ UdpOpenArgs parse_udp_open(const json& req) {
       uint_or(req, "tx_log2", ctl::kDefaultTxLog2, ctl::kMinRingLog2, ctl::kMaxTxLog2));
   a.notify_tx = bool_or(req, "notify_tx", false);
   a.raw = bool_or(req, "raw", false);
+  a.broadcast = bool_or(req, "broadcast", false);
   return a;
 }
 

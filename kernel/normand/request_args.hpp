@@ -32,6 +32,7 @@ struct UdpOpenArgs {
   unsigned tx_log2 = ctl::kDefaultTxLog2;
   bool notify_tx = false;
   bool raw = false;
+  bool broadcast = false;  // SO_BROADCAST: may send to broadcast addresses
 };
 
 // "seq" (an unsigned integer); the reply echoes it.

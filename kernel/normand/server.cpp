@@ -115,7 +115,13 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
   nic.ip = cfg.tap.ip;
   nic.prefix_len = cfg.tap.prefix_len;
   nic.port = cfg.port;
-  conns_ = std::make_unique<ConnManager>(*dev_, nic, *ports_);
+  conns_ = std::make_unique<ConnManager>(*dev_, nic, *ports_, &io);
+  try {
+    link_watch_ = std::make_unique<LinkWatch>(io, dev_->nic(), cfg.port, tap_->ifindex(),
+                                              cfg.tap.mac, subnet_broadcast(nic));
+  } catch (const std::exception& e) {
+    fail("cannot give NIC port " + std::to_string(cfg.port) + " nic0's link settings", e);
+  }
   // The filter table starts empty (policy ACCEPT) and is installed at once,
   // so the policies count from the start. A NIC without the overlay still
   // serves connections; nfw then gets EOPNOTSUPP.

@@ -21,6 +21,7 @@
 #include "fallback_bridge.hpp"
 #include "filter_log.hpp"
 #include "filter_service.hpp"
+#include "link_watch.hpp"
 #include "neighbor_table.hpp"
 #include "normand_proto.hpp"
 #include "owner_registry.hpp"
@@ -102,6 +103,7 @@ class Server {
   OwnerRegistry owners_;
   std::unique_ptr<PortRegistry> ports_;
   std::unique_ptr<ConnManager> conns_;
+  std::unique_ptr<LinkWatch> link_watch_;
   std::unique_ptr<FilterHw> filter_hw_;
   std::unique_ptr<FilterService> filter_;
   std::unique_ptr<FilterLog> filter_log_;

@@ -24,14 +24,16 @@
 //              NIC's interrupt for this queue writes, arm via the ARM doorbell)
 //   nq_close   {nq_id}                         -> {}
 //   udp_open   {nq_id, local_ip?, local_port?, remote_ip?, remote_port?,
-//              rx_log2?, tx_log2?, notify_tx?, raw?}
+//              rx_log2?, tx_log2?, notify_tx?, raw?, broadcast?}
 //              -> {conn_id, local_ip, local_port, remote_ip, remote_port, mac,
 //                  db_page, rx_log2, tx_log2, layout: {rx_off, tx_desc_off,
 //                  tx_data_off, bytes}}; fds: ["ring"]
 //              Without remote_ip/remote_port it listens (any remote); with both
 //              it is connected. local_ip defaults to the NIC address, local_port
 //              0 picks an ephemeral port. raw (TX headers unchecked) needs root
-//              or CAP_NET_RAW.
+//              or CAP_NET_RAW. broadcast (as SO_BROADCAST) lets the connection
+//              send to 255.255.255.255 and nic0's subnet broadcast address;
+//              without it the NIC drops such datagrams (TX_DROP_BROADCAST).
 //   close      {conn_id}                       -> {}
 //   neigh      {ip}                            -> {ip, mac} (resolved by the
 //              host kernel on nic0; EHOSTUNREACH if nobody answers)

@@ -170,8 +170,7 @@ int main(int argc, char** argv) {
                           {"throughput_dps", secs > 0 ? static_cast<double>(received) / secs : 0},
                           {"socket",
                            {{"tx_sent", st.tx_sent},
-                            {"tx_dropped", st.tx_drop_spoof + st.tx_drop_bad_len +
-                                               st.tx_drop_filter + st.tx_status_unknown},
+                            {"tx_dropped", st.tx_completed() - st.tx_sent},
                             {"rx_dropped", st.rx_dropped()}}}};
     std::cout << out.dump(2) << std::endl;
     return lost == 0 && !g_stop ? 0 : 3;

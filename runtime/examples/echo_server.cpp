@@ -44,6 +44,8 @@ nlohmann::json stats_json(const norman::SocketStats& s) {
           {"tx_drop_spoof", s.tx_drop_spoof},
           {"tx_drop_bad_len", s.tx_drop_bad_len},
           {"tx_drop_filter", s.tx_drop_filter},
+          {"tx_drop_refused", s.tx_drop_refused},
+          {"tx_drop_closed", s.tx_drop_closed},
           {"tx_status_unknown", s.tx_status_unknown}};
 }
 

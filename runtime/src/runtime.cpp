@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "destination.hpp"
 #include "runtime_core.hpp"
 
 namespace norman {
@@ -195,6 +196,7 @@ std::unique_ptr<UdpSocket> Runtime::udp_connect(const Endpoint& remote, const Ud
     throw_errno(EDESTADDRREQ,
                 "udp_connect: remote " + remote.to_string() + " is not a destination");
   }
+  detail::check_reachable(remote.ip, opts.broadcast, core_->nic, "udp_connect");
   return open_udp(opts, Endpoint{opts.local_ip.value_or(Ipv4{}), opts.local_port}, remote);
 }
 
@@ -214,6 +216,7 @@ std::unique_ptr<UdpSocket> Runtime::open_udp(const UdpOptions& opts, std::option
                            {"tx_log2", opts.tx_log2},
                            {"notify_tx", opts.notify_tx},
                            {"local_port", local ? local->port : 0}};
+    if (opts.broadcast) args["broadcast"] = true;
     if (local && !local->ip.is_unspecified()) args["local_ip"] = local->ip.to_string();
     if (remote) {
       args["remote_ip"] = remote->ip.to_string();

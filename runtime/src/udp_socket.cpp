@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <thread>
 
+#include "destination.hpp"
 #include "runtime_core.hpp"
 #include "time_util.hpp"
 
@@ -57,6 +58,7 @@ UdpSocket::UdpSocket(PrivateTag, std::shared_ptr<detail::RuntimeCore> core,
       udp_checksum_(o.udp_checksum),
       verify_checksums_(o.verify_checksums),
       notify_tx_(o.notify_tx),
+      broadcast_(o.broadcast),
       flag_bits_(kFlagBits),
       core_(std::move(core)),
       nq_(std::move(nq)),
@@ -260,7 +262,9 @@ const MacAddr& UdpSocket::neighbor(Ipv4 ip) {
   static_assert(kNeighborSlots == 16);
   if (s.gen == gen && s.ip == ip) [[likely]]
     return s.mac;
-  s.mac = core_->resolve(ip);
+  // Broadcast goes to every station; no neighbour to ask.
+  s.mac = detail::is_broadcast(ip, core_->nic) ? MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+                                               : core_->resolve(ip);
   s.ip = ip;
   s.gen = gen;
   return s.mac;
@@ -285,6 +289,7 @@ void UdpSocket::check_destination(std::size_t len, const Endpoint& to) {
     throw_errno(EDESTADDRREQ, "send_to " + to.to_string() + ": not a destination");
   }
   if (remote_ && to == *remote_) return;
+  detail::check_reachable(to.ip, broadcast_, core_->nic, "send_to");
   (void)neighbor(to.ip);
 }
 
@@ -434,6 +439,14 @@ std::uint32_t UdpSocket::poll_tx() {
         break;
       case regmap::tx_desc::kStatusDropFilter:
         ++stats_.tx_drop_filter;
+        break;
+      case regmap::tx_desc::kStatusDropVlan:
+      case regmap::tx_desc::kStatusDropMartian:
+      case regmap::tx_desc::kStatusDropBroadcast:
+        ++stats_.tx_drop_refused;
+        break;
+      case regmap::tx_desc::kStatusDropClosed:
+        ++stats_.tx_drop_closed;
         break;
       default:
         ++stats_.tx_status_unknown;

@@ -351,8 +351,10 @@ CmdResult NicHarness::read_status() {
 CmdResult NicHarness::command(rm::Op op, const std::map<unsigned, std::uint64_t>& args) {
   for (const auto& [idx, v] : args) write_arg(idx, v);
   write_op(op);
-  // The first filter command after reset waits for the counters' sweep.
-  for (unsigned i = 0; i < 100000; ++i) {
+  // The first filter command after reset waits for the counters' sweep; a
+  // CONN_SET/CONN_CLEAR that cannot drain TX answers BUSY after
+  // CONN_DRAIN_CYCLES (each poll takes a few cycles).
+  for (unsigned i = 0; i < 1000000; ++i) {
     CmdResult r = read_status();
     if (((r.raw >> rm::kCmdStatusBusyBit) & 1U) == 0) return r;
   }
@@ -401,6 +403,7 @@ rm::Status NicHarness::conn_set(const ConnConfig& c) {
   put(a, cf::kPort, c.port);
   put(a, cf::kRaw, c.raw ? 1 : 0);
   put(a, cf::kNotifyTx, c.notify_tx ? 1 : 0);
+  put(a, cf::kBroadcast, c.broadcast ? 1 : 0);
   put(a, cf::kRxBase, c.rx_base);
   put(a, cf::kRxLog2, c.rx_log2);
   put(a, cf::kTxLog2, c.tx_log2);

@@ -56,6 +56,7 @@ struct ConnConfig {
   std::uint8_t port = 0;
   bool raw = false;
   bool notify_tx = false;
+  bool broadcast = false;
   std::uint64_t rx_base = 0;
   std::uint8_t rx_log2 = 0;
   std::uint8_t tx_log2 = 0;

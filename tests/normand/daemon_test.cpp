@@ -187,6 +187,8 @@ class NicProbe {
     }
   }
   nsim::proto::StatsRsp stats() { return client_.stats(); }
+  std::uint64_t csr(std::uint32_t addr) { return io_.read64(addr); }
+  std::uint64_t counter(rm::Counter c) { return nic_.counter(c); }
 
  private:
   class Io final : public device::RegisterIo {
@@ -888,6 +890,46 @@ TEST_F(NormandTest, SigkilledClientIsReclaimedCompletely) {
   const std::string l = log();
   EXPECT_NE(l.find("reclaimed (client exited)"), std::string::npos) << l;
   EXPECT_NE(l.find("reclaimed 3 connection(s), 1 queue(s)"), std::string::npos) << l;
+}
+
+// The NIC port takes nic0's MAC (frames to other MACs are dropped and
+// counted) and follows nic0's promiscuous flag, as a NIC driver's would.
+TEST_F(NormandTest, NicPortFollowsNic0MacAndPromiscuousMode) {
+  NicProbe probe(nsim_->socket());
+  const std::uint64_t promisc = std::uint64_t{1} << rm::kPortMacPromiscBit;
+  std::uint64_t mac = 0;
+  for (const char* p = kNicMac; *p != '\0'; ++p) {
+    if (*p != ':')
+      mac = (mac << 4) | static_cast<std::uint64_t>(std::stoul(std::string(1, *p), nullptr, 16));
+  }
+  EXPECT_EQ(probe.csr(rm::kRegCtrlPortMac), mac);
+  EXPECT_EQ(probe.csr(rm::kRegCtrlPortBcast), 0x0A2900FFu) << "10.41.0.255";
+
+  // The peer sends to a MAC that is not nic0's: the NIC drops it.
+  const auto drops = probe.counter(rm::Counter::kRxDropDstMac);
+  ASSERT_EQ(sh(in_ns("ip neigh replace " + std::string(kNicIp) + " lladdr 02:00:00:00:41:99 dev " +
+                     peer_if_ + " nud permanent"))
+                .first,
+            0);
+  sh(in_ns("ping -c 2 -i 0.2 -W 1 " + std::string(kNicIp)));
+  EXPECT_GE(probe.counter(rm::Counter::kRxDropDstMac), drops + 2);
+
+  auto wait_bit = [&](bool on) {
+    for (int i = 0; i < 200; ++i) {
+      if (((probe.csr(rm::kRegCtrlPortMac) & promisc) != 0) == on) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  };
+  ASSERT_EQ(sh("ip link set " + tap_ + " promisc on").first, 0);
+  EXPECT_TRUE(wait_bit(true)) << "promisc on did not reach the NIC";
+  const auto drops_on = probe.counter(rm::Counter::kRxDropDstMac);
+  sh(in_ns("ping -c 2 -i 0.2 -W 1 " + std::string(kNicIp)));
+  EXPECT_EQ(probe.counter(rm::Counter::kRxDropDstMac), drops_on) << "promiscuous: nothing dropped";
+  ASSERT_EQ(sh("ip link set " + tap_ + " promisc off").first, 0);
+  EXPECT_TRUE(wait_bit(false)) << "promisc off did not reach the NIC";
+  EXPECT_EQ(probe.csr(rm::kRegCtrlPortMac) & ~promisc, mac);
+  EXPECT_NE(log().find("promiscuous mode on"), std::string::npos) << log();
 }
 
 TEST_F(NormandTest, NeighResolvesThroughNic0WithoutBlockingOthers) {

@@ -44,6 +44,7 @@ TEST(RequestArgs, UdpOpenDefaults) {
   EXPECT_EQ(a.tx_log2, ctl::kDefaultTxLog2);
   EXPECT_FALSE(a.notify_tx);
   EXPECT_FALSE(a.raw);
+  EXPECT_FALSE(a.broadcast);
 }
 
 TEST(RequestArgs, UdpOpenConnected) {
@@ -55,7 +56,8 @@ TEST(RequestArgs, UdpOpenConnected) {
                                      {"rx_log2", 3},
                                      {"tx_log2", 12},
                                      {"notify_tx", true},
-                                     {"raw", false}});
+                                     {"raw", false},
+                                     {"broadcast", true}});
   ASSERT_TRUE(a.remote.has_value());
   EXPECT_EQ(a.remote->ip, (Ipv4{10, 11, 0, 1}));
   EXPECT_EQ(a.remote->port, 5555);
@@ -64,6 +66,7 @@ TEST(RequestArgs, UdpOpenConnected) {
   EXPECT_EQ(a.rx_log2, 3U);
   EXPECT_EQ(a.tx_log2, 12U);
   EXPECT_TRUE(a.notify_tx);
+  EXPECT_TRUE(a.broadcast);
   // null means absent.
   const auto b =
       parse_udp_open(json{{"nq_id", 1}, {"remote_ip", nullptr}, {"remote_port", nullptr}});

@@ -268,14 +268,19 @@ TEST(Send, EveryCompletionStatusIsCounted) {
       {rm::tx_desc::kStatusDropSpoof, &SocketStats::tx_drop_spoof},
       {rm::tx_desc::kStatusDropFilter, &SocketStats::tx_drop_filter},
       {rm::tx_desc::kStatusDropBadLen, &SocketStats::tx_drop_bad_len},
-      {7, &SocketStats::tx_status_unknown}};
+      {rm::tx_desc::kStatusDropVlan, &SocketStats::tx_drop_refused},
+      {rm::tx_desc::kStatusDropMartian, &SocketStats::tx_drop_refused},
+      {rm::tx_desc::kStatusDropBroadcast, &SocketStats::tx_drop_refused},
+      {rm::tx_desc::kStatusDropClosed, &SocketStats::tx_drop_closed},
+      {99, &SocketStats::tx_status_unknown}};
   for (auto [status, field] : cases) {
+    const std::uint64_t before = s->stats().*field;
     env.nic.set_forced_status(status);
     ASSERT_TRUE(s->try_send(bytes("x")));
     env.nic.process_doorbells();
-    EXPECT_EQ(s->stats().*field, 1U) << "status " << status;
+    EXPECT_EQ(s->stats().*field, before + 1) << "status " << status;
   }
-  EXPECT_EQ(s->stats().tx_completed(), 5U);
+  EXPECT_EQ(s->stats().tx_completed(), std::size(cases));
 }
 
 TEST(Send, RefusalsAreExceptionsWithErrno) {
@@ -306,6 +311,51 @@ TEST(Send, RefusalsAreExceptionsWithErrno) {
   env.nic.process_doorbells();
   EXPECT_EQ(env.nic.tx_prod(l->conn_id()), 1U);
   EXPECT_EQ(env.nic.take_sent(l->conn_id()).size(), 1U);
+}
+
+// As Linux: broadcast needs SO_BROADCAST (EACCES), loopback and 0/8 are not
+// reachable from a bypass socket (EINVAL); the NIC drops them regardless.
+TEST(Send, BroadcastNeedsPermissionAndLoopbackIsRefused) {
+  Env env;
+  auto l = env.rt.udp_bind(7000, Env::quick());
+  auto code = [](auto f) {
+    try {
+      f();
+    } catch (const std::system_error& e) {
+      return e.code().value();
+    }
+    return 0;
+  };
+  const Endpoint all{Ipv4::from_octets(255, 255, 255, 255), 9};
+  const Endpoint subnet{Ipv4::from_octets(10, 11, 0, 255), 9};  // nic0 is 10.11.0.2/24
+  EXPECT_EQ(code([&] { l->try_send_to(bytes("x"), all); }), EACCES);
+  EXPECT_EQ(code([&] { l->try_send_to(bytes("x"), subnet); }), EACCES);
+  EXPECT_EQ(code([&] { l->send_to(bytes("x"), subnet, 0ms); }), EACCES);
+  EXPECT_EQ(code([&] {
+              l->try_send_to(bytes("x"), {Ipv4::from_octets(127, 0, 0, 1), 9});
+            }),
+            EINVAL);
+  EXPECT_EQ(code([&] { l->try_send_to(bytes("x"), {Ipv4::from_octets(0, 1, 2, 3), 9}); }), EINVAL);
+  EXPECT_EQ(code([&] { env.rt.udp_connect(all, Env::quick()); }), EACCES);
+  EXPECT_EQ(code([&] {
+              env.rt.udp_connect({Ipv4::from_octets(127, 0, 0, 1), 9}, Env::quick());
+            }),
+            EINVAL);
+  env.nic.process_doorbells();
+  EXPECT_TRUE(env.nic.take_sent(l->conn_id()).empty());
+
+  UdpOptions o = Env::quick();
+  o.broadcast = true;
+  auto b = env.rt.udp_bind(7001, o);
+  ASSERT_TRUE(b->try_send_to(bytes("y"), all));
+  ASSERT_TRUE(b->try_send_to(bytes("z"), subnet));
+  env.nic.process_doorbells();
+  const auto sent = env.nic.take_sent(b->conn_id());
+  ASSERT_EQ(sent.size(), 2U);
+  for (const auto& f : sent) {
+    EXPECT_EQ(Bytes(f.begin(), f.begin() + 6), Bytes(6, 0xff))
+        << "broadcast goes to ff:ff:ff:ff:ff:ff";
+  }
 }
 
 TEST(Send, ListeningSocketSendsToMany) {

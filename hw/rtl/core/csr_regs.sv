@@ -8,6 +8,14 @@
 // FILTER_* command goes to both and completes when both have: the two hold
 // the same slots and the same active bank at all times.
 //
+// CONN_SET/CONN_CLEAR drain the connection's TX work before they complete:
+// CMD_DONE writes an invalid context (no new doorbells, no new batches),
+// CMD_DRAIN tells tx_check to complete the connection's frames DROP_CLOSED
+// and waits until tx_engine holds no work of it (query_tx_busy_i, read after
+// DrainMinCycles so that decisions taken on the old context have landed),
+// then writes the new context and resets the ring indices. After
+// CONN_DRAIN_CYCLES it gives up with ST_BUSY (the context stays invalid).
+//
 // Exact tables: EXACT_WRITE and EXACT_MASK are posted writes, taken by both
 // lookup ports in the cycle the register write is accepted, with the staged
 // EXACT_DATA vector. So that they take effect in order with every other
@@ -36,6 +44,10 @@ module csr_regs
   // Global control.
   output logic                    rx_enable_o,
   output logic                    tx_enable_o,
+  // CTRL.PORT_MAC and PORT_BCAST of each port.
+  output logic [NumPorts-1:0][47:0] port_mac_o,
+  output logic [NumPorts-1:0]     port_promisc_o,
+  output logic [NumPorts-1:0][31:0] port_bcast_o,
   // Counters.
   output logic                    cnt_clear_o,
   output logic [CntIdxW-1:0]      cnt_rd_idx_o,
@@ -63,6 +75,11 @@ module csr_regs
   output logic [ConnIdW-1:0]      query_conn_o,
   input  logic [15:0]             query_rx_prod_i,   // registered by the engines
   input  logic [15:0]             query_tx_cons_i,
+  input  logic [15:0]             query_tx_prod_i,
+  input  logic                    query_tx_busy_i,   // tx_engine holds work of the conn (registered)
+  // The connection a CONN_SET/CONN_CLEAR is draining (to tx_check).
+  output logic                    drain_valid_o,
+  output logic [ConnIdW-1:0]      drain_conn_o,
   // Notification queues.
   output logic                    nq_cfg_valid_o,
   output logic [NqIdW-1:0]        nq_cfg_nq_o,
@@ -134,6 +151,8 @@ module csr_regs
   output logic                            busy_o
 );
   localparam int unsigned NumArgs = REG_CMD_ARG_COUNT;
+  localparam int unsigned DrainW = $clog2(CONN_DRAIN_CYCLES + 1);
+  localparam int unsigned DrainMinCycles = 4;
 
   // ---------------------------------------------------------------- decode
   typedef enum logic [2:0] {
@@ -163,9 +182,13 @@ module csr_regs
   logic [63:0] log_base_q, log_cfg_q, log_cons_q, log_rate_q;
   logic        log_cfg_we_q, log_rate_we_q;
   logic        rx_en_q, tx_en_q;
+  logic [PORT_MAC_PROMISC_BIT:0] port_mac_q [NumPorts];  // {PROMISC, MAC}
+  logic [31:0] port_bcast_q [NumPorts];
+  logic [DrainW-1:0] drain_q;
 
   typedef enum logic [2:0] {
-    CMD_IDLE, CMD_FLOW_ISSUE, CMD_FLOW_WAIT, CMD_QUERY, CMD_QUERY2, CMD_DONE, CMD_FILTER
+    CMD_IDLE, CMD_FLOW_ISSUE, CMD_FLOW_WAIT, CMD_QUERY, CMD_QUERY2, CMD_DONE, CMD_FILTER,
+    CMD_DRAIN
   } cmd_state_e;
   cmd_state_e cmd_state_q, cmd_state_d;
   cmd_op_e op_q;
@@ -213,6 +236,7 @@ module csr_regs
     ctx.port = PortIdW'(fld(args_q[CONN_PORT_ARG], CONN_PORT_LSB, CONN_PORT_W));
     ctx.raw = fld(args_q[CONN_RAW_ARG], CONN_RAW_LSB, CONN_RAW_W) != 0;
     ctx.notify_tx = fld(args_q[CONN_NOTIFY_TX_ARG], CONN_NOTIFY_TX_LSB, CONN_NOTIFY_TX_W) != 0;
+    ctx.broadcast = fld(args_q[CONN_BROADCAST_ARG], CONN_BROADCAST_LSB, CONN_BROADCAST_W) != 0;
     ctx.rx_base = args_q[CONN_RX_BASE_ARG];
     ctx.rx_log2 = 5'(fld(args_q[CONN_RX_LOG2_ARG], CONN_RX_LOG2_LSB, CONN_RX_LOG2_W));
     ctx.tx_log2 = 5'(fld(args_q[CONN_TX_LOG2_ARG], CONN_TX_LOG2_LSB, CONN_TX_LOG2_W));
@@ -336,7 +360,7 @@ module csr_regs
             OP_NOP: cmd_state_d = CMD_DONE;
             OP_FLOW_INSERT, OP_FLOW_DELETE, OP_FLOW_LOOKUP: cmd_state_d = CMD_FLOW_ISSUE;
             OP_CONN_SET, OP_CONN_CLEAR, OP_NQ_SET, OP_NQ_CLEAR: cmd_state_d = CMD_DONE;
-            OP_CONN_QUERY: cmd_state_d = CMD_QUERY;
+            OP_CONN_QUERY, OP_CONN_TX_STATE: cmd_state_d = CMD_QUERY;
             OP_FILTER_WRITE, OP_FILTER_COMMIT, OP_FILTER_CNT_CLEAR: begin
               if (cmd_op_e'(req_wdata_i[7:0]) == OP_FILTER_CNT_CLEAR
                   && 32'(arg_flt_slot) >= FilterEntries + FILTER_EXACT_ENTRIES) begin
@@ -398,25 +422,34 @@ module csr_regs
       // The engines register their query outputs: wait one cycle for them.
       CMD_QUERY: cmd_state_d = CMD_QUERY2;
       CMD_QUERY2: begin
-        result_d = {query_tx_cons_i, query_rx_prod_i};
+        result_d = (op_q == OP_CONN_TX_STATE) ? {query_tx_prod_i, query_tx_cons_i}
+                                              : {query_tx_cons_i, query_rx_prod_i};
         cmd_state_d = CMD_IDLE;
+      end
+      // The old context is invalid; finish once TX holds nothing of the conn.
+      CMD_DRAIN: begin
+        if (32'(drain_q) >= DrainMinCycles && !query_tx_busy_i) begin
+          ctx_we_o = 1'b1;
+          if (op_q == OP_CONN_CLEAR) ctx_data_o = '0;
+          ring_reset_o = 1'b1;
+          cmd_state_d = CMD_IDLE;
+        end else if (32'(drain_q) >= CONN_DRAIN_CYCLES) begin
+          status_d = ST_BUSY;
+          cmd_state_d = CMD_IDLE;
+        end
       end
       CMD_DONE: begin
         // Single-cycle configuration commands take effect here.
         cmd_state_d = CMD_IDLE;
         unique case (op_q)
-          OP_CONN_SET: begin
-            if (ctx_args_ok) begin
+          OP_CONN_SET, OP_CONN_CLEAR: begin
+            if (op_q == OP_CONN_CLEAR || ctx_args_ok) begin
               ctx_we_o = 1'b1;
-              ring_reset_o = 1'b1;
+              ctx_data_o = '0;
+              cmd_state_d = CMD_DRAIN;
             end else begin
               status_d = ST_INVALID;
             end
-          end
-          OP_CONN_CLEAR: begin
-            ctx_we_o = 1'b1;
-            ctx_data_o = '0;
-            ring_reset_o = 1'b1;
           end
           OP_NQ_SET, OP_NQ_CLEAR: begin
             // notify_engine writes each entry in one beat: entries must be aligned.
@@ -445,6 +478,8 @@ module csr_regs
   assign nq_cfg_log2_o = arg_nq_log2;
   assign nq_cfg_vector_o = IrqVecW'(fld(args_q[NQ_VECTOR_ARG], NQ_VECTOR_LSB, NQ_VECTOR_W));
   assign busy_o = cmd_state_q != CMD_IDLE;
+  assign drain_valid_o = cmd_state_q == CMD_DRAIN;
+  assign drain_conn_o = arg_conn;
   // The counters' read port takes a new CNT_SEL in the cycle it is written,
   // so a read in any later cycle returns the new selection.
   assign flt_cnt_sel_o = (wr && space == SP_CSR && req_addr_i == REG_FILTER_CNT_SEL)
@@ -479,8 +514,14 @@ module csr_regs
   // ---------------------------------------------------------------- register reads
   logic [63:0] rdata;
   logic known;
-  logic [31:0] arg_idx, cnt_idx, ex_idx;
-  logic ex_data_acc;
+  logic [31:0] arg_idx, cnt_idx, ex_idx, pmac_idx, pbc_idx;
+  logic ex_data_acc, pmac_acc, pbc_acc;
+  assign pmac_idx = (req_addr_i - REG_CTRL_PORT_MAC) >> 3;
+  assign pbc_idx = (req_addr_i - REG_CTRL_PORT_BCAST) >> 3;
+  assign pmac_acc = space == SP_CSR && req_addr_i[2:0] == 3'd0 && req_addr_i >= REG_CTRL_PORT_MAC
+                    && pmac_idx < REG_CTRL_PORT_MAC_COUNT;
+  assign pbc_acc = space == SP_CSR && req_addr_i[2:0] == 3'd0 && req_addr_i >= REG_CTRL_PORT_BCAST
+                   && pbc_idx < REG_CTRL_PORT_BCAST_COUNT;
   assign arg_idx = (req_addr_i - REG_CMD_ARG) >> 3;
   assign ex_idx = (req_addr_i - REG_FILTER_EXACT_DATA) >> 3;
   assign ex_data_acc = space == SP_CSR && req_addr_i[2:0] == 3'd0 && req_addr_i >= REG_FILTER_EXACT_DATA
@@ -500,6 +541,11 @@ module csr_regs
       rdata = cnt_rd_val_i;  // indices past NUM_COUNTERS read as zero
     end else if (ex_data_acc) begin
       rdata = ex_data_q[ex_idx[$clog2(REG_FILTER_EXACT_DATA_COUNT)-1:0]];
+    end else if (pmac_acc) begin
+      // Registers of ports the NIC does not have read as zero.
+      for (int unsigned p = 0; p < NumPorts; p++) if (pmac_idx == p) rdata = 64'(port_mac_q[p]);
+    end else if (pbc_acc) begin
+      for (int unsigned p = 0; p < NumPorts; p++) if (pbc_idx == p) rdata = 64'(port_bcast_q[p]);
     end else begin
       unique case (req_addr_i)
         BLK_ID_BASE:         rdata = BLK_ID_HEADER;
@@ -544,7 +590,7 @@ module csr_regs
     wr_known = 1'b0;
     if (space == SP_CSR && req_addr_i[2:0] == 3'd0) begin
       if (req_addr_i >= REG_CMD_ARG && arg_idx < NumArgs) wr_known = 1'b1;
-      else if (ex_data_acc) wr_known = 1'b1;
+      else if (ex_data_acc || pmac_acc || pbc_acc) wr_known = 1'b1;
       else if (req_addr_i == REG_CMD_OP || req_addr_i == REG_CTRL_ENABLE
                || req_addr_i == REG_CTRL_SCRATCH || req_addr_i == REG_COUNTERS_CLEAR
                || req_addr_i == REG_FILTER_CNT_SEL || req_addr_i == REG_FILTER_LOG_BASE
@@ -579,6 +625,13 @@ module csr_regs
   assign flt_log_rate_we_o = log_rate_we_q;
   assign cycles_o = cycles_q;
   assign rx_enable_o = rx_en_q;
+  always_comb begin
+    for (int unsigned p = 0; p < NumPorts; p++) begin
+      port_mac_o[p] = port_mac_q[p][47:0];
+      port_promisc_o[p] = port_mac_q[p][PORT_MAC_PROMISC_BIT];
+      port_bcast_o[p] = port_bcast_q[p];
+    end
+  end
   assign tx_enable_o = tx_en_q;
 
   // ---------------------------------------------------------------- flops
@@ -599,6 +652,24 @@ module csr_regs
       for (int unsigned i = 0; i < REG_FILTER_EXACT_DATA_COUNT; i++) ex_data_q[i] <= '0;
     end else if (wr && ex_data_acc) begin
       ex_data_q[ex_idx[$clog2(REG_FILTER_EXACT_DATA_COUNT)-1:0]] <= req_wdata_i;
+    end
+  end
+
+  // Ports start promiscuous (accept every frame) until the control plane
+  // gives them their MAC.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (int unsigned p = 0; p < NumPorts; p++) begin
+        port_mac_q[p] <= 49'(1) << PORT_MAC_PROMISC_BIT;
+        port_bcast_q[p] <= '0;
+      end
+      drain_q <= '0;
+    end else begin
+      for (int unsigned p = 0; p < NumPorts; p++) begin
+        if (wr && pmac_acc && pmac_idx == p) port_mac_q[p] <= req_wdata_i[PORT_MAC_PROMISC_BIT:0];
+        if (wr && pbc_acc && pbc_idx == p) port_bcast_q[p] <= req_wdata_i[31:0];
+      end
+      drain_q <= (cmd_state_q == CMD_DRAIN) ? drain_q + DrainW'(1) : '0;
     end
   end
 

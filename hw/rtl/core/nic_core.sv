@@ -84,7 +84,12 @@ module nic_core
   logic ctx_we, ctx_probe_valid, ring_reset;
   logic [ConnIdW-1:0] ctx_wconn, ctx_probe_conn, ring_reset_conn, query_conn;
   conn_ctx_t ctx_wdata;
-  logic [15:0] query_rx_prod, query_tx_cons;
+  logic [15:0] query_rx_prod, query_tx_cons, query_tx_prod;
+  logic query_tx_busy, drain_valid;
+  logic [ConnIdW-1:0] drain_conn;
+  logic [NumPorts-1:0][47:0] port_mac;
+  logic [NumPorts-1:0] port_promisc;
+  logic [NumPorts-1:0][31:0] port_bcast;
   logic nq_cfg_valid, nq_cfg_enable;
   logic [NqIdW-1:0] nq_cfg_nq;
   logic [63:0] nq_cfg_base;
@@ -144,6 +149,7 @@ module nic_core
     .req_addr_i(csr_req_addr_i), .req_wdata_i(csr_req_wdata_i),
     .rsp_valid_o(csr_rsp_valid_o), .rsp_rdata_o(csr_rsp_rdata_o),
     .rx_enable_o(rx_enable), .tx_enable_o(tx_enable),
+    .port_mac_o(port_mac), .port_promisc_o(port_promisc), .port_bcast_o(port_bcast),
     .cnt_clear_o(cnt_clear), .cnt_rd_idx_o(cnt_rd_idx), .cnt_rd_val_i(cnt_rd_val), .cnt_o(cnt_src[0]),
     .flow_valid_o(flow_valid), .flow_ready_i(flow_ready), .flow_op_o(flow_op),
     .flow_listen_o(flow_listen), .flow_key_o(flow_key), .flow_conn_o(flow_conn_req),
@@ -153,6 +159,8 @@ module nic_core
     .ctx_probe_conn_o(ctx_probe_conn), .ctx_probe_valid_i(ctx_probe_valid),
     .ring_reset_o(ring_reset), .ring_reset_conn_o(ring_reset_conn),
     .query_conn_o(query_conn), .query_rx_prod_i(query_rx_prod), .query_tx_cons_i(query_tx_cons),
+    .query_tx_prod_i(query_tx_prod), .query_tx_busy_i(query_tx_busy),
+    .drain_valid_o(drain_valid), .drain_conn_o(drain_conn),
     .nq_cfg_valid_o(nq_cfg_valid), .nq_cfg_nq_o(nq_cfg_nq), .nq_cfg_enable_o(nq_cfg_enable),
     .nq_cfg_base_o(nq_cfg_base), .nq_cfg_log2_o(nq_cfg_log2), .nq_cfg_vector_o(nq_cfg_vector),
     .rx_db_valid_o(rx_db_valid), .rx_db_conn_o(rx_db_conn), .rx_db_cons_o(rx_db_cons),
@@ -286,9 +294,10 @@ module nic_core
 
   logic desc_valid, desc_ready, classify_idle;
   rx_desc_t desc;
-  rx_classify #(.FilterLatency(FltLatency)) u_classify (
+  rx_classify #(.NumPorts(NumPorts), .FilterLatency(FltLatency)) u_classify (
     .clk_i, .rst_ni,
     .meta_valid_i(meta_valid), .meta_ready_o(meta_ready), .meta_i(meta),
+    .port_mac_i(port_mac), .port_promisc_i(port_promisc),
     .lookup_valid_o(lk_valid_in), .lookup_key_o(lk_key), .lookup_tag_o(lk_tag_in),
     .lookup_valid_i(lk_valid_out), .lookup_tag_i(lk_tag_out), .lookup_hit_i(lk_hit),
     .lookup_conn_i(lk_conn),
@@ -390,7 +399,8 @@ module nic_core
     .cpl_valid_i(cpl_valid), .cpl_ready_o(cpl_ready), .cpl_conn_i(cpl_conn),
     .cpl_idx_i(cpl_idx), .cpl_status_i(cpl_status),
     .notify_valid_o(tx_notify_valid), .notify_ready_i(tx_notify_ready), .notify_o(tx_notify),
-    .query_conn_i(query_conn), .query_cons_o(query_tx_cons),
+    .query_conn_i(query_conn), .query_cons_o(query_tx_cons), .query_prod_o(query_tx_prod),
+    .query_busy_o(query_tx_busy),
     .cnt_o(cnt_src[4]), .idle_o(tx_engine_idle));
 
   // CTRL.ENABLE bit 1 pauses transmission: frames wait, none is lost.
@@ -401,6 +411,7 @@ module nic_core
     .clk_i, .rst_ni,
     .in_valid_i(frm_valid), .in_ready_o(frm_ready), .in_data_i(frm_data), .in_keep_i(frm_keep),
     .in_last_i(frm_last), .in_info_i(frm_info),
+    .drain_valid_i(drain_valid), .drain_conn_i(drain_conn), .port_bcast_i(port_bcast),
     .flt_valid_o(flt_key_valid[FltOut]), .flt_key_o(flt_key[FltOut]), .flt_flags_o(flt_flags[FltOut]),
     .flt_bytes_o(flt_bytes[FltOut]), .flt_valid_i(flt_res_valid[FltOut]),
     .flt_hit_i(flt_res_hit[FltOut]), .flt_action_i(flt_res_action[FltOut]),

@@ -11,6 +11,12 @@
 // filter lookup's fixed latency in a delay line, so order is kept without any
 // reordering logic. A DROP verdict turns the frame into RXD_FILTER.
 //
+// Destination MAC: unless its port is promiscuous (CTRL.PORT_MAC), a frame
+// is accepted only for the port's MAC, broadcast or multicast (all groups:
+// the host filters them); others are dropped as RXD_DST_MAC after the MAC
+// error, size and runt checks. One 48-bit compare against the port's
+// register in stage 0, carried in the tag.
+//
 // REJECT: the NIC does not build ICMP errors or TCP resets; the control plane
 // does. A rejected frame is written to the fallback ring (FALLBACK_CONN)
 // with the REJECT slot flag instead of to its connection, so normand sees it
@@ -26,6 +32,7 @@ module rx_classify
   import norman_pkg::*;
   import norman_regmap_pkg::*;
 #(
+  parameter int unsigned NumPorts = 2,
   parameter int unsigned FilterLatency = filter_latency(FILTER_ENTRIES),
   // Covers the flow lookup, the context read and the filter verdict, so the
   // pipeline still takes one frame per cycle while the DMA engine drains.
@@ -36,6 +43,9 @@ module rx_classify
   input  logic                    meta_valid_i,
   output logic                    meta_ready_o,
   input  rx_meta_t                meta_i,
+  // CTRL.PORT_MAC per port, from flops.
+  input  logic [NumPorts-1:0][47:0] port_mac_i,
+  input  logic [NumPorts-1:0]     port_promisc_i,
   // Flow table lookup port (fixed latency, no back-pressure).
   output logic                    lookup_valid_o,
   output flow_key_t               lookup_key_o,
@@ -84,6 +94,19 @@ module rx_classify
   pkt_meta_t m;
   /* verilator lint_on UNUSEDSIGNAL */
   assign m = meta_i.meta;
+  logic [47:0] port_mac;
+  logic        port_promisc;
+  always_comb begin
+    port_mac = '0;
+    port_promisc = 1'b0;
+    for (int unsigned p = 0; p < NumPorts; p++) begin
+      if (32'(meta_i.side.port) == p) begin
+        port_mac = port_mac_i[p];
+        port_promisc = port_promisc_i[p];
+      end
+    end
+  end
+
   always_comb begin
     lookup_key_o = '0;
     lookup_key_o.proto = m.ip_proto;
@@ -98,6 +121,8 @@ module rx_classify
     lookup_tag_o.len = m.frame_len;
     lookup_tag_o.mac_err = meta_i.side.mac_err;
     lookup_tag_o.too_big = meta_i.side.too_big || 32'(m.frame_len) > MAX_FRAME_BYTES;
+    // Bit 40 is the group bit of the first byte: multicast and broadcast.
+    lookup_tag_o.dst_drop = !port_promisc && !m.dst_mac[40] && m.dst_mac != port_mac;
     lookup_tag_o.flags = '0;
     lookup_tag_o.flags[RX_SLOT_FLAGS_MALFORMED] = m.malformed;
     lookup_tag_o.flags[RX_SLOT_FLAGS_VLAN] = m.has_vlan;
@@ -143,6 +168,7 @@ module rx_classify
     if (s2_tag_q.mac_err) desc.drop = RXD_MAC_ERROR;
     else if (s2_tag_q.too_big) desc.drop = RXD_TOO_BIG;
     else if (32'(s2_tag_q.len) < MIN_FRAME_BYTES) desc.drop = RXD_RUNT;
+    else if (s2_tag_q.dst_drop) desc.drop = RXD_DST_MAC;
     else if (!ctx_i.valid) desc.drop = RXD_NO_QUEUE;
     else desc.drop = RXD_NONE;
     // Capture overlay slot (ndump): matching frames will be mirrored here.

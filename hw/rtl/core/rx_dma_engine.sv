@@ -217,6 +217,7 @@ module rx_dma_engine
           RXD_TOO_BIG:   cnt_d[CNT_RX_DROP_TOO_BIG] = 1'b1;
           RXD_NO_QUEUE:  cnt_d[CNT_RX_DROP_NO_QUEUE] = 1'b1;
           RXD_DISABLED:  cnt_d[CNT_RX_DROP_DISABLED] = 1'b1;
+          RXD_DST_MAC:   cnt_d[CNT_RX_DROP_DST_MAC] = 1'b1;
           // FILTER, and any reason a future overlay adds, still needs a fate.
           default:       cnt_d[CNT_RX_DROP_FILTER] = 1'b1;
         endcase

@@ -11,6 +11,18 @@
 // not be malformed. A frame whose context names a port >= NumPorts cannot
 // go anywhere: it is dropped and counted as TX_DROP_SPOOF, raw or not.
 //
+// Also unless the connection is raw (each with its own status and counter):
+// a frame carrying a VLAN tag (EtherType 0x8100, 0x88a8 or 0x9100 outside or
+// after one 802.1Q tag) is DROP_VLAN, since tags are the administrator's; a
+// frame to a destination that never leaves a host (IPv4 0/8 or 127/8, IPv6
+// :: or ::1) or with TTL / hop limit 0 is DROP_MARTIAN; an IPv4 frame to
+// 255.255.255.255 or to its port's directed broadcast address (PORT_BCAST)
+// from a connection without BROADCAST is DROP_BROADCAST.
+//
+// Closing: while csr_regs drains a connection for CONN_SET/CONN_CLEAR
+// (drain_valid_i), every frame of it that reaches the check is completed
+// DROP_CLOSED and not sent.
+//
 // Filter overlay (OUTPUT chain): a frame that passes the header check and
 // has a good IPv4 header is judged with IFACE = the connection's port, DIR = 1
 // and the sending connection's owner (none for the fallback connection). Its
@@ -40,6 +52,11 @@ module tx_check
   input  logic [KeepW-1:0]               in_keep_i,
   input  logic                           in_last_i,
   input  tx_info_t                       in_info_i,
+  // The connection being closed (CONN_SET/CONN_CLEAR drain), from flops.
+  input  logic                           drain_valid_i,
+  input  logic [ConnIdW-1:0]             drain_conn_i,
+  // CTRL.PORT_BCAST per port, from flops.
+  input  logic [NumPorts-1:0][31:0]      port_bcast_i,
   // Filter overlay lookup port (fixed latency FilterLatency, no back-pressure).
   output logic                           flt_valid_o,
   output logic [FILTER_RANGE_KEY_W-1:0]  flt_key_o,
@@ -147,8 +164,31 @@ module tx_check
     .meta_valid_o(meta_valid), .meta_o(meta));
 
   // ------------------------------------------------------------ header check
-  logic spoof, l4_port;
+  logic spoof, l4_port, closed, vlan, martian, bcast, refuse;
+  logic [31:0] port_bcast;
   verdict_t verdict;
+
+  // Each test is a few parallel compares of parser and context flops; the
+  // status is a short priority mux over their results.
+  always_comb begin
+    closed = drain_valid_i && info_out.conn_id == drain_conn_i;
+    vlan = !info_out.raw && (meta.has_vlan || meta.ethertype == 16'h8100
+                             || meta.ethertype == 16'h88a8 || meta.ethertype == 16'h9100);
+    martian = 1'b0;
+    if (meta.is_ipv4) begin
+      martian = meta.dst_ip[31:24] == 8'd0 || meta.dst_ip[31:24] == 8'd127 || meta.ip_ttl == 8'd0;
+    end else if (meta.is_ipv6) begin
+      martian = meta.dst_ip[127:1] == '0 || meta.ip_ttl == 8'd0;
+    end
+    martian = martian && !info_out.raw;
+    port_bcast = '0;
+    for (int unsigned p = 0; p < NumPorts; p++) begin
+      if (32'(info_out.port) == p) port_bcast = port_bcast_i[p];
+    end
+    bcast = !info_out.raw && !info_out.broadcast && meta.is_ipv4
+            && (meta.dst_ip[31:0] == 32'hFFFF_FFFF
+                || (port_bcast != '0 && meta.dst_ip[31:0] == port_bcast));
+  end
 
   always_comb begin
     l4_port = (info_out.proto == ProtoTcp) || (info_out.proto == ProtoUdp);
@@ -163,20 +203,25 @@ module tx_check
     end
     if (32'(info_out.port) >= NumPorts) spoof = 1'b1;
 
-    verdict.pass = !spoof;
+    refuse = closed || vlan || spoof || martian || bcast;
+    verdict.pass = !refuse;
     verdict.port = PortSelW'(info_out.port);
     verdict.conn = info_out.conn_id;
     verdict.idx  = info_out.desc_idx;
     verdict.len  = meta.frame_len;
-    verdict.status = spoof ? TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_SPOOF)
-                           : TX_DESC_STATUS_W'(TX_DESC_STATUS_SENT);
+    if (closed)       verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_CLOSED);
+    else if (vlan)    verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_VLAN);
+    else if (spoof)   verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_SPOOF);
+    else if (martian) verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_MARTIAN);
+    else if (bcast)   verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_BROADCAST);
+    else              verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_SENT);
   end
 
   // ------------------------------------------------------------ filter (OUTPUT)
   flt_hdr_t flt_hdr;
   logic judge;
   assign flt_hdr = flt_hdr_of(meta);
-  assign judge = meta_valid && !spoof && flt_hdr.judge;
+  assign judge = meta_valid && !refuse && flt_hdr.judge;
   assign flt_valid_o = judge;
   assign flt_key_o = flt_key_of(flt_hdr, info_out.port, info_out.owner_valid, info_out.owner);
   assign flt_flags_o = flt_flags_of(flt_hdr, 1'b1, info_out.owner_valid);
@@ -265,6 +310,10 @@ module tx_check
     cnt_o[CNT_TX_SENT]       = sent;
     cnt_o[CNT_TX_DROP_SPOOF] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_SPOOF;
     cnt_o[CNT_TX_DROP_FILTER] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_FILTER;
+    cnt_o[CNT_TX_DROP_VLAN] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_VLAN;
+    cnt_o[CNT_TX_DROP_MARTIAN] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_MARTIAN;
+    cnt_o[CNT_TX_DROP_BROADCAST] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_BROADCAST;
+    cnt_o[CNT_TX_DROP_CLOSED] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_CLOSED;
     cnt_o[CNT_FILTER_TX_LOOKUPS] = judge;
     cnt_o[CNT_FILTER_LOG_HITS] = flt_valid_i && flt_hit_i && flt_log_i;
   end

@@ -22,9 +22,18 @@
 //   write-back: collect tx_check completions for the oldest batch, write its
 //               descriptors, post TX_DONE, advance cons and requeue.
 //
-// Host contract: CONN_SET/CONN_CLEAR (cfg port) of a connection with TX work
-// in flight is not supported (the host quiesces the connection first); a
-// producer index more than a ring ahead of cons is not checked.
+// TX_PROD is checked in d1 against the connection's indices: a producer
+// index more than a ring ahead of cons, or behind the previous producer
+// index, is refused and counted (TX_PROD_INVALID) and changes nothing, so a
+// bogus doorbell can never make the engine re-send slots already sent.
+//
+// CONN_SET/CONN_CLEAR with TX work in flight: csr_regs first invalidates the
+// context (doorbells are refused, a requeued connection is dropped at s1),
+// then waits until query_busy_o says the connection is neither pending nor
+// has a batch in flight (queued_q covers both), and only then resets the
+// indices through the cfg port. tx_check completes the frames it receives
+// for the connection meanwhile as DROP_CLOSED; their write-back still goes
+// to the old ring, which the host frees only after the command completes.
 module tx_engine
   import norman_pkg::*;
   import norman_regmap_pkg::*;
@@ -80,9 +89,12 @@ module tx_engine
   output logic                    notify_valid_o,
   input  logic                    notify_ready_i,
   output notify_req_t             notify_o,
-  // CONN_QUERY: the connection's TX consumer index (combinational).
+  // CONN_QUERY / CONN_TX_STATE: the connection's TX indices (combinational)
+  // and whether the engine holds work of it (registered).
   input  logic [ConnIdW-1:0]      query_conn_i,
   output logic [15:0]             query_cons_o,
+  output logic [15:0]             query_prod_o,
+  output logic                    query_busy_o,
   output logic [NUM_COUNTERS-1:0] cnt_o,
   output logic                    idle_o
 );
@@ -168,7 +180,21 @@ module tx_engine
     end
   end
 
-  assign db_set  = d1_valid_q && ctx_rd_data_i.valid;
+  // The new producer index must lie between the accepted one and a ring
+  // ahead of cons (d1 never coincides with finish, so cons is stable here):
+  // prod - cons <= new - cons <= 2^log2, all modulo 2^16. Two subtractions
+  // and two compares in parallel, on carry chains.
+  idx_t        d1_ahead, d1_held;
+  logic [16:0] d1_size;
+  logic        d1_prod_ok;
+  always_comb begin
+    d1_ahead = d1_prod_q - cons_q[d1_conn_q];
+    d1_held = prod_q[d1_conn_q] - cons_q[d1_conn_q];
+    d1_size = 17'd1 << ctx_rd_data_i.tx_log2;
+    d1_prod_ok = (17'(d1_ahead) <= d1_size) && (d1_ahead >= d1_held);
+  end
+
+  assign db_set  = d1_valid_q && ctx_rd_data_i.valid && d1_prod_ok;
   assign db_push = db_set && !queued_q[d1_conn_q];
 
   // ------------------------------------------------------------ pending FIFO
@@ -237,6 +263,7 @@ module tx_engine
     s1_batch.info.conn_id  = s1_conn_q;
     s1_batch.info.port     = s1_ctx.port;
     s1_batch.info.raw      = s1_ctx.raw;
+    s1_batch.info.broadcast = s1_ctx.broadcast;
     s1_batch.info.src_mac  = s1_ctx.src_mac;
     s1_batch.info.proto    = s1_ctx.proto;
     s1_batch.info.is_ipv6  = s1_ctx.is_ipv6;
@@ -565,12 +592,18 @@ module tx_engine
   end
 
   assign query_cons_o = cons_q[query_conn_i];
+  assign query_prod_o = prod_q[query_conn_i];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) query_busy_o <= 1'b0;
+    else query_busy_o <= queued_q[query_conn_i];
+  end
 
   // ------------------------------------------------------------ counters, idle
   always_comb begin
     cnt_o = '0;
     cnt_o[CNT_TX_DOORBELLS]    = d1_valid_q;
     cnt_o[CNT_DOORBELL_INVALID] = d1_valid_q && !ctx_rd_data_i.valid;
+    cnt_o[CNT_TX_PROD_INVALID] = d1_valid_q && ctx_rd_data_i.valid && !d1_prod_ok;
     cnt_o[CNT_TX_FETCHED]      = iss_advance;
     cnt_o[CNT_TX_DROP_BAD_LEN] = iss_advance && !iss_good;
   end

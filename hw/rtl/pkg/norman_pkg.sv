@@ -102,6 +102,7 @@ package norman_pkg;
     logic [PortIdW-1:0]  port;
     logic                raw;        // TX header check waived
     logic                notify_tx;  // post TX_DONE notifications
+    logic                broadcast;  // may send to IPv4 broadcast addresses
     logic [63:0]         rx_base;
     logic [4:0]          rx_log2;
     logic [63:0]         tx_desc_base;
@@ -124,7 +125,8 @@ package norman_pkg;
     RXD_TOO_BIG   = 4'd3,
     RXD_NO_QUEUE  = 4'd4,
     RXD_DISABLED  = 4'd5,
-    RXD_FILTER    = 4'd6
+    RXD_FILTER    = 4'd6,
+    RXD_DST_MAC   = 4'd7   // not the port's MAC, broadcast or multicast (PORT_MAC)
   } rx_drop_e;
 
   // One frame's instructions to the RX DMA engine; its data follows on the
@@ -262,6 +264,7 @@ package norman_pkg;
     logic [LenW-1:0]    len;
     logic               mac_err;
     logic               too_big;
+    logic               dst_drop;  // the destination MAC is not ours (CTRL.PORT_MAC)
     logic [3:0]         flags;     // RX_SLOT flags
     flt_hdr_t           flt;
   } rx_tag_t;
@@ -281,6 +284,7 @@ package norman_pkg;
     logic [15:0]        desc_idx;  // free-running TX descriptor index
     logic [PortIdW-1:0] port;
     logic               raw;       // header check waived
+    logic               broadcast; // may send to IPv4 broadcast addresses
     logic [47:0]        src_mac;
     logic [7:0]         proto;
     logic               is_ipv6;

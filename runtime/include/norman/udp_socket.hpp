@@ -85,6 +85,10 @@ struct SocketStats {
   std::uint64_t tx_drop_spoof = 0;    // completed DROP_SPOOF (headers not matching the connection)
   std::uint64_t tx_drop_bad_len = 0;  // completed DROP_BAD_LEN
   std::uint64_t tx_drop_filter = 0;   // completed DROP_FILTER (an nfw rule)
+  // completed DROP_VLAN, DROP_MARTIAN or DROP_BROADCAST (frames the NIC
+  // refuses from applications; the runtime's own sends never are)
+  std::uint64_t tx_drop_refused = 0;
+  std::uint64_t tx_drop_closed = 0;     // completed DROP_CLOSED (the connection was closed)
   std::uint64_t tx_status_unknown = 0;  // completed with a status this runtime does not know
 
   [[nodiscard]] std::uint64_t rx_dropped() const {
@@ -92,7 +96,8 @@ struct SocketStats {
            rx_drop_bad_length + rx_drop_bad_checksum;
   }
   [[nodiscard]] std::uint64_t tx_completed() const {
-    return tx_sent + tx_drop_spoof + tx_drop_bad_len + tx_drop_filter + tx_status_unknown;
+    return tx_sent + tx_drop_spoof + tx_drop_bad_len + tx_drop_filter + tx_drop_refused +
+           tx_drop_closed + tx_status_unknown;
   }
 };
 
@@ -106,6 +111,9 @@ struct UdpOptions {
       ctl::kDefaultRxLog2;  // RX ring: 2^rx_log2 slots of 2 KiB (ctl::kMinRingLog2..kMaxRxLog2)
   unsigned tx_log2 = ctl::kDefaultTxLog2;  // TX ring: 2^tx_log2 descriptors and 2 KiB slots
   bool notify_tx = false;                  // TX_DONE notifications (event::kTxDone)
+  // May send to 255.255.255.255 and nic0's subnet broadcast (SO_BROADCAST);
+  // without it such sends fail with EACCES (and the NIC drops them).
+  bool broadcast = false;
   bool udp_checksum = true;  // compute UDP checksums on send (false: send 0, allowed for IPv4)
   bool verify_checksums =
       false;  // verify IPv4 header and UDP checksums on receive (drop + count if bad)
@@ -262,6 +270,7 @@ class UdpSocket {
   bool udp_checksum_;
   bool verify_checksums_;
   bool notify_tx_;
+  bool broadcast_;
   RxFlagBits flag_bits_;
   SocketStats stats_;
   UdpHeaderTemplate tmpl_any_;   // destination zero (send_to)

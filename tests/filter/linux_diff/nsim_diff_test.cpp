@@ -114,7 +114,16 @@ TEST(NsimDiff, NicCountsEveryRuleLikeIptables) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, TAP devices, iptables)";
   if (sh("command -v iptables-restore").first != 0) GTEST_SKIP() << "iptables is not installed";
   LinuxFilterNs linux_ns;
-  SystemEnv env(SystemConfig{NSIM_BINARY, NORMAND_BINARY, "10.53.0"});
+  // The trace is addressed to the Linux namespace's nic0; normand's nic0
+  // (whose MAC the NIC port accepts) gets the same address.
+  std::string nic_mac;
+  for (const auto b : linux_ns.nic_mac()) {
+    static const char* hex = "0123456789abcdef";
+    if (!nic_mac.empty()) nic_mac += ':';
+    nic_mac += hex[b >> 4];
+    nic_mac += hex[b & 15];
+  }
+  SystemEnv env(SystemConfig{NSIM_BINARY, NORMAND_BINARY, "10.53.0", nic_mac});
   std::string why;
   ASSERT_TRUE(env.start(why)) << why;
   // The peer's side of nsim's port: frames written here arrive on NIC port 0 (nic0).

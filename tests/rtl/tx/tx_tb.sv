@@ -9,8 +9,11 @@ module tx_tb
 ) (
   input  logic                           clk_i,
   input  logic                           rst_ni,
-  // Context write (also resets the connection's TX indices, like CONN_SET).
+  // Context write (also resets the connection's TX indices, like CONN_SET,
+  // unless ctx_keep_idx_i: csr_regs' first, invalidating write of a drain).
   input  logic                           ctx_we_i,
+  input  logic                           ctx_keep_idx_i,
+  input  logic                           ctx_broadcast_i,
   input  logic [ConnIdW-1:0]             ctx_conn_i,
   input  logic                           ctx_valid_i,
   input  logic [NqIdW-1:0]               ctx_nq_id_i,
@@ -30,6 +33,12 @@ module tx_tb
   input  logic [15:0]                    db_prod_i,
   input  logic [ConnIdW-1:0]             query_conn_i,
   output logic [15:0]                    query_cons_o,
+  output logic [15:0]                    query_prod_o,
+  output logic                           query_busy_o,
+  // csr_regs' drain of a connection (CONN_SET/CONN_CLEAR), and PORT_BCAST.
+  input  logic                           drain_valid_i,
+  input  logic [ConnIdW-1:0]             drain_conn_i,
+  input  logic [NumPorts-1:0][31:0]      port_bcast_i,
   output logic                           dma_rd_req_valid_o,
   input  logic                           dma_rd_req_ready_i,
   output logic [DmaAddrW-1:0]            dma_rd_req_addr_o,
@@ -69,6 +78,7 @@ module tx_tb
     wctx.port = ctx_port_i;
     wctx.raw = ctx_raw_i;
     wctx.notify_tx = ctx_notify_tx_i;
+    wctx.broadcast = ctx_broadcast_i;
     wctx.tx_desc_base = ctx_tx_desc_base_i;
     wctx.tx_data_base = ctx_tx_data_base_i;
     wctx.tx_log2 = ctx_tx_log2_i;
@@ -103,7 +113,7 @@ module tx_tb
 
   tx_engine u_engine (
     .clk_i, .rst_ni,
-    .cfg_valid_i(ctx_we_i), .cfg_conn_i(ctx_conn_i),
+    .cfg_valid_i(ctx_we_i && !ctx_keep_idx_i), .cfg_conn_i(ctx_conn_i),
     .db_valid_i, .db_conn_i, .db_prod_i,
     .ctx_rd_valid_o(ctx_rd_valid), .ctx_rd_conn_o(ctx_rd_conn), .ctx_rd_data_i(tx_ctx),
     .dma_rd_req_valid_o, .dma_rd_req_ready_i, .dma_rd_req_addr_o, .dma_rd_req_len_o,
@@ -116,7 +126,7 @@ module tx_tb
     .cpl_valid_i(c_valid), .cpl_ready_o(c_ready), .cpl_conn_i(c_conn), .cpl_idx_i(c_idx),
     .cpl_status_i(c_status),
     .notify_valid_o, .notify_ready_i, .notify_o(notify),
-    .query_conn_i, .query_cons_o,
+    .query_conn_i, .query_cons_o, .query_prod_o, .query_busy_o,
     .cnt_o(eng_cnt), .idle_o(eng_idle));
 
   // An empty filter overlay: every judged frame passes, at the real latency.
@@ -151,6 +161,7 @@ module tx_tb
     .clk_i, .rst_ni,
     .in_valid_i(f_valid), .in_ready_o(f_ready), .in_data_i(f_data), .in_keep_i(f_keep),
     .in_last_i(f_last), .in_info_i(f_info),
+    .drain_valid_i, .drain_conn_i, .port_bcast_i,
     .flt_valid_o(flt_kv), .flt_key_o(flt_key), .flt_flags_o(flt_flags), .flt_bytes_o(flt_bytes),
     .flt_valid_i(flt_rv), .flt_hit_i(flt_hit), .flt_action_i(flt_action), .flt_log_i(flt_log),
     .eth_tx_tvalid_o, .eth_tx_tready_i, .eth_tx_tdata_o, .eth_tx_tkeep_o, .eth_tx_tlast_o,

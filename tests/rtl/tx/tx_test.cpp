@@ -33,6 +33,7 @@ struct Conn {
   std::uint8_t port = 0;
   bool raw = false;
   bool notify = false;
+  bool broadcast = false;
   std::uint16_t nq = 0;
   std::uint64_t mac = 0x020000000001;
   std::uint8_t proto = 17;
@@ -63,6 +64,10 @@ struct FrameSpec {
   std::uint16_t sport = 1000;
   std::size_t len = 64;
   std::uint8_t seed = 0;
+  std::array<std::uint8_t, 4> dst4{10, 11, 12, 13};
+  std::uint8_t ttl = 64;
+  std::uint8_t dst6_last = 0xFF;  // IPv6 destination: F0..FE, then this byte
+  bool dst6_zero = false;         // IPv6 destination :: (then dst6_last ends it)
 };
 
 void put16(Bytes& b, std::size_t off, std::uint32_t v) {
@@ -91,11 +96,11 @@ Bytes make_frame(const FrameSpec& s) {
     put16(f, 16, static_cast<std::uint32_t>(s.len - 14));
     put16(f, 18, 0x1234);
     put16(f, 20, 0);
-    f[22] = 64;
+    f[22] = s.ttl;
     f[23] = s.proto;
     put16(f, 24, 0);
     for (unsigned i = 0; i < 4; i++) f[26 + i] = s.ip[i];
-    for (unsigned i = 0; i < 4; i++) f[30 + i] = static_cast<std::uint8_t>(10 + i);
+    for (unsigned i = 0; i < 4; i++) f[30 + i] = s.dst4[i];
     l4 = 34;
   } else {
     put16(f, 12, 0x86DD);
@@ -104,9 +109,10 @@ Bytes make_frame(const FrameSpec& s) {
     f[15] = f[16] = f[17] = 0;
     put16(f, 18, static_cast<std::uint32_t>(s.len - 54));
     f[20] = s.proto;
-    f[21] = 64;
+    f[21] = s.ttl;
     for (unsigned i = 0; i < 16; i++) f[22 + i] = s.ip[i];
-    for (unsigned i = 0; i < 16; i++) f[38 + i] = static_cast<std::uint8_t>(0xF0 + i);
+    for (unsigned i = 0; i < 15; i++) f[38 + i] = s.dst6_zero ? 0 : static_cast<std::uint8_t>(0xF0 + i);
+    f[53] = s.dst6_last;
     l4 = 54;
   }
   if (s.proto == 17 && s.len >= l4 + 8) {
@@ -121,6 +127,17 @@ Bytes make_frame(const FrameSpec& s) {
     f[l4 + 13] = 0x18;
   }
   return f;
+}
+
+// The frame with a tag (TPID, VLAN id) inserted after the MAC addresses.
+Bytes tagged(const Bytes& f, std::uint16_t tpid, std::uint16_t vid) {
+  Bytes t(f.begin(), f.begin() + 12);
+  t.push_back(static_cast<std::uint8_t>(tpid >> 8));
+  t.push_back(static_cast<std::uint8_t>(tpid));
+  t.push_back(static_cast<std::uint8_t>(vid >> 8));
+  t.push_back(static_cast<std::uint8_t>(vid));
+  t.insert(t.end(), f.begin() + 12, f.end());
+  return t;
 }
 
 FrameSpec spec_for(const Conn& c, std::size_t len, std::uint8_t seed = 0) {
@@ -151,9 +168,9 @@ class TxHarness : public ::testing::Test {
 
   void TearDown() override {
     // Every fetched descriptor ends in exactly one fate.
-    EXPECT_EQ(cnt(Counter::kTxFetched),
-              cnt(Counter::kTxSent) + cnt(Counter::kTxDropSpoof) +
-                  cnt(Counter::kTxDropBadLen) + cnt(Counter::kTxDropFilter));
+    std::uint64_t fates = 0;
+    for (const auto f : rm::kTxFates) fates += cnt(f);
+    EXPECT_EQ(cnt(Counter::kTxFetched), fates);
     std::uint64_t sent_bytes = 0;
     for (const auto& fr : frames_) sent_bytes += fr.second.size();
     EXPECT_EQ(tx_bytes_, sent_bytes);
@@ -171,6 +188,7 @@ class TxHarness : public ::testing::Test {
     top_->ctx_port_i = c.port;
     top_->ctx_raw_i = c.raw;
     top_->ctx_notify_tx_i = c.notify;
+    top_->ctx_broadcast_i = c.broadcast;
     top_->ctx_tx_desc_base_i = c.desc_base;
     top_->ctx_tx_data_base_i = c.data_base;
     top_->ctx_tx_log2_i = static_cast<std::uint8_t>(c.log2);
@@ -742,6 +760,211 @@ TEST_F(TxHarness, ThroughputWithLongReadLatency) {
   EXPECT_LT(cpfn, 25.0);
   EXPECT_EQ(cnt(Counter::kTxSent), n + 8 * 64);
   check_all();
+}
+
+}  // namespace
+
+namespace {
+
+constexpr std::uint32_t kVlan = rm::tx_desc::kStatusDropVlan;
+constexpr std::uint32_t kMartian = rm::tx_desc::kStatusDropMartian;
+constexpr std::uint32_t kBcast = rm::tx_desc::kStatusDropBroadcast;
+constexpr std::uint32_t kClosed = rm::tx_desc::kStatusDropClosed;
+
+class TxGuardTest : public TxHarness {
+ protected:
+  std::uint16_t cons_of(const Conn& c) {
+    top_->query_conn_i = c.id;
+    top_->eval();
+    return top_->query_cons_o;
+  }
+  std::uint16_t prod_of(const Conn& c) {
+    top_->query_conn_i = c.id;
+    top_->eval();
+    return top_->query_prod_o;
+  }
+};
+
+// A producer index more than a ring ahead of cons, behind the accepted one,
+// or all ones is refused and counted; the ring is never re-sent.
+TEST_F(TxGuardTest, BogusProducerIndicesAreRefused) {
+  Conn c = udp4_conn(50, 30);
+  c.log2 = 3;  // 8 descriptors
+  write_ctx(c);
+  for (unsigned i = 0; i < 5; i++) post(c, make_frame(spec_for(c, 80 + i)), kSent);
+  doorbell(c);
+  run_idle();
+  EXPECT_EQ(cnt(Counter::kTxSent), 5u);
+  EXPECT_EQ(cons_of(c), 5u);
+
+  doorbell_raw(c.id, static_cast<std::uint16_t>(5 + 9));  // a ring and one ahead
+  doorbell_raw(c.id, 0xFFFF);                              // 2^64 - 1, low 16 bits
+  doorbell_raw(c.id, 4);                                   // behind cons
+  run_idle();
+  EXPECT_EQ(cnt(Counter::kTxProdInvalid), 3u);
+  EXPECT_EQ(cnt(Counter::kTxFetched), 5u) << "a refused doorbell re-sent stale descriptors";
+  EXPECT_EQ(prod_of(c), 5u);
+
+  // Exactly a ring ahead is fine; going back from there is not.
+  for (unsigned i = 0; i < 8; i++) post(c, make_frame(spec_for(c, 100 + i)), kSent);
+  tready_pct_ = 0;  // hold the frames so that prod stays ahead
+  doorbell(c);
+  for (unsigned i = 0; i < 300; i++) tick();
+  doorbell_raw(c.id, static_cast<std::uint16_t>(c.prod - 2));  // backwards
+  EXPECT_EQ(prod_of(c), c.prod);
+  tready_pct_ = 100;
+  run_idle();
+  EXPECT_EQ(cnt(Counter::kTxProdInvalid), 4u);
+  EXPECT_EQ(cnt(Counter::kTxSent), 13u);
+  EXPECT_EQ(cnt(Counter::kTxDoorbells), 6u);
+  check_all();
+  check_descs(c);
+}
+
+// Non-raw connections may not tag, send to martians, with TTL 0, or to a
+// broadcast address without BROADCAST; raw ones may.
+TEST_F(TxGuardTest, TagsMartiansTtlZeroAndBroadcast) {
+  top_->port_bcast_i = 0xC0A801FFu;  // 192.168.1.255 on port 0 (port p: bits 32p+31:32p)
+  Conn c = udp4_conn(60, 31);
+  c.log2 = 5;
+  write_ctx(c);
+  const Bytes good = make_frame(spec_for(c, 100));
+  post(c, good, kSent);
+  post(c, tagged(good, 0x8100, 42), kVlan);
+  post(c, tagged(good, 0x88a8, 42), kVlan);
+  post(c, tagged(good, 0x9100, 42), kVlan);
+  post(c, tagged(tagged(good, 0x8100, 7), 0x88a8, 42), kVlan);
+  FrameSpec s = spec_for(c, 100);
+  s.dst4 = {127, 0, 0, 1};
+  post(c, make_frame(s), kMartian);
+  s.dst4 = {127, 200, 3, 4};
+  post(c, make_frame(s), kMartian);
+  s.dst4 = {0, 0, 0, 0};
+  post(c, make_frame(s), kMartian);
+  s = spec_for(c, 100);
+  s.ttl = 0;
+  post(c, make_frame(s), kMartian);
+  s = spec_for(c, 100);
+  s.dst4 = {255, 255, 255, 255};
+  post(c, make_frame(s), kBcast);
+  s.dst4 = {192, 168, 1, 255};
+  post(c, make_frame(s), kBcast);
+  s.dst4 = {192, 168, 2, 255};  // another subnet's broadcast: an ordinary address here
+  post(c, make_frame(s), kSent);
+  s.dst4 = {224, 0, 0, 251};  // multicast needs no permission
+  post(c, make_frame(s), kSent);
+  doorbell(c);
+  run_idle();
+
+  // With BROADCAST the broadcast frames go; raw connections are not checked.
+  Conn b = udp4_conn(61, 32);
+  b.broadcast = true;
+  write_ctx(b);
+  s = spec_for(b, 90);
+  s.dst4 = {255, 255, 255, 255};
+  post(b, make_frame(s), kSent);
+  s.dst4 = {192, 168, 1, 255};
+  post(b, make_frame(s), kSent);
+  doorbell(b);
+  Conn r = udp4_conn(62, 33);
+  r.raw = true;
+  write_ctx(r);
+  post(r, tagged(make_frame(spec_for(r, 90)), 0x8100, 42), kSent);
+  s = spec_for(r, 90);
+  s.dst4 = {127, 0, 0, 1};
+  s.ttl = 0;
+  post(r, make_frame(s), kSent);
+  doorbell(r);
+
+  // IPv6: ::1, :: and hop limit 0.
+  Conn v = udp4_conn(63, 34);
+  v.v6 = true;
+  for (unsigned i = 0; i < 16; i++) v.ip[i] = static_cast<std::uint8_t>(0x20 + i);
+  write_ctx(v);
+  s = spec_for(v, 120);
+  post(v, make_frame(s), kSent);
+  s.dst6_zero = true;
+  s.dst6_last = 1;
+  post(v, make_frame(s), kMartian);
+  s.dst6_last = 0;
+  post(v, make_frame(s), kMartian);
+  s = spec_for(v, 120);
+  s.ttl = 0;
+  post(v, make_frame(s), kMartian);
+  doorbell(v);
+  run_idle();
+
+  check_all();
+  check_descs(c);
+  check_descs(b);
+  check_descs(r);
+  check_descs(v);
+  EXPECT_EQ(cnt(Counter::kTxDropVlan), count_status(kVlan));
+  EXPECT_EQ(cnt(Counter::kTxDropVlan), 4u);
+  EXPECT_EQ(cnt(Counter::kTxDropMartian), 7u);
+  EXPECT_EQ(cnt(Counter::kTxDropBroadcast), 2u);
+  EXPECT_EQ(cnt(Counter::kTxDropSpoof), 0u);
+}
+
+// CONN_SET/CONN_CLEAR with frames in flight, as csr_regs runs it: invalidate,
+// drain (frames reaching the check are completed DROP_CLOSED), wait until the
+// engine holds nothing of the connection, then reset. No frame of the old
+// context goes out after the drain began, nothing is written after it ends,
+// and the new context starts clean.
+TEST_F(TxGuardTest, ClearWithFramesInFlightDrains) {
+  rd_latency_ = 200;
+  Conn c = udp4_conn(70, 35);
+  c.log2 = 5;
+  c.notify = true;
+  write_ctx(c);
+  for (unsigned i = 0; i < 24; i++) post(c, make_frame(spec_for(c, 200 + i)), kSent);
+  doorbell(c);
+  for (unsigned i = 0; i < 260; i++) tick();  // the first batch's descriptors are in
+  const std::size_t sent_before = frames_.size();
+  EXPECT_TRUE(top_->query_busy_o || prod_of(c) != cons_of(c));
+
+  top_->ctx_keep_idx_i = 1;  // the invalidating write keeps the indices
+  write_ctx(c, false);
+  top_->ctx_keep_idx_i = 0;
+  top_->drain_valid_i = 1;
+  top_->drain_conn_i = c.id;
+  top_->query_conn_i = c.id;
+  unsigned waited = 0;
+  for (; waited < 100000; waited++) {
+    tick();
+    if (waited > 4 && !top_->query_busy_o) break;
+  }
+  EXPECT_LT(waited, 100000u) << "the engine never let go of the connection";
+  const std::size_t wr_after = wr_log_.size();
+  const std::size_t frames_after = frames_.size();
+  top_->drain_valid_i = 0;
+  run_idle();
+  EXPECT_EQ(wr_log_.size(), wr_after) << "written back after the drain ended";
+  EXPECT_EQ(frames_.size(), frames_after);
+  EXPECT_GE(cnt(Counter::kTxDropClosed), 1u);
+  EXPECT_EQ(cnt(Counter::kTxFetched), cnt(Counter::kTxSent) + cnt(Counter::kTxDropClosed));
+  EXPECT_EQ(frames_.size(), cnt(Counter::kTxSent));
+  EXPECT_LE(sent_before, frames_.size());
+  // Everything fetched was written back with its fate; nothing else was sent.
+  std::uint64_t closed = 0;
+  for (const auto& e : expects_) {
+    const std::uint16_t st = rd16(c.desc_base + (e.idx & 31u) * 8u + 4);
+    closed += st == kClosed;
+    EXPECT_TRUE(st == kSent || st == kClosed || st == rm::tx_desc::kStatusPending) << e.idx;
+  }
+  EXPECT_EQ(closed, cnt(Counter::kTxDropClosed));
+  expects_.clear();
+
+  // The connection is set again: fresh indices, and it sends.
+  Conn n = c;
+  n.prod = 0;
+  n.data_base += 0x80000;
+  write_ctx(n);
+  for (unsigned i = 0; i < 3; i++) post(n, make_frame(spec_for(n, 64 + i)), kSent);
+  doorbell(n);
+  run_idle();
+  EXPECT_EQ(cons_of(n), 3u);
+  EXPECT_EQ(frames_.size(), frames_after + 3);
 }
 
 }  // namespace
