@@ -39,7 +39,8 @@ std::optional<std::string_view> cgroup_line_path(std::string_view line) {
 
 // Do both paths name the same file (namespace links: the same namespace)?
 bool same_file(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {};
+  struct stat sb {};
   if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
@@ -51,10 +52,17 @@ std::vector<std::string> cap_names(std::uint64_t caps) {
   for (unsigned i = 0; i < 64; ++i) {
     if (((caps >> i) & 1U) == 0) continue;
     switch (i) {
-      case kCapNetBindService: out.emplace_back("CAP_NET_BIND_SERVICE"); break;
-      case kCapNetAdmin: out.emplace_back("CAP_NET_ADMIN"); break;
-      case kCapNetRaw: out.emplace_back("CAP_NET_RAW"); break;
-      default: out.push_back("cap_" + std::to_string(i));
+      case kCapNetBindService:
+        out.emplace_back("CAP_NET_BIND_SERVICE");
+        break;
+      case kCapNetAdmin:
+        out.emplace_back("CAP_NET_ADMIN");
+        break;
+      case kCapNetRaw:
+        out.emplace_back("CAP_NET_RAW");
+        break;
+      default:
+        out.push_back("cap_" + std::to_string(i));
     }
   }
   return out;

@@ -184,8 +184,9 @@ void Session::dispatch(std::uint64_t seq, const std::string& op, const json& req
 
 Grant Session::do_auth(const json& req) {
   if (hello_) {
-    throw CtlError(EISCONN, "auth comes before hello: the identity is fixed once the client "
-                            "holds NIC resources");
+    throw CtlError(EISCONN,
+                   "auth comes before hello: the identity is fixed once the client "
+                   "holds NIC resources");
   }
   const PeerCred cred{who_.proc.pid, who_.proc.uid, who_.proc.gid};
   if (!req.contains("nonce")) {

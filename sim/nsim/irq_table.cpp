@@ -100,8 +100,10 @@ void IrqTable::fire(std::uint32_t vector) {
     ++saturated_;
   } else if (err == EINTR) {
     ++blocked_;
-    std::fprintf(stderr, "nsim: interrupt vector %u: its eventfd blocked a write (a client "
-                 "cleared O_NONBLOCK and filled it); vector unbound\n", vector);
+    std::fprintf(stderr,
+                 "nsim: interrupt vector %u: its eventfd blocked a write (a client "
+                 "cleared O_NONBLOCK and filled it); vector unbound\n",
+                 vector);
     fds_.erase(it);
   } else {
     // Not an eventfd, or closed under us: counted as delivered once

@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -93,7 +92,8 @@ json attack_once(const std::string& path, const std::string& bin, bool child_sta
     out["hello"] = recv_rep(s);
     send_req(s, {{"op", "nq_open"}, {"seq", ++seq}, {"log2", 6}});
     const json nq = recv_rep(s);
-    send_req(s, {{"op", "udp_open"}, {"seq", ++seq}, {"nq_id", nq.value("nq_id", 0)}, {"raw", true}});
+    send_req(s,
+             {{"op", "udp_open"}, {"seq", ++seq}, {"nq_id", nq.value("nq_id", 0)}, {"raw", true}});
     const json raw = recv_rep(s);
     out["raw_ok"] = raw.value("ok", false);
     out["raw_errno"] = raw.value("errno", 0);
@@ -126,8 +126,8 @@ TEST(ExecRace, ParentOfAnExecdCapabilityBinaryGetsNoRawConnection) {
     const json r = attack_once(path, bin, child_starts);
     if (resume.joinable()) resume.join();
     ASSERT_FALSE(r.contains("error")) << r.dump();
-    EXPECT_FALSE(r["raw_ok"].get<bool>()) << "try " << i << ": the attack got a raw connection: "
-                                          << r.dump();
+    EXPECT_FALSE(r["raw_ok"].get<bool>())
+        << "try " << i << ": the attack got a raw connection: " << r.dump();
     EXPECT_EQ(r["raw_errno"], EPERM) << r.dump();
     // The confirmation came from the wrong process: refused.
     EXPECT_FALSE(r["confirm"].value("ok", true)) << r.dump();
@@ -144,7 +144,8 @@ TEST(ExecRace, CapabilityHeldAtConnectAndConfirmedCounts) {
   const std::string client = self + " --raw-client " + env().normand_socket();
   auto [rc, out] = system_test::sh(
       "setpriv --reuid=60001 --regid=60001 --clear-groups --inh-caps=+net_raw "
-      "--ambient-caps=+net_raw -- " + client);
+      "--ambient-caps=+net_raw -- " +
+      client);
   EXPECT_EQ(rc, 0) << out;
   std::tie(rc, out) =
       system_test::sh("setpriv --reuid=60001 --regid=60001 --clear-groups -- " + client);

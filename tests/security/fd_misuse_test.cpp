@@ -43,13 +43,14 @@ json size_attacks(int fd) {
   r["truncate_grow"] = errno_of(::ftruncate(fd, size * 2));
   r["fallocate_grow"] = errno_of(::fallocate(fd, 0, size, 4096));
   r["add_seal_write"] = errno_of(::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) < 0 ? -1 : 0);
-  r["add_seal_future_write"] =
-      errno_of(::fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) < 0 ? -1 : 0);
+  r["add_seal_future_write"] = errno_of(::fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) < 0 ? -1 : 0);
   r["size_after"] = size_of(fd);
   // Other protections and private maps: the client's own business.
-  void* x = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+  void* x =
+      ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
   if (x != MAP_FAILED) ::munmap(x, static_cast<std::size_t>(size));
-  void* pv = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  void* pv =
+      ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (pv != MAP_FAILED) {
     std::memset(pv, 0xff, static_cast<std::size_t>(size));
     ::munmap(pv, static_cast<std::size_t>(size));
@@ -63,8 +64,8 @@ json content_attacks(int fd) {
   std::vector<std::uint8_t> junk(size, 0xA5);
   json r;
   r["write"] = ::pwrite(fd, junk.data(), junk.size(), 0) == static_cast<ssize_t>(size) ? 0 : errno;
-  r["punch"] = errno_of(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
-                                    static_cast<off_t>(size)));
+  r["punch"] = errno_of(
+      ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size)));
   r["size_after"] = size_of(fd);
   return r;
 }
@@ -99,46 +100,49 @@ TEST(FdMisuse, EveryHandedOutDescriptor) {
   int udp = -1;
   RunOptions o;
   o.before_drop = [&] { udp = peer_socket(env().ns()); };
-  const json r = run_as(kNobody, [&]() -> json {
-    json out;
-    auto c = ctl::Client::connect(path);
-    auto hello = c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
-    auto nq = c.call(ctl::op::kNqOpen, {{"log2", 6}});
-    auto conn = c.call(ctl::op::kUdpOpen, {{"nq_id", nq.body.at("nq_id")}});
-    const int doorbells = hello.fds.at(0).get();
-    const int nq_ring = nq.fds.at(0).get();
-    const int irq = nq.fds.at(1).get();
-    const int conn_ring = conn.fds.at(0).get();
-    out["doorbells"] = size_attacks(doorbells);
-    out["nq_ring"] = size_attacks(nq_ring);
-    out["conn_ring"] = size_attacks(conn_ring);
-    out["nq_ring_content"] = content_attacks(nq_ring);
-    out["conn_ring_content"] = content_attacks(conn_ring);
+  const json r = run_as(
+      kNobody,
+      [&]() -> json {
+        json out;
+        auto c = ctl::Client::connect(path);
+        auto hello = c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
+        auto nq = c.call(ctl::op::kNqOpen, {{"log2", 6}});
+        auto conn = c.call(ctl::op::kUdpOpen, {{"nq_id", nq.body.at("nq_id")}});
+        const int doorbells = hello.fds.at(0).get();
+        const int nq_ring = nq.fds.at(0).get();
+        const int irq = nq.fds.at(1).get();
+        const int conn_ring = conn.fds.at(0).get();
+        out["doorbells"] = size_attacks(doorbells);
+        out["nq_ring"] = size_attacks(nq_ring);
+        out["conn_ring"] = size_attacks(conn_ring);
+        out["nq_ring_content"] = content_attacks(nq_ring);
+        out["conn_ring_content"] = content_attacks(conn_ring);
 
-    // The interrupt eventfd: full, and blocking for every holder of it.
-    const std::uint64_t max = 0xfffffffffffffffeULL;
-    out["irq_setfl"] = errno_of(::fcntl(irq, F_SETFL, 0));
-    out["irq_fill"] = ::write(irq, &max, sizeof max) == 8 ? 0 : errno;
-    // A datagram for the connection (a notification pending), then ARM:
-    // the NIC raises the queue's interrupt at once.
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<std::uint16_t>(conn.body.at("local_port").get<int>()));
-    ::inet_pton(AF_INET, nic_ip.c_str(), &to.sin_addr);
-    for (int i = 0; i < 5; ++i) {
-      (void)::sendto(udp, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-      std::this_thread::sleep_for(50ms);
-    }
-    auto ch = nsim::MmioChannel::attach(doorbells);
-    const std::uint64_t page = nq.body.at("db_page").get<std::uint64_t>();
-    ch.write64(page + rm::kDbNqArm, 1);
-    std::this_thread::sleep_for(300ms);
-    out["nic_answers"] = true;
-    // Last, the doorbell ring itself: junk, then holes.
-    out["doorbells_content"] = content_attacks(doorbells);
-    std::this_thread::sleep_for(200ms);
-    return out;
-  }, o);
+        // The interrupt eventfd: full, and blocking for every holder of it.
+        const std::uint64_t max = 0xfffffffffffffffeULL;
+        out["irq_setfl"] = errno_of(::fcntl(irq, F_SETFL, 0));
+        out["irq_fill"] = ::write(irq, &max, sizeof max) == 8 ? 0 : errno;
+        // A datagram for the connection (a notification pending), then ARM:
+        // the NIC raises the queue's interrupt at once.
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(static_cast<std::uint16_t>(conn.body.at("local_port").get<int>()));
+        ::inet_pton(AF_INET, nic_ip.c_str(), &to.sin_addr);
+        for (int i = 0; i < 5; ++i) {
+          (void)::sendto(udp, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+          std::this_thread::sleep_for(50ms);
+        }
+        auto ch = nsim::MmioChannel::attach(doorbells);
+        const std::uint64_t page = nq.body.at("db_page").get<std::uint64_t>();
+        ch.write64(page + rm::kDbNqArm, 1);
+        std::this_thread::sleep_for(300ms);
+        out["nic_answers"] = true;
+        // Last, the doorbell ring itself: junk, then holes.
+        out["doorbells_content"] = content_attacks(doorbells);
+        std::this_thread::sleep_for(200ms);
+        return out;
+      },
+      o);
   if (udp >= 0) ::close(udp);
   ASSERT_FALSE(r.contains("error")) << r.dump();
   ASSERT_FALSE(r.contains("timeout")) << r.dump();
@@ -146,7 +150,8 @@ TEST(FdMisuse, EveryHandedOutDescriptor) {
   expect_sealed(r["nq_ring"], "queue ring memfd");
   expect_sealed(r["conn_ring"], "connection ring memfd");
   for (const char* k : {"nq_ring_content", "conn_ring_content", "doorbells_content"}) {
-    EXPECT_EQ(r[k]["size_after"], r[std::string(k).substr(0, std::string(k).find("_content"))]["size"])
+    EXPECT_EQ(r[k]["size_after"],
+              r[std::string(k).substr(0, std::string(k).find("_content"))]["size"])
         << k << ": " << r[k].dump();
   }
   EXPECT_EQ(r["irq_fill"], 0) << r.dump();

@@ -50,8 +50,8 @@ inline bool write_file(const std::string& path, const std::string& text) {
 }
 
 struct RunOptions {
-  bool user_namespace = false;          // unshare -Ur after dropping to uid
-  std::function<void()> before_drop;    // still root, e.g. open a socket elsewhere
+  bool user_namespace = false;        // unshare -Ur after dropping to uid
+  std::function<void()> before_drop;  // still root, e.g. open a socket elsewhere
   std::chrono::milliseconds limit = 60s;
 };
 
@@ -73,7 +73,8 @@ inline json run_as(unsigned uid, const std::function<json()>& fn, const RunOptio
       } else if (o.user_namespace &&
                  // The uid change made the process undumpable: its /proc
                  // files (uid_map) would stay root's.
-                 (::prctl(PR_SET_DUMPABLE, 1) != 0 || ::unshare(CLONE_NEWUSER) != 0 || !write_file("/proc/self/setgroups", "deny") ||
+                 (::prctl(PR_SET_DUMPABLE, 1) != 0 || ::unshare(CLONE_NEWUSER) != 0 ||
+                  !write_file("/proc/self/setgroups", "deny") ||
                   !write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
                   !write_file("/proc/self/gid_map", "0 " + std::to_string(uid) + " 1"))) {
         out = {{"error", std::string("cannot enter a user namespace: ") + std::strerror(errno)},

@@ -18,41 +18,43 @@ std::string in_userns(const std::string& cmd) {
 }
 
 std::string rules() {
-  auto [rc, out] = system_test::sh(std::string(NFW_BINARY) + " --socket " +
-                                   env().normand_socket() + " -S");
+  auto [rc, out] =
+      system_test::sh(std::string(NFW_BINARY) + " --socket " + env().normand_socket() + " -S");
   EXPECT_EQ(rc, 0) << out;
   return out;
 }
 
-bool userns_available() {
-  return system_test::sh(in_userns("true")).first == 0;
-}
+bool userns_available() { return system_test::sh(in_userns("true")).first == 0; }
 
 TEST(UserNamespace, IsRootInsideButNotForNormand) {
   if (!userns_available()) GTEST_SKIP() << "unprivileged user namespaces are disabled here";
   const std::string path = env().normand_socket();
   RunOptions o;
   o.user_namespace = true;
-  const json r = run_as(kNobody, [&path]() -> json {
-    json out;
-    out["uid_inside"] = ::getuid();
-    auto c = ctl::Client::connect(path);  // with auth: the identity normand took
-    out["auth"] = c.confirm_identity();   // a second handshake shows the same
-    c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
-    auto nq = c.call(ctl::op::kNqOpen, {{"log2", 6}});
-    auto try_op = [&](std::string_view op, json args) {
-      try {
-        c.call(op, std::move(args));
-        return 0;
-      } catch (const std::system_error& e) {
-        return e.code().value();
-      }
-    };
-    out["bind_80"] = try_op(ctl::op::kUdpOpen, {{"nq_id", nq.body.at("nq_id")}, {"local_port", 80}});
-    out["raw"] = try_op(ctl::op::kUdpOpen, {{"nq_id", nq.body.at("nq_id")}, {"raw", true}});
-    out["filter_get"] = try_op(ctl::op::kFilterGet, json::object());
-    return out;
-  }, o);
+  const json r = run_as(
+      kNobody,
+      [&path]() -> json {
+        json out;
+        out["uid_inside"] = ::getuid();
+        auto c = ctl::Client::connect(path);  // with auth: the identity normand took
+        out["auth"] = c.confirm_identity();   // a second handshake shows the same
+        c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
+        auto nq = c.call(ctl::op::kNqOpen, {{"log2", 6}});
+        auto try_op = [&](std::string_view op, json args) {
+          try {
+            c.call(op, std::move(args));
+            return 0;
+          } catch (const std::system_error& e) {
+            return e.code().value();
+          }
+        };
+        out["bind_80"] =
+            try_op(ctl::op::kUdpOpen, {{"nq_id", nq.body.at("nq_id")}, {"local_port", 80}});
+        out["raw"] = try_op(ctl::op::kUdpOpen, {{"nq_id", nq.body.at("nq_id")}, {"raw", true}});
+        out["filter_get"] = try_op(ctl::op::kFilterGet, json::object());
+        return out;
+      },
+      o);
   ASSERT_FALSE(r.contains("error")) << r.dump();
   EXPECT_EQ(r["uid_inside"], 0) << "the child is root inside its namespace";
   EXPECT_EQ(r["bind_80"], EACCES) << r.dump();
@@ -65,10 +67,13 @@ TEST(UserNamespace, AuthReportsNoCapabilities) {
   const std::string path = env().normand_socket();
   RunOptions o;
   o.user_namespace = true;
-  const json r = run_as(kNobody, [&path]() -> json {
-    auto c = ctl::Client::connect_unconfirmed(path);
-    return c.confirm_identity();
-  }, o);
+  const json r = run_as(
+      kNobody,
+      [&path]() -> json {
+        auto c = ctl::Client::connect_unconfirmed(path);
+        return c.confirm_identity();
+      },
+      o);
   ASSERT_FALSE(r.contains("error")) << r.dump();
   EXPECT_EQ(r["uid"], kNobody) << "normand sees the uid of the initial namespace";
   EXPECT_EQ(r["initial_userns"], false) << r.dump();
@@ -79,8 +84,8 @@ TEST(UserNamespace, NfwInsertAndRestoreAreRefused) {
   if (!userns_available()) GTEST_SKIP() << "unprivileged user namespaces are disabled here";
   const std::string before = rules();
   const std::string sock = " --socket " + env().normand_socket();
-  auto [rc, out] = system_test::sh(in_userns(std::string(NFW_BINARY) + sock +
-                                             " -I INPUT -p udp --dport 9 -j DROP"));
+  auto [rc, out] = system_test::sh(
+      in_userns(std::string(NFW_BINARY) + sock + " -I INPUT -p udp --dport 9 -j DROP"));
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("ermission denied"), std::string::npos) << out;
   // An nfw-restore that would flush the table (and open the firewall).
@@ -100,8 +105,8 @@ TEST(UserNamespace, RootOfTheInitialNamespaceStillMayChangeTheTable) {
   // The control: the same commands as root work, so the refusals above are
   // about the namespace, not a broken tool.
   const std::string sock = " --socket " + env().normand_socket();
-  auto [rc, out] = system_test::sh(std::string(NFW_BINARY) + sock +
-                                   " -I INPUT -p udp --dport 9 -j DROP");
+  auto [rc, out] =
+      system_test::sh(std::string(NFW_BINARY) + sock + " -I INPUT -p udp --dport 9 -j DROP");
   EXPECT_EQ(rc, 0) << out;
   std::tie(rc, out) =
       system_test::sh(std::string(NFW_BINARY) + sock + " -D INPUT -p udp --dport 9 -j DROP");

@@ -4,15 +4,15 @@
 // counter a client filled and whose O_NONBLOCK it cleared never blocks nsim.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/falloc.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstring>
-#include <linux/falloc.h>
+#include <thread>
 
 #include "irq_table.hpp"
 #include "mmio_hub.hpp"
