@@ -68,7 +68,7 @@ void PortReservation::release() {
 }
 
 std::optional<std::string> PortRegistry::holder(std::uint16_t port) const {
-  if (auto it = holders_.find(port); it != holders_.end()) return it->second;
+  if (auto it = holders_.find(port); it != holders_.end()) return it->second.desc;
   return std::nullopt;
 }
 
@@ -92,8 +92,14 @@ PortReservation PortRegistry::reserve(const ProcessInfo& who, std::uint16_t loca
     const int err = errno;
     std::string msg = "cannot bind " + endpoint_text(local_ip_, local_port) + ": ";
     if (err == EADDRINUSE) {
-      const auto h = holder(local_port);
-      msg += "already in use by " + (h ? *h : std::string("a socket of the host kernel"));
+      const auto it = holders_.find(local_port);
+      if (it == holders_.end()) {
+        msg += "already in use by a socket of the host kernel";
+      } else if (who.is_root() || it->second.uid == who.uid) {
+        msg += "already in use by " + it->second.desc;
+      } else {
+        msg += "already in use";  // another user's: not who holds it
+      }
     } else {
       msg += std::strerror(err);
     }
@@ -117,7 +123,7 @@ PortReservation PortRegistry::reserve(const ProcessInfo& who, std::uint16_t loca
   r.reg_ = this;
   r.fd_ = std::move(fd);
   r.port_ = port;
-  holders_[port] = holder_desc;
+  holders_[port] = Holder{who.uid, holder_desc};
   return r;
 }
 

@@ -72,9 +72,12 @@ class PortRegistry {
   [[nodiscard]] const Ipv4& local_ip() const { return local_ip_; }
 
   // Checks `who` may bind local_port (EACCES), binds a UDP socket to
-  // (local_ip, local_port) (EADDRINUSE, with who holds it when normand
-  // knows) and, if `remote` is given, connects it. `holder` describes the
-  // new owner for later conflict messages. Throws CtlError.
+  // (local_ip, local_port) and, if `remote` is given, connects it. `holder`
+  // describes the new owner for later conflict messages. EADDRINUSE names
+  // the holder only to root and to the holder's own uid: as Linux, which
+  // answers EADDRINUSE and nothing more, normand does not tell one user
+  // another's pid, command or uid (root sees them in normanctl status).
+  // Throws CtlError.
   PortReservation reserve(const ProcessInfo& who, std::uint16_t local_port,
                           const std::optional<Endpoint>& remote, const std::string& holder);
 
@@ -88,7 +91,11 @@ class PortRegistry {
 
   Ipv4 local_ip_;
   std::string sysctl_path_;
-  std::map<std::uint16_t, std::string> holders_;
+  struct Holder {
+    uid_t uid;
+    std::string desc;
+  };
+  std::map<std::uint16_t, Holder> holders_;
 };
 
 }  // namespace norman::normand

@@ -1,6 +1,7 @@
 #include "process_info.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
@@ -36,7 +37,36 @@ std::optional<std::string_view> cgroup_line_path(std::string_view line) {
   return line.substr(c2 + 1);
 }
 
+// Do both paths name the same file (namespace links: the same namespace)?
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {};
+  struct stat sb {};
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 }  // namespace
+
+std::vector<std::string> cap_names(std::uint64_t caps) {
+  std::vector<std::string> out;
+  for (unsigned i = 0; i < 64; ++i) {
+    if (((caps >> i) & 1U) == 0) continue;
+    switch (i) {
+      case kCapNetBindService:
+        out.emplace_back("CAP_NET_BIND_SERVICE");
+        break;
+      case kCapNetAdmin:
+        out.emplace_back("CAP_NET_ADMIN");
+        break;
+      case kCapNetRaw:
+        out.emplace_back("CAP_NET_RAW");
+        break;
+      default:
+        out.push_back("cap_" + std::to_string(i));
+    }
+  }
+  return out;
+}
 
 std::string printable(std::string_view s) {
   std::string out;
@@ -148,11 +178,17 @@ ProcessInfo read_process_info(const PeerCred& cred, const std::string& proc_root
   if (!status || parse_status_euid(*status) != cred.uid) return p;
   const auto comm = read_small_file(dir + "/comm");
   const auto cgroup = read_small_file(dir + "/cgroup");
+  // A user namespace cannot be left for its parent: if PID is in the
+  // initial one now, it was at the first read too. normand runs in the
+  // initial user namespace, so its own is the reference (/proc/1/ns may be
+  // closed to it, e.g. under an LSM).
+  const bool initial = same_file(dir + "/ns/user", proc_root + "/self/ns/user");
   const auto again = read_small_file(dir + "/status");
   if (!again || parse_status_euid(*again) != cred.uid) return p;
   if (comm) p.comm = parse_comm(*comm);
   if (cgroup) p.cgroup = parse_cgroup(*cgroup);
-  p.cap_eff = parse_cap_eff(*status).value_or(0) & parse_cap_eff(*again).value_or(0);
+  p.initial_userns = initial;
+  if (initial) p.cap_eff = parse_cap_eff(*status).value_or(0) & parse_cap_eff(*again).value_or(0);
   return p;
 }
 

@@ -1,6 +1,9 @@
 // Who a client is, as the kernel says: pid/uid/gid from the socket's peer
 // credentials (SO_PEERCRED), command name, cgroup and effective capabilities
 // from /proc/PID. Nothing a client claims about itself is ever used.
+// Capabilities count only when held in the initial user namespace (as the
+// kernel's ns_capable(&init_user_ns, ...)): CapEff of a process in another
+// user namespace (unshare -Ur) says what it may do there, not here.
 #pragma once
 
 #include <sys/types.h>
@@ -9,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace norman::normand {
 
@@ -24,6 +28,7 @@ struct ProcessInfo {
   std::string comm;           // /proc/PID/comm, printable ("" if the process is gone)
   std::string cgroup;         // cgroup path ("/user.slice/..."), printable, "" if unknown
   std::uint64_t cap_eff = 0;  // CapEff bit set (0 if unknown: no privilege)
+  bool initial_userns = false;  // /proc/PID/ns/user is normand's (the initial one)
 
   [[nodiscard]] bool has_cap(unsigned cap) const {
     return cap < 64 && ((cap_eff >> cap) & 1U) != 0;
@@ -44,6 +49,10 @@ std::optional<PeerCred> peer_credentials(int fd);
 
 // Reads comm, cgroup and CapEff of `cred.pid` under proc_root (normally
 // "/proc"; tests pass a fake tree). Missing files leave the fields empty/0.
+// CapEff is taken only if PID's user namespace is the initial one, the one
+// normand runs in (the same file, st_dev and st_ino, as
+// proc_root/self/ns/user); otherwise, or if that cannot be told, the
+// capability set is empty.
 // If /proc/PID/status names another effective uid than the credentials (the
 // client exited and its pid was reused), nothing of that process is taken:
 // comm and cgroup stay empty and the capability set is empty.
@@ -59,6 +68,8 @@ std::string parse_cgroup(std::string_view text);
 std::optional<std::uint64_t> parse_cap_eff(std::string_view text);
 // /proc/PID/status -> the effective uid (second field of "Uid:").
 std::optional<std::uint32_t> parse_status_euid(std::string_view text);
+// "CAP_NET_RAW" etc. for the capabilities normand checks, others as "cap_N".
+std::vector<std::string> cap_names(std::uint64_t caps);
 // Bytes outside printable ASCII become "\xNN" (names may hold anything;
 // JSON and logs need text).
 std::string printable(std::string_view s);

@@ -1,6 +1,7 @@
 #include "session.hpp"
 
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -39,11 +40,16 @@ Session::Session(DaemonContext& ctx, SeqPacketProtocol::socket sock, std::uint64
   who_.id = id;
   boost::system::error_code ec;
   sock_.non_blocking(true, ec);
+  // Only what the kernel took at connect: /proc may already show another
+  // program (the client exec'd since), so it is read in the auth handshake.
   const auto cred = peer_credentials(sock_.native_handle());
   if (!cred || ec) return;
-  who_.proc = read_process_info(*cred, ctx_.proc_root);
-  who_.cmd_id = ctx_.owners.cmd_id(who_.proc.comm);
-  who_.cgroup_class = ctx_.owners.cgroup_class(who_.proc.cgroup);
+  // The kernel attaches the sender's pid to each message (auth's answer).
+  const int on = 1;
+  if (::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return;
+  who_.proc.pid = cred->pid;
+  who_.proc.uid = cred->uid;
+  who_.proc.gid = cred->gid;
   identified_ = true;
 }
 
@@ -115,6 +121,7 @@ void Session::on_readable() {
   }
   // Descriptors a client attaches are used only by the op that expects them
   // (filter_replace's payload); the rest are closed when the request ends.
+  creds_ = m->creds;
   handle(m->body, std::move(m->fds));
 }
 
@@ -141,6 +148,10 @@ void Session::handle(const json& req, std::vector<nsim::UniqueFd> fds) {
 
 void Session::dispatch(std::uint64_t seq, const std::string& op, const json& req,
                        std::vector<nsim::UniqueFd>& fds) {
+  if (op == ctl::op::kAuth) {
+    send_ok(seq, do_auth(req));
+    return;
+  }
   if (op == ctl::op::kHello) {
     send_ok(seq, do_hello(req));
     return;
@@ -171,6 +182,68 @@ void Session::dispatch(std::uint64_t seq, const std::string& op, const json& req
   }
 }
 
+Grant Session::do_auth(const json& req) {
+  if (hello_) {
+    throw CtlError(EISCONN,
+                   "auth comes before hello: the identity is fixed once the client "
+                   "holds NIC resources");
+  }
+  const PeerCred cred{who_.proc.pid, who_.proc.uid, who_.proc.gid};
+  if (!req.contains("nonce")) {
+    // Read first, then make the nonce: whoever answers it ran after the read.
+    pending_ = read_process_info(cred, ctx_.proc_root);
+    std::array<std::uint8_t, ctl::kNonceBytes> raw{};
+    std::size_t got = 0;
+    while (got < raw.size()) {
+      const ssize_t n = ::getrandom(raw.data() + got, raw.size() - got, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw CtlError(EIO, std::string("getrandom: ") + std::strerror(errno));
+      got += static_cast<std::size_t>(n);
+    }
+    nonce_.clear();
+    for (const auto b : raw) {
+      char hex[3];
+      std::snprintf(hex, sizeof hex, "%02x", b);
+      nonce_ += hex;
+    }
+    Grant g;
+    g.results = {{"nonce", nonce_}};
+    return g;
+  }
+  // One answer per nonce, right or wrong.
+  std::optional<ProcessInfo> snap = std::exchange(pending_, std::nullopt);
+  const std::string nonce = std::exchange(nonce_, std::string());
+  if (!snap) throw CtlError(EPROTO, "auth with a nonce, but none is pending (send auth {} first)");
+  const auto& answer = req.at("nonce");
+  if (!answer.is_string() || answer.get<std::string>() != nonce) {
+    throw CtlError(EACCES, "auth: wrong nonce");
+  }
+  // The kernel's word on who sent this message, not the client's.
+  if (!creds_) throw CtlError(EPROTO, "auth: the message carries no sender credentials");
+  if (creds_->pid != cred.pid || creds_->uid != cred.uid) {
+    throw CtlError(EACCES, "auth: the answer must come from the process that connected (pid " +
+                               std::to_string(cred.pid) + "), not from pid " +
+                               std::to_string(creds_->pid));
+  }
+  // Capabilities held at the read and still now: an exec since the read
+  // (or since the answer was sent) adds nothing.
+  snap->cap_eff &= read_process_info(cred, ctx_.proc_root).cap_eff;
+  who_.proc = std::move(*snap);
+  confirmed_ = true;
+  const auto& p = who_.proc;
+  log::debug("client " + std::to_string(who_.id) + " confirmed: " + p.describe() +
+             (p.initial_userns ? "" : ", in a user namespace (no capabilities)"));
+  Grant g;
+  g.results = {{"pid", p.pid},
+               {"uid", p.uid},
+               {"gid", p.gid},
+               {"comm", p.comm},
+               {"cgroup", p.cgroup},
+               {"caps", cap_names(p.cap_eff)},
+               {"initial_userns", p.initial_userns}};
+  return g;
+}
+
 Grant Session::do_hello(const json& req) {
   const HelloArgs a = parse_hello(req);
   if (hello_) throw CtlError(EISCONN, "hello was already done on this connection");
@@ -179,6 +252,13 @@ Grant Session::do_hello(const json& req) {
                                         " is not supported (normand speaks version " +
                                         std::to_string(ctl::kProtoVersion) + ")");
   }
+  if (!confirmed_) {
+    // Names for the owner match (comm, cgroup); no capabilities without auth.
+    who_.proc = read_process_info({who_.proc.pid, who_.proc.uid, who_.proc.gid}, ctx_.proc_root);
+    who_.proc.cap_eff = 0;
+  }
+  who_.cmd_id = ctx_.owners.cmd_id(who_.proc.comm);
+  who_.cgroup_class = ctx_.owners.cgroup_class(who_.proc.cgroup);
   Grant g = ctx_.conns.attach(who_);
   hello_ = true;
   const auto& p = who_.proc;
@@ -190,6 +270,7 @@ Grant Session::do_hello(const json& req) {
                {"cgroup", p.cgroup},
                {"cmd_id", who_.cmd_id},
                {"cgroup_class", who_.cgroup_class},
+               {"confirmed", confirmed_},
                {"nic",
                 {{"mac", to_string(ctx_.nic.mac)},
                  {"ip", to_string(ctx_.nic.ip)},
@@ -356,7 +437,9 @@ std::string ms_since(std::chrono::steady_clock::time_point t0) {
 Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsim::UniqueFd>& fds) {
   const ProcessInfo& p = who_.proc;
   if (!p.is_root() && !p.has_cap(kCapNetAdmin)) {
-    throw CtlError(EPERM, "Permission denied (you must be root or have CAP_NET_ADMIN)");
+    throw CtlError(EPERM,
+                   "Permission denied (you must be root or have CAP_NET_ADMIN in the initial user "
+                   "namespace)");
   }
   if (ctx_.filter == nullptr) throw CtlError(EOPNOTSUPP, "the NIC has no filter overlay");
   FilterService& f = *ctx_.filter;
@@ -396,8 +479,9 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
       filter::Ruleset rules;
       try {
         rules = ctl::json_from_fd(fds.front().get()).get<filter::Ruleset>();
-      } catch (const std::system_error&) {
-        throw;
+      } catch (const std::system_error& e) {
+        // Not a sealed memfd, too large, not JSON: the client's error.
+        throw CtlError(e.code().value(), std::string("bad table: ") + e.what());
       } catch (const std::exception& e) {
         throw CtlError(EINVAL, std::string("bad table: ") + e.what());
       }

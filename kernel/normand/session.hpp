@@ -1,6 +1,7 @@
 // One client of normand: a control connection (SOCK_SEQPACKET), the process
-// behind it (peer credentials + /proc, read when it connected) and its
-// request loop. Requests are served one at a time and answered in order;
+// behind it (peer credentials, which the kernel took at connect; /proc read
+// in the auth handshake, or at hello without capabilities) and its request
+// loop. Requests are served one at a time and answered in order;
 // a request that waits (neigh) pauses only this session. A malformed
 // request gets an error reply and the session goes on; EOF (the client
 // exited or crashed) reclaims everything the client held.
@@ -12,10 +13,12 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "conn_manager.hpp"
+#include "ctl_socket.hpp"
 #include "device.hpp"
 #include "fallback_bridge.hpp"
 #include "filter_service.hpp"
@@ -76,6 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void flush();
   [[nodiscard]] bool peer_hung_up();
 
+  Grant do_auth(const nlohmann::json& req);
   Grant do_hello(const nlohmann::json& req);
   void do_neigh(std::uint64_t seq, const nlohmann::json& req);
   Grant do_status(const nlohmann::json& req);
@@ -88,6 +92,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool identified_ = false;
   bool hello_ = false;
   bool closed_ = false;
+  // The identity handshake (auth): what /proc said when the nonce was made,
+  // and the nonce; confirmed_ once the connecting process answered it. Only
+  // a confirmed session has capabilities.
+  std::optional<ProcessInfo> pending_;
+  std::string nonce_;
+  bool confirmed_ = false;
+  std::optional<ctl::SenderCreds> creds_;  // of the request being handled
   Outgoing out_;
 };
 

@@ -54,7 +54,9 @@ void send_message(int sock, const nlohmann::json& body, std::span<const int> fds
 
 std::optional<Message> recv_message(int sock, int timeout_ms) {
   std::string buf(kMaxMessageBytes, '\0');
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  // Room for the descriptors and for the sender's credentials (SO_PASSCRED
+  // makes the kernel attach them to every message).
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * kMaxFds) + CMSG_SPACE(sizeof(ucred))];
   for (;;) {
     pollfd p{sock, POLLIN, 0};
     const int r = ::poll(&p, 1, timeout_ms);
@@ -84,6 +86,11 @@ std::optional<Message> recv_message(int sock, int timeout_ms) {
           std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
           m.fds.emplace_back(fd);
         }
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+                 c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+        ucred u{};
+        std::memcpy(&u, CMSG_DATA(c), sizeof u);
+        m.creds = SenderCreds{u.pid, u.uid, u.gid};
       }
     }
     if (n == 0 && m.fds.empty()) return std::nullopt;  // SEQPACKET: EOF
@@ -121,6 +128,22 @@ void throw_if_error(const nlohmann::json& reply, const std::string& what) {
 }
 
 Client Client::connect(const std::string& path) {
+  Client c = connect_unconfirmed(path);
+  c.confirm_identity();
+  return c;
+}
+
+nlohmann::json Client::confirm_identity() {
+  // The nonce did not exist before normand read who we are; answering it
+  // from this process proves the read saw this very program.
+  const Message first = call(op::kAuth);
+  const auto nonce = first.body.find("nonce");
+  if (nonce == first.body.end() || !nonce->is_string())
+    throw_errno(EPROTO, "auth: normand sent no nonce");
+  return call(op::kAuth, {{"nonce", *nonce}}).body;
+}
+
+Client Client::connect_unconfirmed(const std::string& path) {
   UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!s) throw_errno(errno, "normand control: socket");
   sockaddr_un addr{};
@@ -178,6 +201,12 @@ nlohmann::json json_from_fd(int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw_errno(errno, "payload");
   if (!S_ISREG(st.st_mode)) throw_errno(EINVAL, "payload: not a memfd or file");
+  // Only a memfd sealed against every change: its content is what was sent,
+  // and reading it never waits (a file on FUSE or NFS could block normand).
+  constexpr int kNeeded = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || (seals & kNeeded) != kNeeded)
+    throw_errno(EINVAL, "payload: not a memfd sealed against writes (F_SEAL_WRITE|SHRINK|GROW)");
   if (static_cast<std::uint64_t>(st.st_size) > kMaxPayloadBytes)
     throw_errno(EMSGSIZE, "payload too large");
   std::string text(static_cast<std::size_t>(st.st_size), '\0');

@@ -16,9 +16,18 @@ namespace norman::ctl {
 
 using UniqueFd = norman::nsim::UniqueFd;
 
+// The sender's credentials the kernel attached to a message (receiver has
+// SO_PASSCRED): pid, uid and gid as seen in the receiver's namespaces.
+struct SenderCreds {
+  int pid = 0;
+  unsigned uid = 0;
+  unsigned gid = 0;
+};
+
 struct Message {
   nlohmann::json body;
   std::vector<UniqueFd> fds;
+  std::optional<SenderCreds> creds;  // SCM_CREDENTIALS, if any
 };
 
 // Sends one message with `fds` attached. Throws std::system_error.
@@ -52,9 +61,16 @@ nlohmann::json json_from_fd(int fd);
 // response. Used by libnorman and the tools.
 class Client {
  public:
-  // Connects to normand's socket; throws std::system_error (ENOENT or
-  // ECONNREFUSED with a hint that normand is not running).
+  // Connects to normand's socket and proves the identity (auth, twice):
+  // capabilities count only for a confirmed session. Throws
+  // std::system_error (ENOENT or ECONNREFUSED with a hint that normand is
+  // not running).
   static Client connect(const std::string& path = kDefaultSocketPath);
+  // Only the connection, without auth (tests of the handshake itself).
+  static Client connect_unconfirmed(const std::string& path = kDefaultSocketPath);
+  // The handshake: auth {} -> nonce, auth {nonce} -> identity. Returns
+  // normand's view of this process (the second reply).
+  nlohmann::json confirm_identity();
 
   // Sends {"op": op, "seq": ..., args...}, waits for the response (at most
   // timeout_ms), throws std::system_error for a failure response.

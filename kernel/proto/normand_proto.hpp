@@ -14,6 +14,19 @@
 // order; a client sends one request at a time.
 //
 // Ops (arguments -> results); every id a client names must be its own:
+//   auth       {}                              -> {nonce}
+//   auth       {nonce}                         -> {pid, uid, gid, comm, cgroup,
+//              caps: ["CAP_NET_RAW", ...], initial_userns}
+//              The identity handshake (docs/security.md): the first auth makes
+//              normand read the peer's identity from /proc (capabilities, user
+//              namespace, comm, cgroup) and answer a fresh random nonce; the
+//              second must carry that nonce and come from the very process
+//              that connected (the kernel attaches its pid, SO_PASSCRED). Only
+//              then do capabilities count: the process answered with code that
+//              ran after the read, so it had not exec'd a file-capability
+//              binary before it. Without auth a session has the rights of its
+//              uid (root or not) and no capabilities. Before hello only;
+//              ctl::Client::connect does it for every client.
 //   hello      {version}                       -> {version, pid, uid, gid, comm,
 //              cgroup, cmd_id, cgroup_class, nic: {mac, ip, prefix_len, port,
 //              num_ports, build_id}, doorbell: "nsim-mmio"}; fds: ["doorbells"]
@@ -66,8 +79,11 @@ inline constexpr const char* kDefaultSocketPath = "/run/norman/normand.sock";
 inline constexpr int kProtoVersion = 1;
 inline constexpr std::size_t kMaxMessageBytes = 64 * 1024;
 inline constexpr std::size_t kMaxFds = 4;
+// auth's nonce: random bytes, sent as lowercase hex.
+inline constexpr std::size_t kNonceBytes = 16;
 
 namespace op {
+inline constexpr std::string_view kAuth = "auth";
 inline constexpr std::string_view kHello = "hello";
 inline constexpr std::string_view kNqOpen = "nq_open";
 inline constexpr std::string_view kNqClose = "nq_close";

@@ -198,9 +198,21 @@ void FakeNormand::handle(Client& c, ctl::Message& m) {
       fail_.erase(f);
       refuse(err, msg);
     }
-    if (!c.hello && op != ctl::op::kHello) refuse(EPROTO, "hello must be the first request");
+    if (!c.hello && op != ctl::op::kHello && op != ctl::op::kAuth)
+      refuse(EPROTO, "hello must be the first request");
     const int owner = c.fd.get();
-    if (op == ctl::op::kHello) {
+    if (op == ctl::op::kAuth) {
+      // The identity handshake (normand_proto.hpp): a nonce, then its echo.
+      if (c.hello) refuse(EISCONN, "auth comes before hello");
+      if (!m.body.contains("nonce")) {
+        reply["nonce"] = "00112233445566778899aabbccddeeff";
+      } else {
+        reply["pid"] = ::getpid();
+        reply["uid"] = ::getuid();
+        reply["gid"] = ::getgid();
+        reply["caps"] = nlohmann::json::array();
+      }
+    } else if (op == ctl::op::kHello) {
       c.hello = true;
       reply["version"] = ctl::kProtoVersion;
       reply["pid"] = ::getpid();

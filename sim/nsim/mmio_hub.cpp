@@ -63,7 +63,11 @@ int MmioHub::open(proto::ChannelKind kind, std::span<const std::uint64_t> pages,
     }
     page_set.insert(p / norman::regmap::kPageBytes);
   }
-  UniqueFd fd(::memfd_create("nsim-mmio-channel", MFD_CLOEXEC));
+  // The client gets this very file: sealed at its final size (and against
+  // further seals), or a client's ftruncate would make every access of nsim
+  // to the channel a SIGBUS. What a client can still do (write, punch holes,
+  // map it again) only changes the ring's content, which poll() validates.
+  UniqueFd fd(::memfd_create("nsim-mmio-channel", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) {
     int err = errno;
     why = "memfd_create failed";
@@ -72,6 +76,11 @@ int MmioHub::open(proto::ChannelKind kind, std::span<const std::uint64_t> pages,
   if (::ftruncate(fd.get(), static_cast<off_t>(proto::kChannelShmBytes)) != 0) {
     int err = errno;
     why = "ftruncate of the channel memfd failed";
+    return err;
+  }
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    int err = errno;
+    why = "sealing the channel memfd failed";
     return err;
   }
   void* p =

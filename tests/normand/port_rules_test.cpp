@@ -106,6 +106,14 @@ TEST(PortRegistry, EphemeralPortAndConflicts) {
   std::string msg;
   EXPECT_EQ(reserve_errno(reg, user(1000), port, &msg), EADDRINUSE);
   EXPECT_NE(msg.find("conn 7 of pid 1"), std::string::npos) << msg;
+  // Another user learns only that the port is in use, not who holds it;
+  // root is told.
+  EXPECT_EQ(reserve_errno(reg, user(1001), port, &msg), EADDRINUSE);
+  EXPECT_EQ(msg.find("conn 7"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("pid"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("uid"), std::string::npos) << msg;
+  EXPECT_EQ(reserve_errno(reg, user(0), port, &msg), EADDRINUSE);
+  EXPECT_NE(msg.find("conn 7 of pid 1"), std::string::npos) << msg;
   // A connected socket on the same local port: also EADDRINUSE (no SO_REUSEADDR).
   EXPECT_EQ(reserve_errno(reg, user(1000), port, nullptr, Endpoint{kLoopback, 9}), EADDRINUSE);
   // A kernel application too: one port space.

@@ -31,9 +31,27 @@ class FakeProc {
   FakeProc& operator=(const FakeProc&) = delete;
 
   void write(pid_t pid, const std::string& file, const std::string& text) {
-    const fs::path dir = fs::path(root_) / std::to_string(pid);
+    const fs::path path = fs::path(root_) / std::to_string(pid) / file;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  // PID's ns/user is normand's, the initial user namespace (a hard link to
+  // self/ns/user: the same st_dev and st_ino, as namespace links show).
+  void initial_userns(pid_t pid) {
+    write_at("self/ns/user", "initial");
+    const fs::path dir = fs::path(root_) / std::to_string(pid) / "ns";
     fs::create_directories(dir);
-    std::ofstream(dir / file, std::ios::binary) << text;
+    fs::create_hard_link(fs::path(root_) / "self" / "ns" / "user", dir / "user");
+  }
+  // PID's ns/user is another namespace (another file).
+  void other_userns(pid_t pid) {
+    write_at("self/ns/user", "initial");
+    write(pid, "ns/user", "child");
+  }
+  void write_at(const std::string& rel, const std::string& text) {
+    const fs::path path = fs::path(root_) / rel;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << text;
   }
   [[nodiscard]] const std::string& root() const { return root_; }
 
@@ -96,6 +114,7 @@ TEST(ProcessInfo, ReadsAFakeProcTree) {
   proc.write(4242, "comm", "postgres\n");
   proc.write(4242, "cgroup", "0::/system.slice/postgres.service\n");
   proc.write(4242, "status", status_text(1000, "0000000000000400"));
+  proc.initial_userns(4242);
   const ProcessInfo p = read_process_info({4242, 1000, 100}, proc.root());
   EXPECT_EQ(p.pid, 4242);
   EXPECT_EQ(p.uid, 1000U);
@@ -106,6 +125,35 @@ TEST(ProcessInfo, ReadsAFakeProcTree) {
   EXPECT_FALSE(p.has_cap(kCapNetRaw));
   EXPECT_FALSE(p.is_root());
   EXPECT_EQ(p.describe(), "pid 4242 (postgres) uid 1000");
+}
+
+TEST(ProcessInfo, CapabilitiesInAnotherUserNamespaceCountForNothing) {
+  // unshare -Ur: uid 0 and every capability inside the namespace, which is
+  // what /proc/PID/status shows; outside (SO_PEERCRED) it is uid 60001.
+  FakeProc proc;
+  proc.write(4343, "comm", "bash\n");
+  proc.write(4343, "status", status_text(60001, "000001ffffffffff"));
+  proc.other_userns(4343);
+  const ProcessInfo p = read_process_info({4343, 60001, 60001}, proc.root());
+  EXPECT_EQ(p.comm, "bash");
+  EXPECT_FALSE(p.initial_userns);
+  EXPECT_EQ(p.cap_eff, 0U);
+  EXPECT_FALSE(p.has_cap(kCapNetAdmin));
+  EXPECT_FALSE(p.is_root());
+}
+
+TEST(ProcessInfo, UnknownUserNamespaceCountsForNothing) {
+  // No ns/user to compare (or not readable): no capabilities.
+  FakeProc proc;
+  proc.write(4344, "status", status_text(1000, "0000000000003000"));
+  const ProcessInfo p = read_process_info({4344, 1000, 1000}, proc.root());
+  EXPECT_EQ(p.cap_eff, 0U);
+}
+
+TEST(ProcessInfo, CapNames) {
+  EXPECT_EQ(cap_names(0), std::vector<std::string>{});
+  EXPECT_EQ(cap_names((1ULL << kCapNetRaw) | (1ULL << kCapNetAdmin) | 1ULL),
+            (std::vector<std::string>{"cap_0", "CAP_NET_ADMIN", "CAP_NET_RAW"}));
 }
 
 TEST(ProcessInfo, PidReusedByAnotherUserYieldsNothing) {
@@ -145,6 +193,7 @@ TEST(ProcessInfo, PeerCredentialsOfARealSocket) {
   std::getline(f, comm);
   EXPECT_EQ(p.comm, comm);
   EXPECT_FALSE(p.cgroup.empty());
+  EXPECT_TRUE(p.initial_userns);  // this process's namespace is its own
   ::close(sv[0]);
   ::close(sv[1]);
 }

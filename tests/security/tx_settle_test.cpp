@@ -193,3 +193,9 @@ TEST(TxSettle, ClosingScribbledRingsNeverBlocksOtherClients) {
 
 }  // namespace
 }  // namespace norman::security_test
+
+// Its own nsim + normand (a tighter quota-free setup than security_main's).
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
