@@ -26,6 +26,7 @@
 #include "normand_proto.hpp"
 #include "port_registry.hpp"
 #include "process_info.hpp"
+#include "quota.hpp"
 #include "request_args.hpp"
 
 namespace norman::normand {
@@ -79,7 +80,9 @@ class ConnManager {
   static constexpr std::uint32_t kFirstNq = 1;
   static constexpr std::uint32_t kLastNq = regmap::kNumNqs - 1;
 
-  ConnManager(device::Device& dev, const NicInfo& nic, PortRegistry& ports);
+  // `quota`: where every allocation is charged first (null: no quotas).
+  ConnManager(device::Device& dev, const NicInfo& nic, PortRegistry& ports,
+              quota::Ledger* quota = nullptr);
   // Reclaims whatever is still held (normand shutting down).
   ~ConnManager();
   ConnManager(const ConnManager&) = delete;
@@ -127,6 +130,7 @@ class ConnManager {
     PortReservation port;
     // What is set up on the device (teardown undoes exactly these).
     bool id_held = false, conn_set = false, flow = false, granted = false;
+    quota::Charge charge;  // released with the Conn
   };
   struct Nq {
     std::uint16_t id = 0;
@@ -135,11 +139,13 @@ class ConnManager {
     device::DmaBuffer mem;
     std::set<std::uint16_t> conns;
     bool id_held = false, irq_bound = false, nq_set = false, granted = false;
+    quota::Charge charge;
   };
   struct Client {
     ClientIdentity who;
     std::uint32_t doorbell = 0;
     std::set<std::uint16_t> conns, nqs;
+    quota::Charge charge;  // the doorbell channel
   };
 
   Client& client_of(std::uint64_t client);
@@ -156,9 +162,14 @@ class ConnManager {
   nlohmann::json conn_json(const Conn& c) const;
   nlohmann::json nq_json(const Nq& q) const;
 
+  // Charges `amounts` to the client (no-op without a ledger); throws CtlError.
+  quota::Charge charge(const ProcessInfo& who,
+                       std::initializer_list<std::pair<quota::Resource, std::uint64_t>> amounts);
+
   device::Device& dev_;
   NicInfo nic_;
   PortRegistry& ports_;
+  quota::Ledger* quota_;
   IdAllocator conn_ids_{kFirstConn, kLastConn};
   IdAllocator nq_ids_{kFirstNq, kLastNq};
   std::map<std::uint16_t, Conn> conns_;

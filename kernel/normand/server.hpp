@@ -25,6 +25,7 @@
 #include "normand_proto.hpp"
 #include "owner_registry.hpp"
 #include "port_registry.hpp"
+#include "quota.hpp"
 #include "seq_packet.hpp"
 #include "session.hpp"
 #include "tap_device.hpp"
@@ -41,6 +42,11 @@ struct ServerConfig {
   // nfw LOG records the NIC may write per second, and at once.
   unsigned log_rate = 1000;
   unsigned log_burst = 100;
+  // Per-uid/per-cgroup limits, pools and root's reserve (docs/limits.md).
+  // An unlimited fds pool is set to RLIMIT_NOFILE less fd_reserve, the
+  // descriptors normand keeps for its own work.
+  quota::Config quota = quota::Config::defaults();
+  unsigned fd_reserve = 256;
 };
 
 class Server {
@@ -78,6 +84,11 @@ class Server {
   // exit is noticed at once.
   void watch_device();
   void remove_socket();
+  // Accepted but refused: tells the client why in one datagram, closes it.
+  static void refuse(int fd, int err, const std::string& message);
+  // At EMFILE: gives up the spare descriptor to accept and refuse one client
+  // (it gets EMFILE instead of waiting in the backlog), then takes it again.
+  void shed_one();
 
   boost::asio::io_context& io_;
   ServerConfig cfg_;
@@ -88,6 +99,8 @@ class Server {
   std::unique_ptr<NeighborTable> neigh_;
   std::unique_ptr<FallbackBridge> bridge_;
   OwnerRegistry owners_;
+  // Before everything that holds charges (destroyed after them).
+  std::unique_ptr<quota::Ledger> quota_;
   std::unique_ptr<PortRegistry> ports_;
   std::unique_ptr<ConnManager> conns_;
   std::unique_ptr<FilterHw> filter_hw_;
@@ -99,6 +112,8 @@ class Server {
   boost::asio::posix::stream_descriptor device_watch_;
   std::function<void(const std::string&)> device_lost_;
   std::map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+  std::map<std::uint64_t, quota::Charge> session_charges_;
+  nsim::UniqueFd spare_fd_;
   std::uint64_t next_id_ = 1;
   // The socket file we created (removed only if it is still ours).
   std::optional<ino_t> socket_ino_;
