@@ -458,6 +458,12 @@ TEST_F(QuotaAttack, RootReserveKeepsStatusWorkingWhenChannelsAreGone) {
   EXPECT_GE(users, 2U) << s["quota"].dump();
   EXPECT_EQ(s["quota"]["total"]["channels"], kChannelPool - kChannelReserve + 1)
       << s["quota"].dump();
+  // And the administrator's tool shows who holds what.
+  const auto [rc, out] =
+      norman::system_test::sh(std::string(NORMANCTL_BINARY) + " --socket " + path + " status");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("Usage per user"), std::string::npos) << out;
+  EXPECT_NE(out.find(std::to_string(kThird)), std::string::npos) << out;
   a.kill();
   o.kill();
   t.kill();
