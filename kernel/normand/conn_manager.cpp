@@ -90,9 +90,16 @@ bool IdAllocator::used(std::uint32_t id) const { return id >= lo_ && id <= hi_ &
 // --- ConnManager -------------------------------------------------------------
 
 ConnManager::ConnManager(device::Device& dev, const NicInfo& nic, PortRegistry& ports,
-                         boost::asio::io_context* io)
-    : dev_(dev), nic_(nic), ports_(ports), io_(io) {
+                         boost::asio::io_context* io, quota::Ledger* quota)
+    : dev_(dev), nic_(nic), ports_(ports), io_(io), quota_(quota) {
   if (io_ != nullptr) settle_timer_.emplace(*io_);
+}
+
+quota::Charge ConnManager::charge(
+    const ProcessInfo& who,
+    std::initializer_list<std::pair<quota::Resource, std::uint64_t>> amounts) {
+  if (quota_ == nullptr) return {};
+  return quota_->charge(quota::principal_of(who), amounts);
 }
 
 ConnManager::~ConnManager() {
@@ -120,6 +127,7 @@ ConnManager::Client& ConnManager::client_of(std::uint64_t client) {
 
 Grant ConnManager::attach(const ClientIdentity& c) {
   if (clients_.contains(c.id)) throw CtlError(EISCONN, "hello was already done on this connection");
+  quota::Charge ch = charge(c.proc, {{quota::Resource::kChannels, 1}});
   device::DoorbellGrant g;
   try {
     g = dev_.open_doorbells();
@@ -129,6 +137,7 @@ Grant ConnManager::attach(const ClientIdentity& c) {
   Client cl;
   cl.who = c;
   cl.doorbell = g.id;
+  cl.charge = std::move(ch);
   clients_.emplace(c.id, std::move(cl));
   log::info("client " + std::to_string(c.id) + " attached: " + c.describe() + ", cgroup " +
             (c.proc.cgroup.empty() ? "?" : c.proc.cgroup) + ", doorbell channel " +
@@ -155,10 +164,15 @@ std::string ConnManager::conn_text(const Conn& c) const {
 
 Grant ConnManager::nq_open(std::uint64_t client, const NqOpenArgs& a) {
   Client& cl = client_of(client);
+  // Its memory fd stays in normand (the eventfd only passes through).
+  quota::Charge ch = charge(cl.who.proc, {{quota::Resource::kNqs, 1},
+                                          {quota::Resource::kFds, 1},
+                                          {quota::Resource::kDmaBytes, ctl::nq_bytes(a.log2)}});
   const auto id = nq_ids_.alloc();
   if (!id)
-    throw CtlError(ENOBUFS, "all " + std::to_string(kLastNq) + " notification queues are in use");
+    throw CtlError(ENOSPC, "all " + std::to_string(kLastNq) + " notification queues are in use");
   Nq q;
+  q.charge = std::move(ch);
   q.id = static_cast<std::uint16_t>(*id);
   q.client = client;
   q.log2 = a.log2;
@@ -315,10 +329,18 @@ Grant ConnManager::udp_open(std::uint64_t client, const UdpOpenArgs& a) {
                                  " without broadcast permission (SO_BROADCAST)");
     }
   }
+  // normand holds two descriptors per connection: its memory and the port
+  // reservation socket.
+  quota::Charge ch =
+      charge(who, {{quota::Resource::kConnections, 1},
+                   {quota::Resource::kListen, a.remote.has_value() ? 0U : 1U},
+                   {quota::Resource::kFds, 2},
+                   {quota::Resource::kDmaBytes, ctl::conn_layout(a.rx_log2, a.tx_log2).bytes}});
   const auto id = conn_ids_.alloc();
-  if (!id) throw CtlError(ENOBUFS, "all NIC connection contexts are in use");
+  if (!id) throw CtlError(ENOSPC, "all NIC connection contexts are in use");
 
   Conn c;
+  c.charge = std::move(ch);
   c.id = static_cast<std::uint16_t>(*id);
   c.id_held = true;
   c.client = client;

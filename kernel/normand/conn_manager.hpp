@@ -40,6 +40,7 @@
 #include "normand_proto.hpp"
 #include "port_registry.hpp"
 #include "process_info.hpp"
+#include "quota.hpp"
 #include "request_args.hpp"
 
 namespace norman::normand {
@@ -105,8 +106,9 @@ class ConnManager {
   static constexpr std::chrono::microseconds kSettleBudget{2000};
 
   // io: where closing connections are polled; nullptr closes synchronously.
+  // quota: where every allocation is charged first (null: no quotas).
   ConnManager(device::Device& dev, const NicInfo& nic, PortRegistry& ports,
-              boost::asio::io_context* io = nullptr);
+              boost::asio::io_context* io = nullptr, quota::Ledger* quota = nullptr);
   // Reclaims whatever is still held (normand shutting down).
   ~ConnManager();
   ConnManager(const ConnManager&) = delete;
@@ -162,6 +164,7 @@ class ConnManager {
     std::chrono::steady_clock::time_point close_start, close_deadline;
     std::string close_text;  // conn_text and reason, for the final log line
     bool busy_logged = false;
+    quota::Charge charge;  // released with the Conn
   };
   struct Nq {
     std::uint16_t id = 0;
@@ -173,11 +176,13 @@ class ConnManager {
     // Closed while connections of it were still closing: cleared after them.
     bool closing = false;
     std::string close_text;
+    quota::Charge charge;
   };
   struct Client {
     ClientIdentity who;
     std::uint32_t doorbell = 0;
     std::set<std::uint16_t> conns, nqs;
+    quota::Charge charge;  // the doorbell channel
   };
 
   Client& client_of(std::uint64_t client);
@@ -202,6 +207,10 @@ class ConnManager {
   nlohmann::json conn_json(const Conn& c) const;
   nlohmann::json nq_json(const Nq& q) const;
 
+  // Charges `amounts` to the client (no-op without a ledger); throws CtlError.
+  quota::Charge charge(const ProcessInfo& who,
+                       std::initializer_list<std::pair<quota::Resource, std::uint64_t>> amounts);
+
   device::Device& dev_;
   NicInfo nic_;
   PortRegistry& ports_;
@@ -209,6 +218,7 @@ class ConnManager {
   std::optional<boost::asio::steady_timer> settle_timer_;
   bool settle_armed_ = false;
   std::deque<std::uint16_t> closing_;  // round robin of closing connections
+  quota::Ledger* quota_;
   IdAllocator conn_ids_{kFirstConn, kLastConn};
   IdAllocator nq_ids_{kFirstNq, kLastNq};
   std::map<std::uint16_t, Conn> conns_;

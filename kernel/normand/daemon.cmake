@@ -10,6 +10,7 @@ add_library(normand_daemon STATIC
   ${_nd}/owner_registry.cpp
   ${_nd}/port_registry.cpp
   ${_nd}/request_args.cpp
+  ${_nd}/quota.cpp
   ${_nd}/conn_manager.cpp
   ${_nd}/link_watch.cpp
   ${_nd}/filter_installer.cpp

@@ -10,9 +10,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "log.hpp"
 #include "net_types.hpp"
@@ -33,6 +36,62 @@ void raise_fd_limit() {
   }
 }
 
+constexpr const char* kDefaultConfig = "/etc/norman/normand.json";
+
+// {"quota": {...}, "fd_reserve": N} (docs/limits.md). A missing default
+// file is fine; a missing file named with --config, or a bad one, is not.
+bool read_config(const std::string& path, bool explicit_path, nd::ServerConfig& cfg) {
+  std::ifstream f(path);
+  if (!f) {
+    if (!explicit_path) return true;
+    std::cerr << "normand: --config: cannot read " << path << "\n";
+    return false;
+  }
+  try {
+    const auto j = nlohmann::json::parse(f);
+    if (!j.is_object()) throw std::invalid_argument("must be a JSON object");
+    for (const auto& [k, v] : j.items()) {
+      if (k == "quota") {
+        cfg.quota = nd::quota::parse_config(v, cfg.quota);
+      } else if (k == "fd_reserve") {
+        cfg.fd_reserve = v.get<unsigned>();
+      } else {
+        throw std::invalid_argument("unknown key \"" + k + "\" (known: quota, fd_reserve)");
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "normand: " << path << ": " << e.what() << "\n";
+    return false;
+  }
+  return true;
+}
+
+// --quota connections=16: per-uid limits from the command line (over the file).
+bool apply_quota_options(const std::vector<std::string>& opts, nd::ServerConfig& cfg) {
+  for (const auto& o : opts) {
+    const auto eq = o.find('=');
+    const auto r =
+        eq == std::string::npos ? std::nullopt : nd::quota::parse_resource(o.substr(0, eq));
+    std::uint64_t n = 0;
+    try {
+      std::size_t pos = 0;
+      n = eq == std::string::npos ? 0 : std::stoull(o.substr(eq + 1), &pos);
+      if (pos != o.size() - eq - 1) throw std::invalid_argument("trailing text");
+    } catch (const std::exception&) {
+      std::cerr << "normand: --quota: \"" << o << "\": expected RESOURCE=N\n";
+      return false;
+    }
+    if (!r) {
+      std::cerr << "normand: --quota: \"" << o
+                << "\": RESOURCE is one of sessions, channels, connections, listen, nqs, "
+                   "dma_bytes, fds\n";
+      return false;
+    }
+    cfg.quota.per_uid[*r] = n == 0 ? nd::quota::kUnlimited : n;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,6 +106,8 @@ int main(int argc, char** argv) {
   std::string mac = "02:00:00:00:00:02";
   std::string level = "info";
   unsigned neigh_ms = 3000;
+  std::string config_path = kDefaultConfig;
+  std::vector<std::string> quota_opts;
   app.add_option("--socket", cfg.socket_path,
                  "control socket for applications and tools (its directory is created; mode 0666)")
       ->capture_default_str();
@@ -76,6 +137,14 @@ int main(int argc, char** argv) {
   app.add_option("--rules-file", cfg.rules_file,
                  "an nfw-save file (e.g. /etc/norman/rules.v4) installed at start when the state "
                  "directory holds no policy (a missing file means none; a bad one stops normand)");
+  auto* config_opt =
+      app.add_option("--config", config_path,
+                     "JSON config: per-uid/per-cgroup quotas, pools, root's reserve, fd_reserve "
+                     "(docs/limits.md); a missing default file means the built-in defaults")
+          ->capture_default_str();
+  app.add_option("--quota", quota_opts,
+                 "per-uid limit RESOURCE=N over the config (sessions, channels, connections, "
+                 "listen, nqs, dma_bytes, fds; 0: unlimited); repeatable");
   app.add_option("--log-level", level, "error, warn, info or debug")
       ->capture_default_str()
       ->check(CLI::IsMember({"error", "warn", "warning", "info", "debug"}));
@@ -98,6 +167,10 @@ int main(int argc, char** argv) {
   cfg.tap.mac = *m;
   cfg.neigh_timeout = std::chrono::milliseconds(neigh_ms);
   nd::log::set_level(*nd::log::parse_level(level));
+  if (!read_config(config_path, config_opt->count() > 0, cfg) ||
+      !apply_quota_options(quota_opts, cfg)) {
+    return 2;
+  }
 
   ::signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();

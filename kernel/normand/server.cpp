@@ -1,5 +1,9 @@
 #include "server.hpp"
 
+#include <boost/asio/post.hpp>
+
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,6 +16,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "ctl_socket.hpp"
 #include "log.hpp"
 #include "nic_filter_hw.hpp"
 #include "nsim_backend.hpp"
@@ -72,6 +77,15 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
       throw std::runtime_error("another control plane is attached (" +
                                std::to_string(channels - 1) + " other MMIO channels open)");
     }
+    // A control connection that lost its framing took the NIC's state with
+    // it (nsim resets a driverless device): the clean way on is a restart.
+    nsim->client().on_lost([this](const std::string& why) {
+      asio::post(io_, [this, why] {
+        if (!shut_down_ && device_lost_) {
+          device_lost_("the control connection to the NIC was lost: " + why);
+        }
+      });
+    });
     dev_ = std::move(nsim);
   } catch (const std::exception& e) {
     fail("cannot attach to the NIC (nsim at " + cfg.nsim_socket + ")", e);
@@ -109,13 +123,22 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
   } catch (const std::exception& e) {
     fail("cannot start the fallback bridge (conn 0 <-> " + cfg.tap.name + ")", e);
   }
+  quota::Config qc = cfg.quota;
+  if (qc.pool[quota::Resource::kFds] == quota::kUnlimited) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      qc.pool[quota::Resource::kFds] =
+          rl.rlim_cur > cfg.fd_reserve ? rl.rlim_cur - cfg.fd_reserve : 0;
+    }
+  }
+  quota_ = std::make_unique<quota::Ledger>(std::move(qc));
   ports_ = std::make_unique<PortRegistry>(cfg.tap.ip);
   NicInfo nic;
   nic.mac = cfg.tap.mac;
   nic.ip = cfg.tap.ip;
   nic.prefix_len = cfg.tap.prefix_len;
   nic.port = cfg.port;
-  conns_ = std::make_unique<ConnManager>(*dev_, nic, *ports_, &io);
+  conns_ = std::make_unique<ConnManager>(*dev_, nic, *ports_, &io, quota_.get());
   try {
     link_watch_ = std::make_unique<LinkWatch>(io, dev_->nic(), cfg.port, tap_->ifindex(),
                                               cfg.tap.mac, subnet_broadcast(nic));
@@ -182,8 +205,14 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
       .neigh_timeout = cfg.neigh_timeout,
       .num_clients = [this] { return sessions_.size(); },
       .filter = filter_.get(),
-      .on_closed = [this](std::uint64_t id) { sessions_.erase(id); },
+      .on_closed =
+          [this](std::uint64_t id) {
+            sessions_.erase(id);
+            session_charges_.erase(id);
+          },
+      .quota = quota_.get(),
   });
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   open_socket();
   accept_next();
   log::info("listening on " + cfg.socket_path);
@@ -241,6 +270,7 @@ void Server::accept_next() {
       [this](const boost::system::error_code& ec, SeqPacketProtocol::socket sock) {
         if (shut_down_ || ec == asio::error::operation_aborted) return;
         if (ec) {
+          if (ec.value() == EMFILE || ec.value() == ENFILE) shed_one();
           // Typically EMFILE/ENFILE: back off instead of spinning.
           log::warn("accept failed: " + ec.message());
           accept_retry_.expires_after(std::chrono::milliseconds(100));
@@ -250,10 +280,21 @@ void Server::accept_next() {
           return;
         }
         const std::uint64_t id = next_id_++;
+        const int fd = sock.native_handle();
         auto s = std::make_shared<Session>(*ctx_, std::move(sock), id);
         if (!s->identified()) {
           log::warn("client " + std::to_string(id) + " refused: no peer credentials");
+        } else if (auto [charge, no] = quota_->try_charge(
+                       quota::principal_of(s->identity().proc),
+                       {{quota::Resource::kSessions, 1}, {quota::Resource::kFds, 1}});
+                   no) {
+          // Refused at once: an unprivileged user cannot hold normand's
+          // descriptors with connections it never uses.
+          log::debug("client " + std::to_string(id) + " (" + s->identity().proc.describe() +
+                     ") refused: " + no->message);
+          refuse(fd, no->err, no->message);
         } else {
+          session_charges_.emplace(id, std::move(charge));
           sessions_.emplace(id, s);
           s->start();
         }
@@ -316,6 +357,28 @@ void Server::persist_policy() noexcept {
   } catch (const std::exception& e) {
     log::error(std::string(e.what()) + ": a restarted normand would install an older policy");
   }
+void Server::refuse(int fd, int err, const std::string& message) {
+  // One datagram into an empty socket buffer: never blocks.
+  const std::string text = ctl::error_reply(0, err, message)
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  (void)::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  // Closing with requests unread would make the client's next recv fail
+  // with ECONNRESET before it reads the answer: drop them first (with any
+  // descriptors attached; a client's socket buffer holds only a few).
+  char buf[256];
+  for (int i = 0; i < 64 && ::recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0; ++i) {
+  }
+}
+
+void Server::shed_one() {
+  spare_fd_.reset();
+  nsim::UniqueFd c(
+      ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  if (c) {
+    refuse(c.get(), EMFILE, "normand is out of file descriptors; try again later");
+    c.reset();
+  }
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
 void Server::watch_device() {

@@ -27,6 +27,7 @@
 #include "owner_registry.hpp"
 #include "policy_store.hpp"
 #include "port_registry.hpp"
+#include "quota.hpp"
 #include "seq_packet.hpp"
 #include "session.hpp"
 #include "tap_device.hpp"
@@ -49,6 +50,11 @@ struct ServerConfig {
   // An administrator's saved filter table (nfw-save output) installed at
   // start when the state directory holds no policy; empty: none.
   std::string rules_file;
+  // Per-uid/per-cgroup limits, pools and root's reserve (docs/limits.md).
+  // An unlimited fds pool is set to RLIMIT_NOFILE less fd_reserve, the
+  // descriptors normand keeps for its own work.
+  quota::Config quota = quota::Config::defaults();
+  unsigned fd_reserve = 256;
 };
 
 class Server {
@@ -91,6 +97,11 @@ class Server {
   void load_policy();
   void persist_policy() noexcept;
   void remove_socket();
+  // Accepted but refused: tells the client why in one datagram, closes it.
+  static void refuse(int fd, int err, const std::string& message);
+  // At EMFILE: gives up the spare descriptor to accept and refuse one client
+  // (it gets EMFILE instead of waiting in the backlog), then takes it again.
+  void shed_one();
 
   boost::asio::io_context& io_;
   ServerConfig cfg_;
@@ -101,6 +112,8 @@ class Server {
   std::unique_ptr<NeighborTable> neigh_;
   std::unique_ptr<FallbackBridge> bridge_;
   OwnerRegistry owners_;
+  // Before everything that holds charges (destroyed after them).
+  std::unique_ptr<quota::Ledger> quota_;
   std::unique_ptr<PortRegistry> ports_;
   std::unique_ptr<ConnManager> conns_;
   std::unique_ptr<LinkWatch> link_watch_;
@@ -114,6 +127,8 @@ class Server {
   boost::asio::posix::stream_descriptor device_watch_;
   std::function<void(const std::string&)> device_lost_;
   std::map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+  std::map<std::uint64_t, quota::Charge> session_charges_;
+  nsim::UniqueFd spare_fd_;
   std::uint64_t next_id_ = 1;
   // The socket file we created (removed only if it is still ours).
   std::optional<ino_t> socket_ino_;

@@ -324,6 +324,7 @@ Grant Session::do_status(const json& req) {
               {"ip", to_string(ctx_.nic.ip) + "/" + std::to_string(ctx_.nic.prefix_len)},
               {"port", ctx_.nic.port}};
   if (p.is_root()) s["owners"] = ctx_.owners.to_json();
+  if (ctx_.quota != nullptr) s["quota"] = ctx_.quota->to_json(quota::principal_of(p));
   if (ctx_.filter != nullptr) {
     const auto st = ctx_.filter->status();
     s["filter"] = {{"generation", st.generation},

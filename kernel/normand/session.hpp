@@ -24,6 +24,7 @@
 #include "filter_service.hpp"
 #include "neighbor_table.hpp"
 #include "owner_registry.hpp"
+#include "quota.hpp"
 #include "seq_packet.hpp"
 
 namespace norman::normand {
@@ -43,6 +44,8 @@ struct DaemonContext {
   FilterService* filter = nullptr;
   // Called once when a session has ended (after its resources are reclaimed).
   std::function<void(std::uint64_t id)> on_closed;
+  // Quota accounting (usage and limits in status); null in tests without it.
+  const quota::Ledger* quota = nullptr;
 };
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -170,7 +170,10 @@ Message Client::call(std::string_view op, nlohmann::json args, std::span<const i
   send_message(sock_.get(), args, fds);
   auto m = recv_message(sock_.get(), timeout_ms);
   if (!m) throw_errno(ECONNRESET, "normand closed the control connection");
-  if (m->body.value("seq", std::uint64_t{0}) != seq_)
+  // seq 0: normand refused the connection or the datagram itself (quota,
+  // out of descriptors, unparsable): its errno is the answer.
+  const auto rseq = m->body.value("seq", std::uint64_t{0});
+  if (rseq != seq_ && !(rseq == 0 && !m->body.value("ok", false)))
     throw_errno(EPROTO, "normand control: response out of order");
   throw_if_error(m->body, std::string(op));
   return std::move(*m);

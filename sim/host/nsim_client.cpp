@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -35,43 +37,51 @@ std::string hex(std::uint64_t v) {
 
 namespace detail {
 
+// The control connection. Every request carries a fresh seq and its
+// response must echo it: the late answer of a request that timed out is
+// recognised and skipped, so one failed request never shifts every later
+// answer by one. When the framing itself is lost (a message cut short, a
+// send that failed half-way, a bad header), the connection is lost for
+// good: nsim releases what a control connection created when it closes (DMA
+// mappings, channels, interrupt routes; the whole device is reset once its
+// driver is gone, see docs/reliability.md), so a new connection could not
+// carry on where this one stopped. Every later request fails with ENOTCONN
+// and on_lost tells the driver, whose way out is a clean restart.
 class Connection {
  public:
-  Connection(UniqueFd sock, int timeout_ms) : sock_(std::move(sock)), timeout_ms_(timeout_ms) {}
+  Connection(std::string path, int timeout_ms) : path_(std::move(path)), timeout_ms_(timeout_ms) {}
+
+  // Connects and says HELLO; throws on failure.
+  proto::HelloRsp open() {
+    std::lock_guard lock(mu_);
+    return open_locked();
+  }
+
+  // Called once (under the connection's lock) when the connection is lost.
+  void set_on_lost(std::function<void(const std::string& why)> fn) {
+    std::lock_guard lock(mu_);
+    on_lost_ = std::move(fn);
+  }
 
   // Sends a request and waits for its response; throws if nsim refused it.
   wire::Message call(proto::MsgType type, std::span<const std::uint8_t> payload, std::span<const int> fds = {}) {
     std::lock_guard lock(mu_);
-    std::string name(proto::msg_type_name(type));
-    wire::send_message(sock_.get(), wire::make_header(type, 0, payload.size()), payload, fds);
-    wire::Message rsp;
-    try {
-      if (!wire::recv_message(sock_.get(), rsp, timeout_ms_)) {
-        throw_errno(ECONNRESET, "nsim " + name + ": nsim closed the connection");
-      }
-    } catch (const std::system_error& e) {
-      throw std::system_error(e.code(), "nsim " + name + ": " + e.what());
-    }
-    if (rsp.hdr.type != static_cast<std::uint16_t>(type)) {
-      throw_errno(EPROTO, "nsim " + name + ": response of the wrong type");
-    }
-    if (rsp.hdr.status != 0) {
-      std::string text = name + " refused";
-      if (rsp.payload.size() == sizeof(proto::ErrorText)) {
-        proto::ErrorText t{};
-        std::memcpy(&t, rsp.payload.data(), sizeof(t));
-        t.text[sizeof(t.text) - 1] = '\0';
-        text = t.text;
-      }
-      throw_errno(rsp.hdr.status, "nsim: " + text);
-    }
-    return rsp;
+    fail_if_lost(type);
+    close_orphans_locked();
+    fail_if_lost(type);
+    return call_locked(type, payload, fds);
   }
 
   template <typename Rsp>
   Rsp call_for(proto::MsgType type, std::span<const std::uint8_t> payload, std::span<const int> fds = {},
                UniqueFd* fd_out = nullptr) {
     wire::Message m = call(type, payload, fds);
+    return decode<Rsp>(type, m, fd_out);
+  }
+
+ private:
+  template <typename Rsp>
+  static Rsp decode(proto::MsgType type, wire::Message& m, UniqueFd* fd_out) {
     if (m.payload.size() != sizeof(Rsp)) {
       throw_errno(EPROTO, "nsim " + std::string(proto::msg_type_name(type)) + ": response of the wrong size");
     }
@@ -86,10 +96,142 @@ class Connection {
     return r;
   }
 
- private:
+  void fail_if_lost(proto::MsgType type) {
+    if (sock_) {
+      return;
+    }
+    throw_errno(ENOTCONN, "nsim " + std::string(proto::msg_type_name(type)) +
+                              ": the control connection was lost earlier (" + lost_why_ + ")");
+  }
+
+  proto::HelloRsp open_locked() {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) {
+      throw_errno(errno, "nsim: socket");
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof(addr.sun_path)) {
+      throw_errno(ENAMETOOLONG, "nsim: socket path too long: " + path_);
+    }
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+      throw_errno(errno, "nsim: cannot connect to " + path_ + " (is nsim running, and are you root?)");
+    }
+    sock_ = std::move(sock);
+    proto::HelloReq hello{proto::kProtoVersion, 0};
+    wire::Message m = call_locked(proto::MsgType::kHello, wire::as_bytes(hello), {});
+    return decode<proto::HelloRsp>(proto::MsgType::kHello, m, nullptr);
+  }
+
+  // The stream is no longer in step: drop it for good.
+  [[noreturn]] void lose(int err, const std::string& what) {
+    sock_.reset();
+    lost_why_ = what;
+    if (on_lost_) {
+      auto fn = std::move(on_lost_);
+      on_lost_ = nullptr;
+      fn(what);
+    }
+    throw_errno(err, what + " (control connection lost)");
+  }
+
+  wire::Message call_locked(proto::MsgType type, std::span<const std::uint8_t> payload, std::span<const int> fds) {
+    const std::string name(proto::msg_type_name(type));
+    const std::uint32_t seq = ++seq_;
+    try {
+      wire::send_message(sock_.get(), wire::make_header(type, 0, payload.size(), seq), payload, fds);
+    } catch (const std::system_error& e) {
+      // Part of the request may be on its way: nsim would read the next one
+      // as its rest.
+      lose(e.code().value(), "nsim " + name + ": " + e.what());
+    }
+    wire::Message rsp;
+    for (;;) {
+      if (!wire::wait_readable(sock_.get(), timeout_ms_)) {
+        // Still in step: the late answer is skipped by its seq.
+        throw_errno(ETIMEDOUT, "nsim " + name + ": no response in " + std::to_string(timeout_ms_) + " ms");
+      }
+      try {
+        if (!wire::recv_message(sock_.get(), rsp, timeout_ms_)) {
+          lose(ECONNRESET, "nsim " + name + ": nsim closed the connection");
+        }
+      } catch (const std::system_error& e) {
+        lose(e.code().value(), "nsim " + name + ": " + e.what());
+      }
+      if (rsp.hdr.seq == seq) {
+        break;
+      }
+      if (static_cast<std::int32_t>(rsp.hdr.seq - seq) > 0) {
+        lose(EPROTO, "nsim " + name + ": response to a request not sent yet (seq " + std::to_string(rsp.hdr.seq) +
+                         ", expected " + std::to_string(seq) + ")");
+      }
+      // The answer to an earlier request this side gave up on: its
+      // descriptors close with it; what it created is undone after this call.
+      if (auto id = opened_channel(rsp)) {
+        orphans_.push_back(*id);
+      }
+    }
+    if (rsp.hdr.type != static_cast<std::uint16_t>(type)) {
+      lose(EPROTO, "nsim " + name + ": response of the wrong type");
+    }
+    if (rsp.fds_lost) {
+      // nsim did the request, but its descriptor never reached us (we are at
+      // RLIMIT_NOFILE): release what it stands for and say so.
+      if (auto id = opened_channel(rsp)) {
+        orphans_.push_back(*id);
+        close_orphans_locked();
+      }
+      throw_errno(EMFILE, "nsim " + name +
+                              ": the response's file descriptor could not be received (this process is out of "
+                              "file descriptors)");
+    }
+    if (rsp.hdr.status != 0) {
+      std::string text = name + " refused";
+      if (rsp.payload.size() == sizeof(proto::ErrorText)) {
+        proto::ErrorText t{};
+        std::memcpy(&t, rsp.payload.data(), sizeof(t));
+        t.text[sizeof(t.text) - 1] = '\0';
+        text = t.text;
+      }
+      throw_errno(rsp.hdr.status, "nsim: " + text);
+    }
+    return rsp;
+  }
+
+  // The channel a successful OPEN_MMIO_CHANNEL response created.
+  static std::optional<std::uint32_t> opened_channel(const wire::Message& rsp) {
+    if (rsp.hdr.type != static_cast<std::uint16_t>(proto::MsgType::kOpenMmioChannel) || rsp.hdr.status != 0 ||
+        rsp.payload.size() != sizeof(proto::OpenChannelRsp)) {
+      return std::nullopt;
+    }
+    proto::OpenChannelRsp r{};
+    std::memcpy(&r, rsp.payload.data(), sizeof(r));
+    return r.channel_id;
+  }
+
+  // A channel nsim opened for a response this side did not take (timed out,
+  // or its fd was lost) would stay open in nsim for ever: close it.
+  void close_orphans_locked() {
+    while (!orphans_.empty() && sock_) {
+      proto::CloseChannelReq req{orphans_.back(), 0};
+      orphans_.pop_back();
+      try {
+        (void)call_locked(proto::MsgType::kCloseMmioChannel, wire::as_bytes(req), {});
+      } catch (const std::system_error&) {
+        // Already gone, or the connection dropped (nsim closes it if privileged).
+      }
+    }
+  }
+
   std::mutex mu_;
+  std::string path_;
   UniqueFd sock_;
   int timeout_ms_;
+  std::uint32_t seq_ = 0;
+  std::string lost_why_;
+  std::function<void(const std::string&)> on_lost_;
+  std::vector<std::uint32_t> orphans_;
 };
 
 }  // namespace detail
@@ -291,23 +433,9 @@ void DmaRegion::release() {
 // ---- NsimClient ----------------------------------------------------------------
 
 NsimClient NsimClient::connect(const std::string& socket_path, const ConnectOptions& opts) {
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) {
-    throw_errno(errno, "nsim: socket");
-  }
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(addr.sun_path)) {
-    throw_errno(ENAMETOOLONG, "nsim: socket path too long: " + socket_path);
-  }
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    throw_errno(errno, "nsim: cannot connect to " + socket_path + " (is nsim running, and are you root?)");
-  }
   NsimClient c;
-  c.conn_ = std::make_shared<detail::Connection>(std::move(sock), static_cast<int>(opts.timeout.count()));
-  proto::HelloReq hello{proto::kProtoVersion, 0};
-  proto::HelloRsp h = c.conn_->call_for<proto::HelloRsp>(proto::MsgType::kHello, wire::as_bytes(hello));
+  c.conn_ = std::make_shared<detail::Connection>(socket_path, static_cast<int>(opts.timeout.count()));
+  proto::HelloRsp h = c.conn_->open();
   c.hello_ = HelloInfo{h.proto_version, h.num_ports, h.build_id, h.cycles, h.clock_hz};
   if (h.proto_version != proto::kProtoVersion) {
     throw_errno(EPROTONOSUPPORT, "nsim: protocol version " + std::to_string(h.proto_version) + ", expected " +
@@ -319,7 +447,6 @@ NsimClient NsimClient::connect(const std::string& socket_path, const ConnectOpti
   }
   c.mmio_ = std::make_unique<MmioChannel>(c.open_privileged_channel());
   c.mmio_->set_timeout(opts.timeout);
-  c.mmio_id_ = c.mmio_->id();
   if (opts.check_identity) {
     std::uint64_t magic = c.mmio_->read64(norman::regmap::kRegIdMagic);
     if (magic != norman::regmap::kMagic) {
@@ -339,9 +466,11 @@ NsimClient::NsimClient(NsimClient&&) noexcept = default;
 NsimClient& NsimClient::operator=(NsimClient&&) noexcept = default;
 NsimClient::~NsimClient() {
   if (conn_ && mmio_) {
+    conn_->set_on_lost(nullptr);
+    const std::uint32_t id = mmio_->id();
     mmio_.reset();
     // Best effort: nsim also drops the channel when it exits.
-    proto::CloseChannelReq req{mmio_id_, 0};
+    proto::CloseChannelReq req{id, 0};
     try {
       conn_->call(proto::MsgType::kCloseMmioChannel, wire::as_bytes(req));
     } catch (const std::system_error&) {
@@ -442,7 +571,12 @@ proto::StatsRsp NsimClient::stats() {
 
 void NsimClient::shutdown() {
   conn_->call(proto::MsgType::kShutdown, {});
+  conn_->set_on_lost(nullptr);
   mmio_.reset();  // nsim is going away: nothing to close on its side
+}
+
+void NsimClient::on_lost(std::function<void(const std::string& why)> fn) {
+  conn_->set_on_lost(std::move(fn));
 }
 
 UniqueFd make_eventfd() {

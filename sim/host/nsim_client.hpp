@@ -6,11 +6,19 @@
 //
 // Thread safety: an NsimClient may be shared between threads (requests are
 // serialized); an MmioChannel must be used by one thread at a time.
+//
+// A failed request never puts the control connection out of step: responses
+// are matched to requests by seq, and a connection whose framing was lost is
+// re-opened by the next request (with a new privileged channel behind the
+// same mmio() object). A response whose descriptor could not be received
+// (the process is at RLIMIT_NOFILE) fails with EMFILE, and what nsim created
+// for it is released again.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -49,6 +57,7 @@ class MmioChannel {
   // Wall-clock limit for one read (or for room in a full ring); then
   // std::system_error(ETIMEDOUT). Default 10 s.
   void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+  [[nodiscard]] std::chrono::milliseconds timeout() const { return timeout_; }
 
   [[nodiscard]] std::uint32_t id() const;
   [[nodiscard]] proto::ChannelKind kind() const;
@@ -147,13 +156,15 @@ class NsimClient {
   proto::StatsRsp stats();
   // Asks nsim to exit (it closes its ports and removes its socket).
   void shutdown();
+  // Called once if the control connection loses its framing (every later
+  // request then fails with ENOTCONN): what it set up on the NIC is gone.
+  void on_lost(std::function<void(const std::string& why)> fn);
 
  private:
   NsimClient() = default;
   std::shared_ptr<detail::Connection> conn_;
   HelloInfo hello_{};
   std::unique_ptr<MmioChannel> mmio_;
-  std::uint32_t mmio_id_ = 0;
 };
 
 // A non-blocking eventfd for SET_IRQ.

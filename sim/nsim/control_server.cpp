@@ -146,14 +146,29 @@ void ControlServer::handle_client(std::size_t idx, bool& drop) {
     // Bad framing: tell the peer why if we can, then drop it.
     try {
       proto::ErrorText t = wire::make_error_text(e.what());
-      wire::send_message(sock, wire::make_header(static_cast<proto::MsgType>(req.hdr.type), e.code().value(), sizeof(t)),
+      wire::send_message(sock,
+                         wire::make_header(static_cast<proto::MsgType>(req.hdr.type), e.code().value(), sizeof(t),
+                                           req.hdr.seq),
                          wire::as_bytes(t));
     } catch (const std::system_error&) {
     }
     drop = true;
     return;
   }
-  Reply rep = service_.handle(req, clients_[idx].id);
+  // A request whose descriptors nsim could not accept (out of fds) is
+  // refused as a whole: acting on it without them would be wrong.
+  Reply rep;
+  if (req.fds_lost) {
+    req.fds.clear();
+    proto::ErrorText t = wire::make_error_text(
+        std::string(proto::msg_type_name(static_cast<proto::MsgType>(req.hdr.type))) +
+        ": nsim could not accept the request's file descriptors (out of descriptors?)");
+    rep.hdr = wire::make_header(static_cast<proto::MsgType>(req.hdr.type), EMFILE, sizeof(t));
+    rep.payload.assign(wire::as_bytes(t).begin(), wire::as_bytes(t).end());
+  } else {
+    rep = service_.handle(req, clients_[idx].id);
+  }
+  rep.hdr.seq = req.hdr.seq;  // the client matches responses to requests by it
   try {
     int fd = rep.fd.get();
     wire::send_message(sock, rep.hdr, rep.payload,

@@ -2,6 +2,7 @@
 // applications talk to as they would to a PCIe card. See sim/README.md.
 #include <CLI/CLI.hpp>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -527,6 +528,12 @@ int main(int argc, char** argv) {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
+  // Every MMIO channel and interrupt route holds a descriptor (up to 1024
+  // channels and 1024 vectors): take what the hard limit allows.
+  if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);
+  }
   try {
     auto t0 = Clock::now();
     Nsim sim(o);

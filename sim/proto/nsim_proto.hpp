@@ -6,6 +6,12 @@
 // sendmsg(); file descriptors travel as SCM_RIGHTS ancillary data attached to
 // the header. A response carries the request's type; status 0 means success,
 // otherwise it is a positive errno value and the payload is an ErrorText.
+// A response echoes its request's seq: a client matches responses to
+// requests by it and skips the late answer of a request it gave up on, so a
+// failed request never leaves the stream out of step. A receiver always
+// consumes a whole message, even one whose file descriptors it could not
+// accept (MSG_CTRUNC, e.g. at RLIMIT_NOFILE): it answers that request with
+// EMFILE instead of losing its place in the stream.
 //
 // MMIO channels: a memfd created by nsim holding one MmioChannelShm: an SPSC
 // request ring (client -> nsim) and an SPSC response ring (nsim -> client),
@@ -23,7 +29,7 @@
 namespace norman::nsim::proto {
 
 inline constexpr std::uint32_t kMsgMagic = 0x4D49534EU;  // "NSIM" little-endian
-inline constexpr std::uint16_t kProtoVersion = 1;
+inline constexpr std::uint16_t kProtoVersion = 2;
 inline constexpr std::size_t kMaxPayload = 4096;
 
 enum class MsgType : std::uint16_t {
@@ -61,6 +67,8 @@ struct MsgHeader {
   std::uint16_t type;     // MsgType
   std::int32_t status;    // responses: 0 or a positive errno
   std::uint32_t size;     // payload bytes that follow (<= kMaxPayload)
+  std::uint32_t seq;      // requests: chosen by the client; responses: the request's
+  std::uint32_t reserved;
 };
 
 // Payload of a failed response.

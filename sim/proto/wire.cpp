@@ -18,25 +18,17 @@ namespace {
 }
 
 // Waits until `sock` is readable or the timeout expires.
-void wait_readable(int sock, int timeout_ms) {
-  pollfd p{sock, POLLIN, 0};
-  for (;;) {
-    int r = ::poll(&p, 1, timeout_ms);
-    if (r > 0) {
-      return;
-    }
-    if (r == 0) {
-      throw_errno(ETIMEDOUT, "nsim control: timed out waiting for the rest of a message");
-    }
-    if (errno != EINTR) {
-      throw_errno(errno, "nsim control: poll");
-    }
+void wait_readable_or_throw(int sock, int timeout_ms) {
+  if (!wait_readable(sock, timeout_ms)) {
+    throw_errno(ETIMEDOUT, "nsim control: timed out waiting for the rest of a message");
   }
 }
 
 // Receives exactly len bytes (after the first recvmsg), collecting fds.
+// Descriptors the kernel could not install (MSG_CTRUNC) only set fds_lost:
+// the bytes are read all the same, so the stream stays in step.
 void recv_exact(int sock, std::uint8_t* buf, std::size_t len, std::vector<UniqueFd>& fds, int timeout_ms,
-                bool& got_any) {
+                bool& got_any, bool& fds_lost) {
   std::size_t done = 0;
   while (done < len) {
     iovec iov{buf + done, len - done};
@@ -52,7 +44,7 @@ void recv_exact(int sock, std::uint8_t* buf, std::size_t len, std::vector<Unique
         continue;
       }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        wait_readable(sock, timeout_ms);
+        wait_readable_or_throw(sock, timeout_ms);
         continue;
       }
       throw_errno(errno, "nsim control: recvmsg");
@@ -68,7 +60,7 @@ void recv_exact(int sock, std::uint8_t* buf, std::size_t len, std::vector<Unique
       }
     }
     if ((msg.msg_flags & MSG_CTRUNC) != 0) {
-      throw_errno(EPROTO, "nsim control: too many file descriptors in one message");
+      fds_lost = true;
     }
     if (n == 0) {
       if (!got_any) {
@@ -83,13 +75,30 @@ void recv_exact(int sock, std::uint8_t* buf, std::size_t len, std::vector<Unique
 
 }  // namespace
 
-proto::MsgHeader make_header(proto::MsgType type, std::int32_t status, std::size_t size) {
+bool wait_readable(int sock, int timeout_ms) {
+  pollfd p{sock, POLLIN, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r > 0) {
+      return true;
+    }
+    if (r == 0) {
+      return false;
+    }
+    if (errno != EINTR) {
+      throw_errno(errno, "nsim control: poll");
+    }
+  }
+}
+
+proto::MsgHeader make_header(proto::MsgType type, std::int32_t status, std::size_t size, std::uint32_t seq) {
   proto::MsgHeader h{};
   h.magic = proto::kMsgMagic;
   h.version = proto::kProtoVersion;
   h.type = static_cast<std::uint16_t>(type);
   h.status = status;
   h.size = static_cast<std::uint32_t>(size);
+  h.seq = seq;
   return h;
 }
 
@@ -150,9 +159,11 @@ void send_message(int sock, const proto::MsgHeader& hdr, std::span<const std::ui
 bool recv_message(int sock, Message& out, int timeout_ms) {
   out.payload.clear();
   out.fds.clear();
+  out.fds_lost = false;
   bool got_any = false;
   try {
-    recv_exact(sock, reinterpret_cast<std::uint8_t*>(&out.hdr), sizeof(out.hdr), out.fds, timeout_ms, got_any);
+    recv_exact(sock, reinterpret_cast<std::uint8_t*>(&out.hdr), sizeof(out.hdr), out.fds, timeout_ms, got_any,
+               out.fds_lost);
   } catch (const std::system_error& e) {
     if (!got_any && e.code().value() == ECONNRESET) {
       return false;
@@ -171,7 +182,7 @@ bool recv_message(int sock, Message& out, int timeout_ms) {
   out.payload.resize(out.hdr.size);
   if (out.hdr.size > 0) {
     got_any = true;
-    recv_exact(sock, out.payload.data(), out.payload.size(), out.fds, timeout_ms, got_any);
+    recv_exact(sock, out.payload.data(), out.payload.size(), out.fds, timeout_ms, got_any, out.fds_lost);
   }
   return true;
 }

@@ -1,10 +1,12 @@
 // Control protocol round trips: NsimClient <-> ControlServer + NsimService,
 // with a fake core answering CSR reads, all in one process over a real
 // UNIX socket in a temp directory.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -12,11 +14,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "control_server.hpp"
 #include "nsim_client.hpp"
@@ -353,6 +358,96 @@ TEST_F(ControlTest, TheDeviceResetsWhenItsLastDriverIsGone) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(resets.load(), 1);
+}
+
+// A response whose fd this process cannot receive (RLIMIT_NOFILE reached:
+// MSG_CTRUNC) is a clear EMFILE, the connection stays in step for the next
+// requests, and the channel nsim opened for it is closed again.
+TEST_F(ControlTest, ResponseFdLostAtEmfileKeepsTheConnectionInStep) {
+  start();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int rc = 0;
+    try {
+      NsimClient c = NsimClient::connect(path_);
+      const auto before = c.stats().mmio_channels;
+      rlimit rl{64, 64};
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+      std::vector<int> fill;
+      for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fill.push_back(fd);
+      try {
+        (void)c.open_app_channel({});
+        rc = 10;
+      } catch (const std::system_error& e) {
+        if (e.code().value() != EMFILE) rc = 11;
+      }
+      for (int fd : fill) ::close(fd);
+      if (rc == 0 && c.stats().mmio_channels != before) rc = 12;  // the lost channel was closed
+      if (rc == 0) {
+        AppChannel ok = c.open_app_channel({});
+        if (!ok.fd || c.stats().mmio_channels != before + 1) rc = 13;
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      rc = 20;
+    }
+    ::_exit(rc);
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "10: no error, 11: not EMFILE, 12: channel leaked, 13/20: out of step";
+}
+
+// A request that timed out gets its answer late: the next request skips it
+// (by seq) instead of taking it for its own, and what it created is undone.
+TEST_F(ControlTest, LateAnswerOfATimedOutRequestIsSkipped) {
+  start();
+  ConnectOptions o;
+  o.timeout = std::chrono::milliseconds(200);
+  NsimClient c = NsimClient::connect(path_, o);
+  const auto before = c.stats().mmio_channels;
+  {
+    std::lock_guard stall(mu_);  // nsim does not serve its socket meanwhile
+    try {
+      (void)c.open_app_channel({});
+      FAIL() << "the request must time out";
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(e.code().value(), ETIMEDOUT) << e.what();
+    }
+  }
+  EXPECT_EQ(c.stats().num_ports, 2U);  // not "response of the wrong type"
+  EXPECT_EQ(c.stats().mmio_channels, before);
+  AppChannel app = c.open_app_channel({});
+  EXPECT_TRUE(app.fd.valid());
+}
+
+// A control connection nsim dropped is re-opened by the next request, and
+// the same MmioChannel object serves on a new privileged channel.
+TEST_F(ControlTest, LostConnectionStaysLostAndSaysSo) {
+  start();
+  NsimClient c = NsimClient::connect(path_);
+  std::string lost;
+  int calls = 0;
+  c.on_lost([&](const std::string& why) {
+    lost = why;
+    ++calls;
+  });
+  stop();  // nsim drops every client connection (and with it their state)
+  stop_ = false;
+  start();
+  // The first request finds the connection gone; no later one re-opens it,
+  // since what it set up on the NIC died with it.
+  EXPECT_THROW((void)c.stats(), std::system_error);
+  try {
+    (void)c.stats();
+    ADD_FAILURE() << "a lost connection answered";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), ENOTCONN) << e.what();
+  }
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(lost.empty());
 }
 
 TEST_F(ControlTest, ShutdownStopsTheService) {

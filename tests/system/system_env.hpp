@@ -130,6 +130,8 @@ struct SystemConfig {
   std::string normand_binary;
   std::string subnet = "10.41.0";  // peer .1, nic0 .2 (/24)
   std::string nic_mac = "02:00:00:00:00:02";
+  std::vector<std::string> normand_prefix{};  // e.g. {"prlimit", "--nofile=600:600", "--"}
+  std::vector<std::string> normand_args{};    // appended to normand's command line
 };
 
 // nsim + namespace peer + normand.
@@ -171,9 +173,14 @@ class SystemEnv {
           in_ns + "ip link set lo up"}) {
       if (auto [rc, out] = sh(c); rc != 0) return fail(why, c + ": " + out);
     }
-    normand_ = Proc(dir_ + "/normand", {cfg_.normand_binary, "--socket", normand_socket(), "--nsim-socket",
-                                        nsim_socket(), "--tap", nic_if_, "--address", nic_ip() + "/24",
-                                        "--mac", cfg_.nic_mac});
+    std::vector<std::string> argv = cfg_.normand_prefix;
+    for (const std::string& a : {cfg_.normand_binary, std::string("--socket"), normand_socket(),
+                                 std::string("--nsim-socket"), nsim_socket(), std::string("--tap"), nic_if_,
+                                 std::string("--address"), nic_ip() + "/24", std::string("--mac"), cfg_.nic_mac}) {
+      argv.push_back(a);
+    }
+    argv.insert(argv.end(), cfg_.normand_args.begin(), cfg_.normand_args.end());
+    normand_ = Proc(dir_ + "/normand", argv);
     if (!wait_path(normand_socket(), normand_, 30s)) return fail(why, "normand did not start: " + normand_.err());
     return true;
   }

@@ -90,6 +90,44 @@ std::string owner_text(const json& o) {
   return "uid " + text(o, "uid") + " pid " + text(o, "pid") + " " + text(o, "comm");
 }
 
+// "3 / 64" (used / limit; "-" for unlimited), dma_bytes in KiB/MiB.
+std::string usage_cell(const json& used, const json& limits, const char* k) {
+  const bool bytes = std::string(k) == "dma_bytes";
+  auto show = [&](std::uint64_t v) { return bytes ? bytes_text(v) : std::to_string(v); };
+  const json& lim = limits.is_object() && limits.contains(k) ? limits[k] : json();
+  return show(number(used, k)) + " / " + (lim.is_number() ? show(lim.get<std::uint64_t>()) : "-");
+}
+
+// Quota usage per user against its limits, and the pools (docs/limits.md).
+void print_quota(const json& q) {
+  static constexpr const char* kCols[] = {"sessions", "channels",  "connections", "listen",
+                                          "nqs",      "dma_bytes", "fds"};
+  std::cout << "\nUsage per user (used / limit; - is unlimited; root has no per-user limit):\n";
+  std::vector<std::vector<std::string>> rows{
+      {"UID", "SESSIONS", "CHANNELS", "CONNECTIONS", "LISTEN", "NQS", "DMA", "FDS"}};
+  for (const auto& u : q.value("users", json::array())) {
+    std::vector<std::string> r{text(u, "uid")};
+    for (const char* k : kCols)
+      r.push_back(usage_cell(u.value("used", json()), u.value("limits", json()), k));
+    rows.push_back(std::move(r));
+  }
+  std::vector<std::string> total{"total"};
+  for (const char* k : kCols)
+    total.push_back(usage_cell(q.value("total", json()), q.value("pool", json()), k));
+  rows.push_back(std::move(total));
+  print_table(rows, "  ");
+  std::vector<std::string> reserve;
+  for (const char* k : kCols) {
+    const auto v = number(q.value("root_reserve", json()), k);
+    if (v != 0)
+      reserve.push_back(std::string(k) + " " +
+                        (std::string(k) == "dma_bytes" ? bytes_text(v) : std::to_string(v)));
+  }
+  std::string list;
+  for (const auto& r : reserve) list += (list.empty() ? "" : ", ") + r;
+  std::cout << "  reserved for root in each pool: " << (list.empty() ? "nothing" : list) << "\n";
+}
+
 void print_status(const json& s) {
   const json& nic = s.value("nic", json::object());
   std::cout << "normand: NIC " << text(nic, "mac") << " " << text(nic, "ip") << " (port "
@@ -148,6 +186,7 @@ void print_status(const json& s) {
 
   std::cout << "\nDMA memory held by normand for the NIC: " << bytes_text(number(s, "dma_bytes"))
             << " (" << number(s, "dma_bytes") << " bytes)\n";
+  if (s.contains("quota") && s["quota"].is_object()) print_quota(s["quota"]);
 
   if (s.contains("filter")) {
     const json& f = s["filter"];
