@@ -8,9 +8,8 @@
 // serialized); an MmioChannel must be used by one thread at a time.
 //
 // A failed request never puts the control connection out of step: responses
-// are matched to requests by seq, and a connection whose framing was lost is
-// re-opened by the next request (with a new privileged channel behind the
-// same mmio() object). A response whose descriptor could not be received
+// are matched to requests by seq; a connection whose framing was lost stays
+// lost (ENOTCONN, on_lost), since nsim releases what it created. A response whose descriptor could not be received
 // (the process is at RLIMIT_NOFILE) fails with EMFILE, and what nsim created
 // for it is released again.
 #pragma once

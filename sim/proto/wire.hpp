@@ -32,8 +32,8 @@ void send_message(int sock, const proto::MsgHeader& hdr, std::span<const std::ui
 // Receives one whole message. Returns false on orderly EOF before any byte.
 // Throws std::system_error on errors, on a bad header (EPROTO) or when the
 // rest of a started message does not arrive within timeout_ms (ETIMEDOUT);
-// after a throw the stream's framing is lost (the caller must drop or
-// re-open the connection). Lost descriptors do not throw (see fds_lost).
+// after a throw the stream's framing is lost (the caller must drop the
+// connection). Lost descriptors do not throw (see fds_lost).
 bool recv_message(int sock, Message& out, int timeout_ms);
 
 // Waits up to timeout_ms for `sock` to become readable; false on timeout.
