@@ -76,19 +76,6 @@ std::uint64_t json_u64(const nlohmann::json& body, std::string_view key, std::st
               std::string(what) + ": normand's reply lacks a valid \"" + std::string(key) + "\"");
 }
 
-MacAddr RuntimeCore::resolve(Ipv4 ip) {
-  {
-    std::lock_guard lock(neigh_mu);
-    if (auto it = neigh.find(ip); it != neigh.end()) return it->second;
-  }
-  if (ip.is_unspecified()) throw_errno(EDESTADDRREQ, "no destination address (0.0.0.0)");
-  ctl::Message m = call(ctl::op::kNeigh, {{"ip", ip.to_string()}});
-  const MacAddr mac = json_mac(m.body.value("mac", nlohmann::json()), "neigh " + ip.to_string());
-  std::lock_guard lock(neigh_mu);
-  neigh[ip] = mac;
-  return mac;
-}
-
 }  // namespace detail
 
 using detail::throw_errno;
@@ -109,6 +96,13 @@ Runtime::Runtime(const RuntimeOptions& opts) : core_(std::make_shared<detail::Ru
   c.socket_path = opts.socket_path.empty() ? default_socket_path() : opts.socket_path;
   c.ctl_timeout_ms = static_cast<int>(opts.ctl_timeout.count());
   c.spin = opts.spin;
+  c.neighbors = std::make_unique<detail::NeighborResolver>(
+      [&c](Ipv4 ip) {
+        if (ip.is_unspecified()) throw_errno(EDESTADDRREQ, "no destination address (0.0.0.0)");
+        ctl::Message m = c.call(ctl::op::kNeigh, {{"ip", ip.to_string()}});
+        return detail::json_mac(m.body.value("mac", nlohmann::json()), "neigh " + ip.to_string());
+      },
+      opts.neighbor_failed_hold);
   c.ctl.emplace(ctl::Client::connect(c.socket_path));
   ctl::Message m = c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
   c.hello = m.body;
@@ -265,8 +259,7 @@ std::unique_ptr<UdpSocket> Runtime::open_udp(const UdpOptions& opts, std::option
 MacAddr Runtime::resolve(Ipv4 ip) { return core_->resolve(ip); }
 
 void Runtime::flush_neighbors() {
-  std::lock_guard lock(core_->neigh_mu);
-  core_->neigh.clear();
+  core_->neighbors->flush();
   core_->neigh_gen.fetch_add(1, std::memory_order_release);
 }
 
