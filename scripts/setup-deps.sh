@@ -2,6 +2,7 @@
 # Install the Debian 12 packages Norman needs, if any are missing. Idempotent.
 set -euo pipefail
 
+# clang and libclang-rt-14-dev (libFuzzer, ASan, UBSan): the fuzz targets.
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config python3
   verilator
@@ -11,6 +12,7 @@ PACKAGES=(
   libpcap-dev libbpf-dev
   libcli11-dev nlohmann-json3-dev libmnl-dev
   iproute2 iptables tcpdump socat iputils-ping procps
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <deque>
+#include <map>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -50,8 +52,7 @@ void check_new_chain_name(const std::string& name) {
   if (std::find(kReservedNames.begin(), kReservedNames.end(), name) != kReservedNames.end()) {
     fail(EINVAL, "chain name may not clash with target name");
   }
-  if (name.find_first_of(" \t\n") != std::string::npos)
-    fail(EINVAL, "Invalid chain name `" + name + "'");
+  if (unsaveable_text(name, true)) fail(EINVAL, "Invalid chain name `" + name + "'");
 }
 
 Chain& rule_chain(Ruleset& rs, const std::string& name) {
@@ -91,18 +92,29 @@ Rule& rule_at(Chain& c, std::uint32_t n, const char* what) {
 // from -> to closes a cycle exactly when `from` is reachable from `to`.
 void check_no_loop(const Ruleset& rs, const std::string& from, const Rule& r) {
   if (r.target.kind != TargetKind::kJump && r.target.kind != TargetKind::kGoto) return;
-  std::set<std::string_view> seen;
-  std::vector<std::string_view> todo{r.target.chain};
+  // Breadth-first from the new target, remembering how each chain was
+  // reached, so that the error names the whole loop (iptables says only
+  // ELOOP, which leaves the administrator to find it in a large table).
+  std::map<std::string_view, std::string_view> came_from;  // chain -> chain that jumps to it
+  std::deque<std::string_view> todo{r.target.chain};
+  came_from.emplace(r.target.chain, from);
   while (!todo.empty()) {
-    const std::string_view name = todo.back();
-    todo.pop_back();
-    if (name == from) fail(ELOOP, "Too many levels of symbolic links");
-    if (!seen.insert(name).second) continue;
+    const std::string_view name = todo.front();
+    todo.pop_front();
+    if (name == from) {
+      std::vector<std::string_view> path;
+      for (std::string_view c = came_from.at(from); c != from; c = came_from.at(c))
+        path.push_back(c);
+      std::string loop(from);
+      for (auto it = path.rbegin(); it != path.rend(); ++it) loop += " -> " + std::string(*it);
+      loop += " -> " + from;
+      fail(ELOOP, "Too many levels of symbolic links: the jump would make the loop " + loop);
+    }
     const Chain* c = rs.find(name);
     if (c == nullptr) continue;
     for (const auto& x : c->rules) {
-      if (x.target.kind == TargetKind::kJump || x.target.kind == TargetKind::kGoto)
-        todo.push_back(x.target.chain);
+      if (x.target.kind != TargetKind::kJump && x.target.kind != TargetKind::kGoto) continue;
+      if (came_from.emplace(x.target.chain, name).second) todo.push_back(x.target.chain);
     }
   }
 }

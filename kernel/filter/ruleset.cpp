@@ -7,6 +7,20 @@
 
 namespace norman::filter {
 
+std::optional<std::string> unsaveable_text(std::string_view s, bool word) {
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (word && (c == ' ' || c == '\t')) return "contains a blank";
+    if (u == '\n') return "contains a newline";
+    if (u == '\r') return "contains a carriage return";
+    if ((u < 0x20 && u != '\t') || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      return std::string("contains the control character \\x") + kHex[u >> 4] + kHex[u & 15];
+    }
+  }
+  return std::nullopt;
+}
+
 Ruleset::Ruleset() {
   chains.push_back(Chain{"INPUT", Policy::kAccept, {}, {}});
   chains.push_back(Chain{"OUTPUT", Policy::kAccept, {}, {}});

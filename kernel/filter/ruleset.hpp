@@ -209,6 +209,15 @@ struct Ruleset {
 [[nodiscard]] std::string proto_name(std::uint8_t number);
 
 // The JSON form carried over normand's control socket (and by nfw -j).
+// Every rule is saved as one line that nfw-restore reads back (iptables-save
+// format), so no text in the model may hold a line break or another control
+// character (a tab, inside quotes, is fine; `word` also refuses blanks, for
+// names that are written unquoted: chains, interfaces). Returns why `s`
+// cannot be kept, or nothing. iptables refuses a newline in --log-prefix for
+// this reason; it lets one into --comment and then cannot restore its own
+// save, which is not copied here.
+[[nodiscard]] std::optional<std::string> unsaveable_text(std::string_view s, bool word = false);
+
 void to_json(nlohmann::json& j, const Ruleset& r);
 void from_json(const nlohmann::json& j, Ruleset& r);  // throws std::invalid_argument on bad input
 void to_json(nlohmann::json& j, const Rule& r);

@@ -26,7 +26,9 @@ using nlohmann::json;
 void expect_object(const json& j, const std::string& where,
                    std::initializer_list<const char*> keys) {
   if (!j.is_object()) bad(where, "expected an object");
-  for (const auto& [k, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const std::string& k = item.key();
     if (std::none_of(keys.begin(), keys.end(), [&](const char* key) { return k == key; })) {
       bad(where, "unknown key \"" + k + "\"");
     }
@@ -58,9 +60,13 @@ bool get_bool(const json& j, const std::string& where) {
   return j.get<bool>();
 }
 
-std::string get_string(const json& j, const std::string& where) {
+// Every string of the model must survive nfw-save | nfw-restore (see
+// unsaveable_text); `word`: written unquoted (names).
+std::string get_string(const json& j, const std::string& where, bool word = false) {
   if (!j.is_string()) bad(where, "expected a string");
-  return j.get<std::string>();
+  std::string s = j.get<std::string>();
+  if (auto why = unsaveable_text(s, word)) bad(where, *why);
+  return s;
 }
 
 bool opt_negated(const json& j, const std::string& where) {
@@ -172,7 +178,7 @@ json iface_json(const Iface& i) { return json{{"name", i.name}, {"negated", i.ne
 Iface iface_from(const json& j, const std::string& where) {
   expect_object(j, where, {"name", "negated"});
   Iface i;
-  i.name = get_string(field(j, where, "name"), where + ".name");
+  i.name = get_string(field(j, where, "name"), where + ".name", true);
   if (i.name.empty() || i.name.size() > 15)
     bad(where, "interface name must have 1 to 15 characters");
   i.negated = opt_negated(j, where);
@@ -357,7 +363,7 @@ void from_json(const json& j, Rule& out) {
     r.target.kind = value_of(kTargetNames, field(t, tw, "kind"), tw + ".kind");
     const bool jumps = r.target.kind == TargetKind::kJump || r.target.kind == TargetKind::kGoto;
     if (jumps) {
-      r.target.chain = get_string(field(t, tw, "chain"), tw + ".chain");
+      r.target.chain = get_string(field(t, tw, "chain"), tw + ".chain", true);
       if (r.target.chain.empty()) bad(tw + ".chain", "empty chain name");
     } else if (t.contains("chain")) {
       bad(tw, "\"chain\" belongs to jump and goto only");
@@ -427,7 +433,7 @@ void from_json(const json& j, Ruleset& out) {
     const json& cj = chains[i];
     expect_object(cj, w, {"name", "policy", "policy_counters", "rules"});
     Chain c;
-    c.name = get_string(field(cj, w, "name"), w + ".name");
+    c.name = get_string(field(cj, w, "name"), w + ".name", true);
     if (c.name.empty() || c.name.size() > 28)
       bad(w + ".name", "chain names have 1 to 28 characters");
     if (!names.insert(c.name).second) bad(w + ".name", "chain \"" + c.name + "\" appears twice");

@@ -19,12 +19,23 @@ namespace {
   throw std::system_error(err, std::generic_category(), what);
 }
 
+// JSON carries only UTF-8 text; nlohmann::json throws a type_error for
+// anything else. A caller's bad string is a refused request (EINVAL), never
+// an exception from the JSON library or a silently altered value.
+std::string dump_utf8(const nlohmann::json& j, const char* what) {
+  try {
+    return j.dump();
+  } catch (const nlohmann::json::type_error&) {
+    throw_errno(EINVAL, std::string(what) + ": a string in it is not valid UTF-8");
+  }
+}
+
 }  // namespace
 
 void send_message(int sock, const nlohmann::json& body, std::span<const int> fds) {
   if (fds.size() > kMaxFds)
     throw_errno(EINVAL, "normand control: too many descriptors in one message");
-  const std::string text = body.dump();
+  const std::string text = dump_utf8(body, "normand control: message");
   if (text.size() > kMaxMessageBytes) throw_errno(EMSGSIZE, "normand control: message too large");
   iovec iov{const_cast<char*>(text.data()), text.size()};
   alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * kMaxFds)]{};
@@ -180,7 +191,7 @@ Message Client::call(std::string_view op, nlohmann::json args, std::span<const i
 }
 
 UniqueFd json_to_memfd(const nlohmann::json& j, const char* name) {
-  const std::string text = j.dump();
+  const std::string text = dump_utf8(j, "payload");
   UniqueFd fd(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) throw_errno(errno, "memfd_create");
   std::size_t done = 0;

@@ -46,8 +46,35 @@ nlohmann::json stats_json(const norman::SocketStats& s) {
           {"tx_drop_filter", s.tx_drop_filter},
           {"tx_drop_refused", s.tx_drop_refused},
           {"tx_drop_closed", s.tx_drop_closed},
-          {"tx_status_unknown", s.tx_status_unknown}};
+          {"tx_status_unknown", s.tx_status_unknown},
+          {"tx_held_unresolved", s.tx_held_unresolved},
+          {"tx_drop_unresolved", s.tx_drop_unresolved},
+          {"tx_drop_unreachable", s.tx_drop_unreachable},
+          {"tx_drop_held_overflow", s.tx_drop_held_overflow},
+          {"tx_errors_lost", s.tx_errors_lost}};
 }
+
+// A reply that cannot go out (a spoofed or vanished sender: off the subnet,
+// or nobody answers ARP for it) costs that reply only. Logged at most once
+// a second, so a flood of them cannot flood the log either.
+class ErrorLog {
+ public:
+  void add(const norman::Endpoint& to, int err) {
+    ++count_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_) return;
+    next_ = now + std::chrono::seconds(1);
+    std::cerr << "norman-echo-server: cannot reply to " << to.to_string() << ": "
+              << std::strerror(err) << " (" << norman::ctl::errno_name(err) << ")";
+    if (count_ > 1) std::cerr << "; " << count_ - 1 << " more such errors since the last line";
+    std::cerr << std::endl;
+    count_ = 0;
+  }
+
+ private:
+  std::uint64_t count_ = 0;
+  std::chrono::steady_clock::time_point next_{};
+};
 
 }  // namespace
 
@@ -94,6 +121,7 @@ int main(int argc, char** argv) {
     std::vector<norman::TxSlot> tx(batch);
     std::uint64_t echoed = 0;
     std::uint64_t idle_spins = 0;
+    ErrorLog errors;
     const auto t0 = std::chrono::steady_clock::now();
     while (!g_stop.load(std::memory_order_relaxed) && (count == 0 || echoed < count)) {
       const std::size_t want = count == 0 ? batch : std::min<std::uint64_t>(batch, count - echoed);
@@ -107,6 +135,8 @@ int main(int argc, char** argv) {
         } else {
           sock->wait_readable(std::chrono::milliseconds(200));  // wakes up for signals too
         }
+        while (auto e = sock->take_error())
+          errors.add(e->to, e->error);  // held replies that failed
         continue;
       }
       std::size_t done = 0;
@@ -115,9 +145,13 @@ int main(int argc, char** argv) {
         if (k == 0) {
           // TX ring full: send one with a wait (it reaps completions), then retry.
           const auto& d = rx[done];
-          if (!sock->send_to(d.payload, d.from, std::chrono::seconds(1))) {
-            std::cerr << "norman-echo-server: TX ring stuck, dropping a reply to "
-                      << d.from.to_string() << "\n";
+          try {
+            if (!sock->send_to(d.payload, d.from, std::chrono::seconds(1))) {
+              std::cerr << "norman-echo-server: TX ring stuck, dropping a reply to "
+                        << d.from.to_string() << "\n";
+            }
+          } catch (const std::system_error& e) {
+            errors.add(d.from, e.code().value());
           }
           ++done;
           continue;
@@ -134,6 +168,8 @@ int main(int argc, char** argv) {
         done += k;
       }
       sock->release();
+      // commit() drops a reply it cannot route and queues the error.
+      while (auto e = sock->take_error()) errors.add(e->to, e->error);
       echoed += n;
     }
     sock->flush(std::chrono::seconds(1));

@@ -52,8 +52,17 @@ void NotifyQueue::flush_deferred() {
   deferred_.clear();
 }
 
+void NotifyQueue::unhold(UdpSocket* s) { std::erase(holding_, s); }
+
+void NotifyQueue::flush_holding() {
+  // A copy: a socket that sent or dropped everything unholds itself.
+  const std::vector<UdpSocket*> sockets = holding_;
+  for (UdpSocket* s : sockets) s->flush_held();
+}
+
 void NotifyQueue::detach(UdpSocket* s) {
   conns_.erase(s->conn_id());
+  unhold(s);
   if (s->rx_deferred_) {
     std::erase(deferred_, s);
     s->rx_deferred_ = false;
@@ -73,6 +82,8 @@ void NotifyQueue::mark(UdpSocket* s, std::uint32_t flags) {
 
 void NotifyQueue::drain() {
   if (!deferred_.empty()) flush_deferred();
+  if (!holding_.empty()) [[unlikely]]
+    flush_holding();
   NotifyRing::Entry e;
   std::uint64_t n = 0;
   while (ring_.next(e)) {

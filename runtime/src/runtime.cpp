@@ -84,19 +84,6 @@ void RuntimeCore::check_session() {
   if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) note_hangup();
 }
 
-MacAddr RuntimeCore::resolve(Ipv4 ip) {
-  {
-    std::lock_guard lock(neigh_mu);
-    if (auto it = neigh.find(ip); it != neigh.end()) return it->second;
-  }
-  if (ip.is_unspecified()) throw_errno(EDESTADDRREQ, "no destination address (0.0.0.0)");
-  ctl::Message m = call(ctl::op::kNeigh, {{"ip", ip.to_string()}});
-  const MacAddr mac = json_mac(m.body.value("mac", nlohmann::json()), "neigh " + ip.to_string());
-  std::lock_guard lock(neigh_mu);
-  neigh[ip] = mac;
-  return mac;
-}
-
 }  // namespace detail
 
 using detail::throw_errno;
@@ -117,6 +104,13 @@ Runtime::Runtime(const RuntimeOptions& opts) : core_(std::make_shared<detail::Ru
   c.socket_path = opts.socket_path.empty() ? default_socket_path() : opts.socket_path;
   c.ctl_timeout_ms = static_cast<int>(opts.ctl_timeout.count());
   c.spin = opts.spin;
+  c.neighbors = std::make_unique<detail::NeighborResolver>(
+      [&c](Ipv4 ip) {
+        if (ip.is_unspecified()) throw_errno(EDESTADDRREQ, "no destination address (0.0.0.0)");
+        ctl::Message m = c.call(ctl::op::kNeigh, {{"ip", ip.to_string()}});
+        return detail::json_mac(m.body.value("mac", nlohmann::json()), "neigh " + ip.to_string());
+      },
+      opts.neighbor_failed_hold);
   c.ctl.emplace(ctl::Client::connect(c.socket_path));
   c.ctl_fd = c.ctl->fd();
   ctl::Message m = c.call(ctl::op::kHello, {{"version", ctl::kProtoVersion}});
@@ -262,7 +256,11 @@ std::unique_ptr<UdpSocket> Runtime::open_udp(const UdpOptions& opts, std::option
     UniqueFd ring = detail::take_fd(m, "ring", "udp_open");
     auto mem = detail::map_fd(ring.get(), g.bytes, "udp_open");
     std::optional<MacAddr> peer_mac;
-    if (g.remote) peer_mac = core_->resolve(g.remote->ip);
+    if (g.remote) {
+      peer_mac = detail::is_broadcast(g.remote->ip, core_->nic)
+                     ? MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+                     : core_->resolve(g.remote->ip);
+    }
     // Attaches itself to nq (and from then on owns the connection and the budget).
     return std::make_unique<UdpSocket>(UdpSocket::PrivateTag{}, core_, nq, g, opts, std::move(mem),
                                        peer_mac);
@@ -276,8 +274,7 @@ std::unique_ptr<UdpSocket> Runtime::open_udp(const UdpOptions& opts, std::option
 MacAddr Runtime::resolve(Ipv4 ip) { return core_->resolve(ip); }
 
 void Runtime::flush_neighbors() {
-  std::lock_guard lock(core_->neigh_mu);
-  core_->neigh.clear();
+  core_->neighbors->flush();
   core_->neigh_gen.fetch_add(1, std::memory_order_release);
 }
 

@@ -1,6 +1,9 @@
 // The shared state of one Runtime session (private to libnorman).
 #pragma once
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -12,6 +15,7 @@
 #include <unordered_map>
 
 #include "ctl_socket.hpp"
+#include "neighbor_resolver.hpp"
 #include "norman/doorbell.hpp"
 #include "norman/net.hpp"
 #include "norman/runtime.hpp"
@@ -32,8 +36,6 @@ struct RuntimeCore {
   std::unique_ptr<Doorbell> doorbell;
   std::chrono::nanoseconds spin{0};
 
-  std::mutex neigh_mu;
-  std::unordered_map<Ipv4, MacAddr> neigh;
   std::atomic<std::uint32_t> neigh_gen{1};  // bumped by flush_neighbors; sockets compare
 
   // Set (to ENETDOWN) once normand closed the control connection: normand
@@ -83,7 +85,18 @@ struct RuntimeCore {
       return false;
     }
   }
-  MacAddr resolve(Ipv4 ip);
+  MacAddr resolve(Ipv4 ip) { return neighbors->resolve(ip); }
+  // Whether `ip` is on the NIC's subnet (normand does not route through
+  // gateways: anything else is ENETUNREACH at once, as a missing route is).
+  [[nodiscard]] bool on_link(Ipv4 ip) const {
+    const std::uint32_t mask =
+        nic.prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - std::min(nic.prefix_len, 32U));
+    return ((ntohl(ip.be) ^ ntohl(nic.ip.be)) & mask) == 0;
+  }
+
+  // Last member: destroyed first, while the control connection it asks
+  // through still exists.
+  std::unique_ptr<NeighborResolver> neighbors;
 };
 
 // Finds the descriptor named `name` in a reply's "fds" list.

@@ -127,6 +127,8 @@ std::size_t UdpSocket::take(std::span<RxDatagram> out) {
   const bool fast_ok = !verify_checksums_;
   RxRing::Frame f;
   ParsedUdp p;
+  if (!held_.empty()) [[unlikely]]
+    flush_held();
   while (n < max && rx_.next(f)) {
     rx_.prefetch(4);  // slots are 2 KiB apart: they alias in L1, hide the L2 latency
     RxVerdict v;
@@ -256,23 +258,51 @@ std::size_t UdpSocket::peek(std::span<RxDatagram> out, std::chrono::nanoseconds 
 
 // ---- send ------------------------------------------------------------------------
 
-const MacAddr& UdpSocket::neighbor(Ipv4 ip) {
+UdpSocket::Route UdpSocket::route(const Endpoint& to) {
+  Route r;
+  if (to.is_unspecified() || (remote_ && to == *remote_)) {
+    r.to_peer = true;
+    return r;
+  }
   const std::uint32_t gen = core_->neigh_gen.load(std::memory_order_acquire);
-  NeighborSlot& s = ncache_[(ip.be * 2654435761U) >> 28];
+  NeighborSlot& s = ncache_[(to.ip.be * 2654435761U) >> 28];
   static_assert(kNeighborSlots == 16);
-  if (s.gen == gen && s.ip == ip) [[likely]]
-    return s.mac;
-  // Broadcast goes to every station; no neighbour to ask.
-  s.mac = detail::is_broadcast(ip, core_->nic) ? MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
-                                               : core_->resolve(ip);
-  s.ip = ip;
-  s.gen = gen;
-  return s.mac;
+  if (s.gen == gen && s.ip == to.ip) [[likely]] {
+    r.mac = &s.mac;
+    return r;
+  }
+  if (detail::is_broadcast(to.ip, core_->nic)) {
+    // Every station hears it: no neighbour to ask.
+    s.mac = MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+    s.ip = to.ip;
+    s.gen = gen;
+    r.mac = &s.mac;
+    return r;
+  }
+  if (!core_->on_link(to.ip)) {
+    r.err = ENETUNREACH;
+    return r;
+  }
+  const auto n = core_->neighbors->lookup(to.ip);
+  switch (n.state) {
+    case detail::NeighborResolver::State::kReachable:
+      s.mac = n.mac;
+      s.ip = to.ip;
+      s.gen = gen;
+      r.mac = &s.mac;
+      break;
+    case detail::NeighborResolver::State::kIncomplete:
+      r.hold = true;
+      break;
+    case detail::NeighborResolver::State::kFailed:
+      r.err = n.err;
+      break;
+  }
+  return r;
 }
 
-// Throws for what can never be sent; resolves the destination's MAC so that
-// building the frame afterwards cannot fail.
-void UdpSocket::check_destination(std::size_t len, const Endpoint& to) {
+// Throws for what can never be sent (the caller's mistake, not the network's).
+void UdpSocket::check_shape(std::size_t len, const Endpoint& to) {
   if (len > kMaxPayload) {
     throw_errno(EMSGSIZE, "send on " + local_.to_string() + ": a " + std::to_string(len) +
                               "-byte payload exceeds the maximum of " +
@@ -290,17 +320,115 @@ void UdpSocket::check_destination(std::size_t len, const Endpoint& to) {
   }
   if (remote_ && to == *remote_) return;
   detail::check_reachable(to.ip, broadcast_, core_->nic, "send_to");
-  (void)neighbor(to.ip);
 }
 
-inline void UdpSocket::build_frame(std::uint32_t k, std::size_t len, const Endpoint* to) {
+void UdpSocket::drop_unsendable(const Endpoint& to, int err, bool queue_error) {
+  if (err == ENETUNREACH) {
+    ++stats_.tx_drop_unreachable;
+  } else {
+    ++stats_.tx_drop_unresolved;
+  }
+  if (!queue_error) return;
+  if (errors_.size() >= kMaxErrors) {
+    ++stats_.tx_errors_lost;
+    return;
+  }
+  errors_.push_back(TxError{to, err});
+}
+
+void UdpSocket::throw_unsendable(const Endpoint& to, int err) {
+  drop_unsendable(to, err, false);
+  throw_errno(err,
+              "send_to " + to.to_string() +
+                  (err == ENETUNREACH ? ": not on the NIC's subnet (no routing through gateways)"
+                                      : ": no answer to ARP on the NIC's link (neighbour FAILED)"));
+}
+
+std::optional<TxError> UdpSocket::take_error() {
+  flush_held();
+  if (errors_.empty()) return std::nullopt;
+  TxError e = errors_.front();
+  errors_.pop_front();
+  return e;
+}
+
+void UdpSocket::hold(std::span<const std::uint8_t> payload, const Endpoint& to) {
+  // The kernel's unres_qlen: so many datagrams per destination, the oldest
+  // dropped first; and a bound per socket, whatever the destinations.
+  std::size_t same = 0;
+  auto oldest_same = held_.end();
+  for (auto it = held_.begin(); it != held_.end(); ++it) {
+    if (it->to.ip == to.ip) {
+      if (same++ == 0) oldest_same = it;
+    }
+  }
+  if (same >= kMaxHeldPerDestination) {
+    held_.erase(oldest_same);
+    ++stats_.tx_drop_held_overflow;
+  } else if (held_.size() >= kMaxHeld) {
+    held_.pop_front();
+    ++stats_.tx_drop_held_overflow;
+  }
+  if (held_.empty()) {
+    core_->neighbors->watch(nq_);
+    nq_->hold(this);
+  }
+  held_.push_back(Held{to, std::vector<std::uint8_t>(payload.begin(), payload.end())});
+  // Look again at the next chance: the answer may have come between the
+  // lookup that held this datagram and now (events() starts at 1).
+  held_seen_ = 0;
+  ++stats_.tx_held_unresolved;
+}
+
+void UdpSocket::flush_held() {
+  if (held_.empty() || alloc_n_ != 0) return;
+  const std::uint64_t ev = core_->neighbors->events();
+  if (ev == held_seen_) return;
+  std::uint32_t k = 0;
+  std::uint64_t bytes = 0;
+  bool room = true;
+  for (auto it = held_.begin(); it != held_.end();) {
+    const Route r = route(it->to);
+    if (r.hold) {
+      ++it;
+      continue;
+    }
+    if (r.err != 0) {
+      drop_unsendable(it->to, r.err, true);
+      it = held_.erase(it);
+      continue;
+    }
+    if (k >= tx_.free_slots()) {
+      poll_tx();
+      if (k >= tx_.free_slots()) {
+        room = false;  // try again on the next call
+        break;
+      }
+    }
+    copy_payload(tx_.slot(tx_.prod() + k) + kUdpFrameHeaderBytes, it->payload.data(),
+                 it->payload.size());
+    build_frame(k, it->payload.size(), &it->to, r);
+    bytes += it->payload.size();
+    ++k;
+    it = held_.erase(it);
+  }
+  if (k != 0) {
+    tx_.publish(k);
+    stats_.tx_datagrams += k;
+    stats_.tx_bytes += bytes;
+  }
+  if (room) held_seen_ = ev;
+  if (held_.empty()) nq_->unhold(this);
+}
+
+inline void UdpSocket::build_frame(std::uint32_t k, std::size_t len, const Endpoint* to,
+                                   const Route& r) {
   std::uint8_t* f = tx_.slot(tx_.prod() + k);
   std::size_t flen;
-  if (to == nullptr || to->is_unspecified() || (remote_ && *to == *remote_)) {
+  if (r.to_peer) {
     flen = write_udp_headers(f, tmpl_peer_, len, ip_id_++, udp_checksum_);
   } else {
-    const MacAddr& mac = neighbor(to->ip);
-    flen = write_udp_headers(f, tmpl_any_, len, ip_id_++, udp_checksum_, to, &mac);
+    flen = write_udp_headers(f, tmpl_any_, len, ip_id_++, udp_checksum_, to, r.mac);
   }
   tx_.write_desc(k, static_cast<std::uint32_t>(flen));
 }
@@ -313,15 +441,16 @@ std::size_t UdpSocket::try_send_batch(std::span<const TxDatagram> dgrams) {
   bool all_to_peer = remote_.has_value();
   for (const TxDatagram& d : dgrams) {
     if (!(d.payload.size() <= kMaxPayload && d.to.is_unspecified() && remote_)) [[unlikely]]
-      check_destination(d.payload.size(), d.to);
+      check_shape(d.payload.size(), d.to);
     all_to_peer = all_to_peer && (d.to.is_unspecified() || d.to == *remote_);
   }
+  flush_held();
   const auto want = static_cast<std::uint32_t>(std::min<std::size_t>(dgrams.size(), UINT32_MAX));
   reap_if_needed(want);
-  const std::uint32_t n = std::min(want, tx_.free_slots());
   std::uint64_t bytes = 0;
   if (all_to_peer) {
     // The connected fast path: template copy, lengths, checksums, descriptor.
+    const std::uint32_t n = std::min(want, tx_.free_slots());
     for (std::uint32_t k = 0; k < n; ++k) {
       __builtin_prefetch(tx_.slot(tx_.prod() + k + 4), 1);
       const TxDatagram& d = dgrams[k];
@@ -332,20 +461,39 @@ std::size_t UdpSocket::try_send_batch(std::span<const TxDatagram> dgrams) {
       tx_.write_desc(k, static_cast<std::uint32_t>(flen));
       bytes += d.payload.size();
     }
-  } else {
-    for (std::uint32_t k = 0; k < n; ++k) {
-      const TxDatagram& d = dgrams[k];
-      copy_payload(tx_.slot(tx_.prod() + k) + kUdpFrameHeaderBytes, d.payload.data(),
-                   d.payload.size());
-      build_frame(k, d.payload.size(), &d.to);
-      bytes += d.payload.size();
-    }
+    tx_.publish(n);
+    stats_.tx_datagrams += n;
+    stats_.tx_bytes += bytes;
+    stats_.tx_ring_full += dgrams.size() - n;
+    return n;
   }
-  tx_.publish(n);
-  stats_.tx_datagrams += n;
+  // Per destination: posted, held or dropped; each takes a datagram.
+  const std::uint32_t free = tx_.free_slots();
+  std::uint32_t k = 0;
+  std::size_t taken = 0;
+  for (; taken < want; ++taken) {
+    const TxDatagram& d = dgrams[taken];
+    const Route r = route(d.to);
+    if (r.err != 0) {
+      drop_unsendable(d.to, r.err, true);
+      continue;
+    }
+    if (r.hold) {
+      hold(d.payload, d.to);
+      continue;
+    }
+    if (k == free) break;
+    copy_payload(tx_.slot(tx_.prod() + k) + kUdpFrameHeaderBytes, d.payload.data(),
+                 d.payload.size());
+    build_frame(k, d.payload.size(), &d.to, r);
+    bytes += d.payload.size();
+    ++k;
+  }
+  tx_.publish(k);
+  stats_.tx_datagrams += k;
   stats_.tx_bytes += bytes;
-  stats_.tx_ring_full += dgrams.size() - n;
-  return n;
+  stats_.tx_ring_full += dgrams.size() - taken;
+  return taken;
 }
 
 bool UdpSocket::try_send(std::span<const std::uint8_t> payload) {
@@ -355,8 +503,7 @@ bool UdpSocket::try_send(std::span<const std::uint8_t> payload) {
 
 bool UdpSocket::try_send_to(std::span<const std::uint8_t> payload, const Endpoint& to) {
   if (to.is_unspecified()) throw_errno(EDESTADDRREQ, "send_to 0.0.0.0:0: not a destination");
-  const TxDatagram d{payload, to};
-  return try_send_batch(std::span<const TxDatagram>(&d, 1)) == 1;
+  return send_to(payload, to, std::chrono::nanoseconds::zero());
 }
 
 bool UdpSocket::wait_tx_room(Clock::time_point deadline) {
@@ -373,18 +520,31 @@ bool UdpSocket::send(std::span<const std::uint8_t> payload, std::chrono::nanosec
 
 bool UdpSocket::send_to(std::span<const std::uint8_t> payload, const Endpoint& to,
                         std::chrono::nanoseconds timeout) {
-  check_destination(payload.size(), to);
-  const auto deadline = detail::deadline_after(timeout);
+  check_shape(payload.size(), to);
+  flush_held();
+  const Route r = route(to);
+  if (r.err != 0) throw_unsendable(to, r.err);
+  if (r.hold) {
+    hold(payload, to);
+    return true;
+  }
   if (tx_.free_slots() == 0) poll_tx();
-  if (tx_.free_slots() == 0 && !wait_tx_room(deadline)) {
+  if (tx_.free_slots() == 0 && (timeout <= std::chrono::nanoseconds::zero() ||
+                                !wait_tx_room(detail::deadline_after(timeout)))) {
     ++stats_.tx_ring_full;
     return false;
   }
-  const TxDatagram d{payload, to};
-  return try_send_batch(std::span<const TxDatagram>(&d, 1)) == 1;
+  copy_payload(tx_.slot(tx_.prod()) + kUdpFrameHeaderBytes, payload.data(), payload.size());
+  build_frame(0, payload.size(), &to, r);
+  tx_.publish(1);
+  ++stats_.tx_datagrams;
+  stats_.tx_bytes += payload.size();
+  return true;
 }
 
 std::size_t UdpSocket::try_alloc(std::span<TxSlot> out) {
+  alloc_n_ = 0;  // a new reservation replaces the last one
+  flush_held();
   const auto want = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), UINT32_MAX));
   reap_if_needed(want);
   const std::uint32_t n = std::min(want, tx_.free_slots());
@@ -410,18 +570,35 @@ void UdpSocket::commit(std::span<const TxSlot> slots) {
                       " is not the k-th slot of the last reservation (commit a prefix, in order)");
     }
     if (!(slots[k].len <= kMaxPayload && slots[k].to.is_unspecified() && remote_)) [[unlikely]]
-      check_destination(slots[k].len, slots[k].to);
+      check_shape(slots[k].len, slots[k].to);
   }
   const auto n = static_cast<std::uint32_t>(slots.size());
+  std::uint32_t out = 0;  // slots to send, packed to the front
   std::uint64_t bytes = 0;
   for (std::uint32_t k = 0; k < n; ++k) {
     __builtin_prefetch(tx_.slot(tx_.prod() + k + 4), 1);
-    build_frame(k, slots[k].len, &slots[k].to);
-    bytes += slots[k].len;
+    const TxSlot& s = slots[k];
+    const Route r = route(s.to);
+    if (r.err != 0 || r.hold) [[unlikely]] {
+      if (r.err != 0) {
+        drop_unsendable(s.to, r.err, true);
+      } else {
+        hold(std::span<const std::uint8_t>(s.buffer.data(), s.len), s.to);
+      }
+      continue;
+    }
+    if (out != k) [[unlikely]] {
+      // A slot before this one was not sent: move the payload down, the
+      // ring's descriptors are consecutive.
+      std::memmove(tx_.slot(tx_.prod() + out) + kUdpFrameHeaderBytes, s.buffer.data(), s.len);
+    }
+    build_frame(out, s.len, &s.to, r);
+    bytes += s.len;
+    ++out;
   }
-  tx_.publish(n);
+  tx_.publish(out);
   alloc_n_ = 0;
-  stats_.tx_datagrams += n;
+  stats_.tx_datagrams += out;
   stats_.tx_bytes += bytes;
 }
 
@@ -458,13 +635,15 @@ std::uint32_t UdpSocket::poll_tx() {
 bool UdpSocket::flush(std::chrono::nanoseconds timeout) {
   TxBackoff b(core_->spin, detail::deadline_after(timeout));
   for (;;) {
+    flush_held();
     poll_tx();
-    if (tx_.in_flight() == 0) return true;
+    if (tx_.in_flight() == 0 && held_.empty()) return true;
     if (!b.wait()) return false;
   }
 }
 
 const SocketStats& UdpSocket::stats() {
+  flush_held();
   poll_tx();
   return stats_;
 }

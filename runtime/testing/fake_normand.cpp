@@ -111,6 +111,11 @@ void FakeNormand::add_neighbor(Ipv4 ip, const MacAddr& mac) {
   neigh_[ip] = mac;
 }
 
+void FakeNormand::set_neigh_delay(std::chrono::milliseconds d) {
+  std::lock_guard lock(mu_);
+  neigh_delay_ = d;
+}
+
 void FakeNormand::fail_next(const std::string& op, int err, const std::string& message) {
   std::lock_guard lock(mu_);
   fail_[op] = {err, message};
@@ -191,7 +196,7 @@ void FakeNormand::handle(Client& c, ctl::Message& m) {
   nlohmann::json reply = ctl::ok_reply(seq);
   std::vector<int> fds;
   UniqueFd keep_irq;  // a dup sent to the client
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   try {
     if (auto f = fail_.find(op); f != fail_.end()) {
       auto [err, msg] = f->second;
@@ -354,6 +359,15 @@ void FakeNormand::handle(Client& c, ctl::Message& m) {
       auto ip = Ipv4::parse(m.body.value("ip", std::string()));
       if (!ip) refuse(EINVAL, "bad ip");
       auto it = neigh_.find(*ip);
+      // Like normand waiting for an ARP answer: one may come meanwhile
+      // (add_neighbor), else EHOSTUNREACH after the delay.
+      const auto until = std::chrono::steady_clock::now() + neigh_delay_;
+      while (it == neigh_.end() && std::chrono::steady_clock::now() < until) {
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        lock.lock();
+        it = neigh_.find(*ip);
+      }
       if (it == neigh_.end()) refuse(EHOSTUNREACH, "nobody answered ARP for " + ip->to_string());
       reply["ip"] = ip->to_string();
       reply["mac"] = it->second.to_string();

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -44,6 +45,10 @@ class FakeNormand {
 
   [[nodiscard]] const std::string& socket_path() const { return path_; }
   void add_neighbor(Ipv4 ip, const MacAddr& mac);
+  // How long a neigh request for an unknown address waits (for an
+  // add_neighbor) before EHOSTUNREACH, as normand waits for ARP. Default 0.
+  // The fake serves one request at a time: others wait meanwhile.
+  void set_neigh_delay(std::chrono::milliseconds d);
   // The next request with this op fails with err (and message).
   void fail_next(const std::string& op, int err, const std::string& message = "injected failure");
 
@@ -74,6 +79,7 @@ class FakeNormand {
   std::uint32_t next_nq_ = 1;
   std::uint16_t next_port_ = 49152;
   std::uint64_t neigh_requests_ = 0;
+  std::chrono::milliseconds neigh_delay_{0};
   std::thread thread_;
 };
 

@@ -28,6 +28,9 @@ struct Env {
   explicit Env(std::chrono::nanoseconds spin = 0ns, testing::FakeNormandConfig cfg = {})
       : normand(nic, std::move(cfg)), rt(options(normand.socket_path(), spin)) {
     normand.add_neighbor(kPeer.ip, kPeerMac);
+    // Known before the tests send (sends never wait for ARP: the first
+    // datagrams to an unknown address are held, see neighbor_test.cpp).
+    rt.resolve(kPeer.ip);
   }
   static RuntimeOptions options(const std::string& path, std::chrono::nanoseconds spin) {
     RuntimeOptions o;

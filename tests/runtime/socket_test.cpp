@@ -301,10 +301,17 @@ TEST(Send, RefusalsAreExceptionsWithErrno) {
   EXPECT_EQ(code([&] { l->try_send_to(big, kPeer); }), EMSGSIZE);
   Bytes max(UdpSocket::kMaxPayload, 1);
   EXPECT_TRUE(l->try_send_to(max, kPeer));
+  // An address nobody answers for: held (sends never wait for ARP), then
+  // dropped and reported; then FAILED, refused at once.
+  const Endpoint ghost{Ipv4::from_octets(10, 11, 0, 77), 1};
+  EXPECT_TRUE(l->try_send_to(bytes("x"), ghost));
+  EXPECT_TRUE(eventually([&] { return l->stats().tx_drop_unresolved == 1; }));
+  EXPECT_EQ(l->take_error()->error, EHOSTUNREACH);
+  EXPECT_EQ(code([&] { l->try_send_to(bytes("x"), ghost); }), EHOSTUNREACH);
   EXPECT_EQ(code([&] {
-              l->try_send_to(bytes("x"), {Ipv4::from_octets(10, 11, 0, 77), 1});
+              l->try_send_to(bytes("x"), {Ipv4::from_octets(10, 99, 0, 1), 1});
             }),
-            EHOSTUNREACH);
+            ENETUNREACH);
   // A batch with one bad datagram sends nothing.
   std::vector<TxDatagram> d = {{max, kPeer}, {big, kPeer}};
   EXPECT_EQ(code([&] { l->try_send_batch(d); }), EMSGSIZE);
@@ -363,6 +370,7 @@ TEST(Send, ListeningSocketSendsToMany) {
   const Endpoint other{Ipv4::from_octets(10, 11, 0, 7), 9999};
   const MacAddr other_mac{{0x02, 1, 2, 3, 4, 5}};
   env.normand.add_neighbor(other.ip, other_mac);
+  env.rt.resolve(other.ip);
   auto l = env.rt.udp_bind(7000, Env::quick());
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(l->try_send_to(bytes("a"), kPeer));

@@ -108,6 +108,37 @@ TEST_F(System, LinuxPeerTalksToAnUnprivilegedEchoServerOnTheNic) {
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.err();
 }
 
+TEST_F(System, SpoofedSourcesNeitherKillNorStallTheEchoServer) {
+  // Spoofed datagrams (the peer sends from addresses it does not have,
+  // IP_TRANSPARENT): one from a source off the subnet, one from an
+  // on-subnet address nobody answers ARP for. The server must not die, and
+  // must not stall on ARP while the real peer waits for its echo.
+  auto server = app("echo-spoof", kUserA,
+                    {NORMAN_ECHO_SERVER, "--port", "7010", "--normand-socket", env().normand_socket()});
+  ASSERT_TRUE(server.wait_output("listening", std::chrono::seconds(20))) << server.out() << server.err();
+  const std::string ghost = env().nic_ip().substr(0, env().nic_ip().rfind('.')) + ".99";
+  auto echo = [&](const std::string& msg, int port) {
+    return sh(env().in_peer("sh -c 'printf \"" + msg + "\" | timeout 10 socat -t 1 - UDP4:" +
+                            env().nic_ip() + ":7010,sourceport=" + std::to_string(port) + "'"))
+        .second;
+  };
+  EXPECT_EQ(echo("before", 5600), "before");
+  for (const std::string& from : {std::string("192.0.2.9"), ghost}) {
+    auto [rc, out] = sh(env().in_peer("sh -c 'printf spoof | socat -u - UDP4-SENDTO:" +
+                                      env().nic_ip() + ":7010,bind=" + from + ",ip-transparent'"));
+    ASSERT_EQ(rc, 0) << out;
+  }
+  // normand waits 3 s for an ARP answer for the ghost; the peer's echo
+  // comes back within socat's 1 s meanwhile.
+  EXPECT_EQ(echo("during", 5601), "during") << server.err();
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(echo("after", 5602), "after") << server.err();
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.err();
+  EXPECT_NE(server.out().find("\"tx_drop_unreachable\":1"), std::string::npos) << server.out();
+  EXPECT_NE(server.out().find("\"tx_drop_unresolved\":1"), std::string::npos) << server.out();
+  EXPECT_NE(server.err().find("cannot reply to 192.0.2.9"), std::string::npos) << server.err();
+}
+
 TEST_F(System, TwoUsersCannotReachEachOthersRingsOrDoorbells) {
   auto victim = app("victim", kUserA,
                     {PROBE_BINARY, "--normand-socket", env().normand_socket(), "hold", "--port", "7100"});

@@ -19,6 +19,63 @@ void syntax_error(std::string token, const std::string& message) {
   throw SyntaxError(std::move(token), message);
 }
 
+std::optional<std::size_t> invalid_utf8_at(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (b >= 0xC2 && b <= 0xDF) {
+      n = 1;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      n = 2;
+      if (b == 0xE0) lo = 0xA0;  // overlong
+      if (b == 0xED) hi = 0x9F;  // surrogates
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      n = 3;
+      if (b == 0xF0) lo = 0x90;  // overlong
+      if (b == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + n >= s.size()) return i;  // cut short
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += n + 1;
+  }
+  return std::nullopt;
+}
+
+std::string escape_bytes(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const bool utf8 = !invalid_utf8_at(s);
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || (u >= 0x80 && !utf8)) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void check_utf8_word(const std::string& word) {
+  if (const auto bad = invalid_utf8_at(word)) {
+    syntax_error(escape_bytes(word), "nfw: `" + escape_bytes(word) + "' is not valid UTF-8 (byte " +
+                                         std::to_string(*bad + 1) + "); rules are UTF-8 text");
+  }
+}
+
 namespace {
 
 constexpr std::array<IcmpName, 40> kIcmp{{

@@ -53,8 +53,14 @@ int main(int argc, char** argv) {
     try {
       parsed = nfw::parse_restore(text);
     } catch (const nfw::SyntaxError& e) {
-      std::cerr << "nfw-restore: line " << e.line << " failed: " << e.what() << "\n";
-      return 1;
+      std::cerr << e.what() << "\n";
+      return e.status;
+    }
+    if (!parsed.has_table) {
+      // As iptables-restore: a file with no table block (empty, comments
+      // only) changes nothing; it never flushes.
+      if (verbose) std::cerr << "nfw-restore: no *filter block: the table is unchanged\n";
+      return 0;
     }
     auto none = [] { return std::uint64_t{0}; };  // normand assigns rule ids
     if (test) {

@@ -146,6 +146,18 @@ std::string chain_arg(Args& args, Args::Item& item) {
 }  // namespace
 
 Command parse_command(std::span<const std::string> argv) {
+  // Names, comments and paths travel to normand as JSON, UTF-8 only, and
+  // come back in nfw-save's one line per rule: no line breaks or other
+  // control characters (iptables refuses a newline in --log-prefix; it takes
+  // one in --comment and cannot restore its own save afterwards).
+  for (const auto& word : argv) {
+    detail::check_utf8_word(word);
+    if (auto why = filter::unsaveable_text(word)) {
+      const std::string shown = detail::escape_bytes(word);
+      detail::syntax_error(
+          shown, "nfw: `" + shown + "' " + *why + ": nfw-save writes each rule as one line");
+    }
+  }
   Args args(argv);
   Command cmd;
   std::optional<std::string> cmd_token;

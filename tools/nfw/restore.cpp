@@ -25,11 +25,31 @@ std::string strip_prefix(const std::string& msg) {
   return msg.starts_with("nfw: ") ? msg.substr(5) : msg;
 }
 
-[[noreturn]] void line_error(std::size_t line, std::string token, const std::string& msg) {
+// status: nfw-restore's exit status, as iptables-restore's: 2 for a line it
+// cannot parse, 1 for a file whose structure is wrong (outside a table, no
+// COMMIT).
+[[noreturn]] void line_error(std::size_t line, std::string token, const std::string& msg,
+                             int status = 2) {
   SyntaxError e(std::move(token),
                 "nfw-restore: line " + std::to_string(line) + ": " + strip_prefix(msg));
   e.line = line;
+  e.status = status;
   throw e;
+}
+
+// Rules travel to normand as JSON, which holds only UTF-8 text: refuse
+// anything else here, naming the line and the word it is in.
+void check_utf8(std::size_t lineno, std::string_view line) {
+  const auto bad = detail::invalid_utf8_at(line);
+  if (!bad) return;
+  const auto b = line.find_last_of(" \t", *bad);
+  const auto from = b == std::string_view::npos ? 0 : b + 1;
+  const auto to = line.find_first_of(" \t", *bad);
+  const std::string word = detail::escape_bytes(
+      line.substr(from, to == std::string_view::npos ? std::string_view::npos : to - from));
+  line_error(lineno, word,
+             "`" + word + "' is not valid UTF-8 (byte " + std::to_string(*bad - from + 1) +
+                 " of the word); rules are UTF-8 text");
 }
 
 bool parse_u64(std::string_view s, std::uint64_t& out) {
@@ -93,6 +113,12 @@ std::vector<std::string> split_line(std::string_view line) {
 }
 
 RestoreFile parse_restore(std::string_view text) {
+  // Lines as iptables-restore reads them: split at '\n' only; a line that is
+  // empty or starts with '#' is skipped, anything else counts. A file with
+  // no table block (empty, comments, empty lines) changes nothing: it is not
+  // an empty table. A line of blanks, an indented comment or a carriage
+  // return is refused (iptables-restore refuses them too), so a file mangled
+  // by an editor or cut short never loads as something else.
   RestoreFile file;
   bool in_table = false;
   bool seen_table = false;
@@ -104,31 +130,48 @@ RestoreFile parse_restore(std::string_view text) {
         text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     start = nl == std::string_view::npos ? text.size() : nl + 1;
     ++lineno;
-    const std::string_view line = trim(raw);
-    if (line.empty() || line.front() == '#') continue;
+    if (raw.empty() || raw.front() == '#') continue;
+    check_utf8(lineno, raw);
 
-    if (line.front() == '*') {
-      const std::string table(line.substr(1));
+    if (raw.front() == '*') {
+      // "*filter" with trailing blanks is fine (iptables-restore strtok()s it).
+      const std::string table(raw.substr(1, raw.find_last_not_of(" \t")));
       if (in_table)
-        line_error(lineno, std::string(line),
-                   "`" + std::string(line) + "' before COMMIT of the previous table");
+        line_error(lineno, std::string(raw),
+                   "`" + std::string(raw) + "' before COMMIT of the previous table", 1);
+      if (table.find('\r') != std::string::npos) {
+        line_error(lineno, "\r",
+                   "carriage return in table name (a file with DOS or old Mac line endings?)");
+      }
       if (table != "filter")
         line_error(lineno, table, "only the filter table is supported (not `*" + table + "')");
-      if (seen_table) line_error(lineno, std::string(line), "more than one *filter block");
+      if (seen_table) line_error(lineno, std::string(raw), "more than one *filter block", 1);
       in_table = seen_table = true;
       continue;
     }
     if (!in_table) {
-      line_error(lineno, std::string(line),
-                 "`" + std::string(line) + "' outside of a table (no `*filter' before it)");
+      line_error(lineno, std::string(raw),
+                 "`" + detail::escape_bytes(raw) + "' outside of a table (no `*filter' before it)",
+                 1);
     }
-    if (line == "COMMIT") {
+    if (raw.find('\r') != std::string_view::npos) {
+      line_error(lineno, "\r",
+                 "carriage return in the line (a file with DOS or old Mac line endings?)");
+    }
+    const std::string_view line = trim(raw);
+    if (line.empty()) line_error(lineno, "", "a line of blanks (no command specified)");
+    if (raw == "COMMIT") {
       in_table = false;
       file.committed = true;
       continue;
     }
-    if (line.front() == ':') {
-      const auto words = split_line(line.substr(1));
+    if (raw.front() == ':') {
+      std::vector<std::string> words;
+      try {
+        words = split_line(line.substr(1));
+      } catch (const SyntaxError& e) {
+        line_error(lineno, e.token, e.what());
+      }
       if (words.size() < 2 || words.size() > 3) {
         line_error(lineno, std::string(line),
                    "chain declaration `" + std::string(line) + "' is not `:NAME POLICY [p:b]'");
@@ -151,7 +194,9 @@ RestoreFile parse_restore(std::string_view text) {
         } else if (pol == "DROP") {
           decl.policy = filter::Policy::kDrop;
         } else {
-          line_error(lineno, pol, "Bad policy name `" + pol + "' for built-in chain " + decl.name);
+          // iptables-restore: "Can't set policy", OTHER_PROBLEM (1).
+          line_error(lineno, pol, "Bad policy name `" + pol + "' for built-in chain " + decl.name,
+                     1);
         }
       } else if (pol != "-") {
         line_error(lineno, pol,
@@ -176,7 +221,7 @@ RestoreFile parse_restore(std::string_view text) {
 
     std::optional<filter::Counters> counters;
     std::string_view rest = line;
-    if (rest.front() == '[') {
+    if (raw.front() == '[') {
       const auto close = rest.find(']');
       const std::string_view c =
           rest.substr(0, close == std::string_view::npos ? rest.size() : close + 1);
@@ -210,12 +255,14 @@ RestoreFile parse_restore(std::string_view text) {
     file.commands.push_back(std::move(cmd));
     file.command_lines.push_back(lineno);
   }
-  if (in_table) line_error(lineno, "", "COMMIT expected at the end of the file");
+  if (in_table) line_error(lineno, "", "COMMIT expected at the end of the file", 1);
+  file.has_table = seen_table;
   return file;
 }
 
 void apply_restore(Ruleset& rules, const RestoreFile& file, bool noflush, bool with_counters,
                    const std::function<std::uint64_t()>& next_id) {
+  if (!file.has_table) return;  // nothing to restore is not an empty table
   Ruleset rs = noflush ? rules : Ruleset{};
   auto fail_at = [](std::size_t line, const filter::CommandError& e) {
     throw filter::CommandError(e.errno_value,

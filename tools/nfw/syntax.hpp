@@ -24,6 +24,7 @@ class SyntaxError : public std::runtime_error {
   SyntaxError(std::string token, const std::string& message);
   std::string token;  // the offending token ("" at end of input)
   std::size_t line = 0;  // 1-based line of a restore file (0: command line)
+  int status = 2;        // exit status, as iptables': 2 bad syntax, 1 bad file structure
 };
 
 // `nfw ARGS...` (argv without the program name), e.g.
@@ -49,6 +50,9 @@ struct RestoreFile {
   std::vector<Command> commands;           // rules carry their [p:b] counters if given
   std::vector<std::size_t> command_lines;  // 1-based line of each command, for errors
   bool committed = false;
+  // A *filter block was read. A file without one (empty, only comments or
+  // empty lines) is no table at all: restoring it changes nothing.
+  bool has_table = false;
 };
 
 [[nodiscard]] RestoreFile parse_restore(std::string_view text);
@@ -56,7 +60,7 @@ struct RestoreFile {
 // Applies a parsed file to `rules`: without noflush the table is replaced by
 // the file's content; with noflush chains are added and commands applied to
 // what is there. All or nothing: throws (and leaves rules unchanged) on any
-// error. with_counters: take the file's [p:b] counters (nfw-restore -c).
+// error. A file without a table block leaves rules unchanged. with_counters: take the file's [p:b] counters (nfw-restore -c).
 void apply_restore(Ruleset& rules, const RestoreFile& file, bool noflush, bool with_counters,
                    const std::function<std::uint64_t()>& next_id);
 

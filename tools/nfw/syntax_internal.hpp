@@ -63,6 +63,15 @@ std::string rule_spec(const Rule& r, bool counters);
 
 [[noreturn]] void syntax_error(std::string token, const std::string& message);
 
+// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF), if any.
+[[nodiscard]] std::optional<std::size_t> invalid_utf8_at(std::string_view s);
+// The bytes as they can be shown in a message: control characters as \xNN,
+// and every byte above 0x7f too when `s` is not valid UTF-8.
+[[nodiscard]] std::string escape_bytes(std::string_view s);
+// Throws a SyntaxError naming `word` when it is not valid UTF-8.
+void check_utf8_word(const std::string& word);
+
 // Reads the words of one command line in getopt's manner (bundled short
 // options, --long=value, a lone "!" inverting the next option).
 class Args {

@@ -123,6 +123,12 @@ class NotifyQueue {
   // reports or sleeps (flush_deferred), so the NIC can re-notify.
   void defer(UdpSocket* s) { deferred_.push_back(s); }
   void flush_deferred();
+  // A socket holds datagrams for neighbour resolution: each drain (every
+  // poll and every wake-up, including the one the resolver causes) lets it
+  // send or drop them.
+  void hold(UdpSocket* s) { holding_.push_back(s); }
+  void unhold(UdpSocket* s);
+  void flush_holding();
   // Reads every available entry into the ready list, then writes CONS.
   void drain();
   void mark(UdpSocket* s, std::uint32_t flags);
@@ -146,6 +152,7 @@ class NotifyQueue {
   std::unordered_map<std::uint32_t, UdpSocket*> conns_;
   std::vector<UdpSocket*> ready_;     // sockets with unreported flags, FIFO
   std::vector<UdpSocket*> deferred_;  // sockets with a deferred RX_CONS doorbell
+  std::vector<UdpSocket*> holding_;   // sockets holding datagrams (neighbour resolution)
   std::size_t ready_head_ = 0;
   NotifyQueueStats stats_;
 };

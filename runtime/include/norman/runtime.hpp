@@ -40,6 +40,9 @@ struct RuntimeOptions {
   std::chrono::nanoseconds spin{std::chrono::microseconds(20)};
   // Limit for one control request.
   std::chrono::milliseconds ctl_timeout{10000};
+  // A destination nobody answered ARP for stays FAILED this long: sends to
+  // it fail at once with EHOSTUNREACH instead of asking normand again.
+  std::chrono::milliseconds neighbor_failed_hold{5000};
 };
 
 struct NicInfo {
@@ -78,6 +81,9 @@ class Runtime {
 
   // The MAC for an on-link IPv4 address: the neighbor cache, else normand's
   // `neigh` op (a control round trip; the host kernel resolves it on nic0).
+  // Blocking; an address that failed within neighbor_failed_hold throws its
+  // EHOSTUNREACH at once. Sends never call this: they resolve in the
+  // background (see UdpSocket).
   MacAddr resolve(Ipv4 ip);
   // Drops cached entries (all sockets' caches too), e.g. after a peer moved.
   void flush_neighbors();

@@ -6,9 +6,23 @@
 // Errors: "nothing to receive" and "TX ring full" are return values (0,
 // false, nullopt), never exceptions. Every refusal is a std::system_error
 // with an errno code: EMSGSIZE (payload > kMaxPayload), EDESTADDRREQ (no
-// destination on a listening socket), EINVAL (misused alloc/commit),
-// EHOSTUNREACH/ENETUNREACH (normand could not resolve the destination's MAC),
-// plus whatever normand returns on the slow path.
+// destination on a listening socket), EINVAL (misused alloc/commit), plus
+// whatever normand returns on the slow path.
+//
+// Destinations (send_to on a listening socket): sending never waits for
+// ARP. A destination off the NIC's subnet is ENETUNREACH at once. One whose
+// MAC is not known yet is resolved in the background: its datagrams are
+// held (at most kMaxHeldPerDestination per destination, kMaxHeld per
+// socket; the oldest goes first, counted) and the send succeeds; they are
+// sent when the answer comes (on the socket's next call, or when its
+// notification queue wakes) or dropped and counted if nobody answers. A
+// destination that did not resolve stays FAILED for
+// RuntimeOptions::neighbor_failed_hold: sends to it fail at once with
+// EHOSTUNREACH. Single sends (send_to, try_send_to) throw these errors, as
+// sendto(2) returns them; batches (try_send_batch, commit) never throw
+// them: such a datagram is dropped and counted, and its error queued for
+// take_error() (like the kernel's IP_RECVERR error queue), so one bad
+// destination never costs the others of the batch.
 //
 // Thread safety: a socket (and the NotifyQueue it is attached to) is used by
 // one thread at a time. Different sockets may be used from different threads
@@ -18,9 +32,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "norman/net.hpp"
 #include "norman/notify_queue.hpp"
@@ -90,10 +106,19 @@ struct SocketStats {
   std::uint64_t tx_drop_refused = 0;
   std::uint64_t tx_drop_closed = 0;     // completed DROP_CLOSED (the connection was closed)
   std::uint64_t tx_status_unknown = 0;  // completed with a status this runtime does not know
+  // Neighbour resolution (listening sockets' send_to; see the top of this file)
+  std::uint64_t tx_held_unresolved = 0;     // held until their destination's MAC was known
+  std::uint64_t tx_drop_unresolved = 0;     // destination did not resolve (EHOSTUNREACH)
+  std::uint64_t tx_drop_unreachable = 0;    // destination off the NIC's subnet (ENETUNREACH)
+  std::uint64_t tx_drop_held_overflow = 0;  // too many held: the oldest was dropped
+  std::uint64_t tx_errors_lost = 0;         // errors not queued for take_error() (queue full)
 
   [[nodiscard]] std::uint64_t rx_dropped() const {
     return rx_drop_malformed + rx_drop_fragment + rx_drop_not_ipv4 + rx_drop_not_udp +
            rx_drop_bad_length + rx_drop_bad_checksum;
+  }
+  [[nodiscard]] std::uint64_t tx_dropped_unsent() const {
+    return tx_drop_unresolved + tx_drop_unreachable + tx_drop_held_overflow;
   }
   [[nodiscard]] std::uint64_t tx_completed() const {
     return tx_sent + tx_drop_spoof + tx_drop_bad_len + tx_drop_filter + tx_drop_refused +
@@ -139,6 +164,13 @@ class Mapping {
 };
 }  // namespace detail
 
+// A datagram the socket could not send, reported after the call that took
+// it (see take_error()).
+struct TxError {
+  Endpoint to;
+  int error = 0;  // EHOSTUNREACH, ENETUNREACH
+};
+
 // What udp_open granted (used by Runtime to construct a socket).
 struct UdpGrant {
   std::uint32_t conn_id = 0;
@@ -156,6 +188,11 @@ class UdpSocket {
 
  public:
   static constexpr std::size_t kMaxPayload = kMaxUdpPayload;  // 1472
+  // Held datagrams (unresolved destinations): as the kernel's
+  // unres_qlen_bytes (about 100 KiB), enough for a first window of replies.
+  static constexpr std::size_t kMaxHeldPerDestination = 64;
+  static constexpr std::size_t kMaxHeld = 256;   // per socket, whatever the destinations
+  static constexpr std::size_t kMaxErrors = 16;  // take_error()'s queue
 
   UdpSocket(PrivateTag, std::shared_ptr<detail::RuntimeCore> core, std::shared_ptr<NotifyQueue> nq,
             const UdpGrant& g, const UdpOptions& o, std::unique_ptr<detail::Mapping> mem,
@@ -214,9 +251,10 @@ class UdpSocket {
   // false = TX ring full (counted in tx_ring_full).
   bool try_send(std::span<const std::uint8_t> payload);
   bool try_send_to(std::span<const std::uint8_t> payload, const Endpoint& to);
-  // Posts a prefix of `dgrams`; returns how many (0 = ring full). All
-  // destinations and sizes are checked first: a bad one throws and nothing
-  // is sent.
+  // Takes a prefix of `dgrams`: posted, held for neighbour resolution, or
+  // dropped for an unreachable destination (counted, see take_error());
+  // returns how many (0 = ring full). Sizes and missing destinations are
+  // checked first: a bad one throws and nothing is sent.
   std::size_t try_send_batch(std::span<const TxDatagram> dgrams);
   // Wait up to `timeout` for ring room (spin, then short sleeps). false on timeout.
   bool send(std::span<const std::uint8_t> payload, std::chrono::nanoseconds timeout = kForever);
@@ -227,8 +265,18 @@ class UdpSocket {
   // Reserves up to out.size() TX slots (0 = ring full). A new try_alloc
   // discards the previous uncommitted reservation.
   std::size_t try_alloc(std::span<TxSlot> out);
-  // Sends slots[0..n) of the last reservation, in order (one TX_PROD doorbell).
+  // Sends slots[0..n) of the last reservation, in order (one TX_PROD
+  // doorbell). A slot to a destination not resolved yet is held; one to an
+  // unreachable destination is dropped and counted (take_error()).
   void commit(std::span<const TxSlot> slots);
+
+  // ---- per-datagram errors of batches and held datagrams
+  // The oldest error not yet taken (kMaxErrors are kept; more are counted
+  // in tx_errors_lost).
+  std::optional<TxError> take_error();
+  [[nodiscard]] std::size_t pending_errors() const { return errors_.size(); }
+  // Datagrams held until their destination resolves.
+  [[nodiscard]] std::size_t held() const { return held_.size(); }
 
   // ---- TX completions
   // Collects completed descriptors into the stats; returns how many.
@@ -255,11 +303,27 @@ class UdpSocket {
   void count_drop(RxVerdict v);
   void release_rx();  // lazy RX_CONS (see release())
   std::size_t take(std::span<RxDatagram> out);
-  void build_frame(std::uint32_t k, std::size_t len, const Endpoint* to);
-  const MacAddr& neighbor(Ipv4 ip);
+  // Where a datagram goes: to the connected peer's template, to a known
+  // MAC, held (resolution under way), or nowhere (err).
+  struct Route {
+    const MacAddr* mac = nullptr;  // null with err 0: the peer (to_peer) or held
+    bool to_peer = false;
+    bool hold = false;
+    int err = 0;
+  };
+  void build_frame(std::uint32_t k, std::size_t len, const Endpoint* to, const Route& r);
+  Route route(const Endpoint& to);
   void reap_if_needed(std::uint32_t want);
   bool wait_tx_room(std::chrono::steady_clock::time_point deadline);
-  void check_destination(std::size_t len, const Endpoint& to);
+  void check_shape(std::size_t len, const Endpoint& to);
+  // Holds a copy of a datagram until its destination resolves.
+  void hold(std::span<const std::uint8_t> payload, const Endpoint& to);
+  // Counts a datagram that cannot be sent; queues its error (batches).
+  void drop_unsendable(const Endpoint& to, int err, bool queue_error);
+  [[noreturn]] void throw_unsendable(const Endpoint& to, int err);
+  // Sends or drops held datagrams whose destination resolved or failed
+  // (never inside an alloc/commit reservation).
+  void flush_held();
 
   // ---- hot state
   RxRing rx_;
@@ -297,6 +361,13 @@ class UdpSocket {
   std::uint32_t nq_flags_ = 0;  // NotifyQueue: flags not yet reported
   bool rx_deferred_ = false;    // NotifyQueue: RX_CONS doorbell deferred, flush before waiting
   bool closed_ = false;
+  struct Held {
+    Endpoint to;
+    std::vector<std::uint8_t> payload;
+  };
+  std::deque<Held> held_;
+  std::uint64_t held_seen_ = 0;  // the resolver's events() when held_ was last looked at
+  std::deque<TxError> errors_;
 };
 
 }  // namespace norman

@@ -173,10 +173,18 @@ TEST(Apply, PolicyAndLoops) {
   EXPECT_EQ(refusal(rs, "-P nochain DROP").first, ENOENT);
   EXPECT_EQ(refusal(rs, "-P FORWARD DROP").first, EINVAL);
   run(rs, ids, {"-P FORWARD ACCEPT"});
+  // The error names the chains of the loop the jump would close.
   EXPECT_EQ(refusal(rs, "-A b -j a"),
-            std::make_pair(ELOOP, std::string("Too many levels of symbolic links")));
+            std::make_pair(ELOOP, std::string("Too many levels of symbolic links: the jump would "
+                                              "make the loop b -> a -> b")));
   EXPECT_EQ(refusal(rs, "-I b -g a").first, ELOOP);
-  EXPECT_EQ(refusal(rs, "-A a -j a").first, ELOOP);
+  EXPECT_EQ(refusal(rs, "-A a -j a"),
+            std::make_pair(ELOOP, std::string("Too many levels of symbolic links: the jump would "
+                                              "make the loop a -> a")));
+  run(rs, ids, {"-N c", "-N d", "-A b -j c", "-A c -p tcp -j DROP", "-A c -g d"});
+  EXPECT_EQ(
+      refusal(rs, "-A d -j a").second,
+      "Too many levels of symbolic links: the jump would make the loop d -> a -> b -> c -> d");
 }
 
 }  // namespace

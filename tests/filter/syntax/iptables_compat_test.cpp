@@ -165,5 +165,39 @@ TEST_F(IptablesCompat, ListMatches) {
   }
 }
 
+TEST_F(IptablesCompat, EmptyMangledAndCutFilesAsIptablesRestore) {
+  // Each file against the table of kRules: iptables-restore's exit status
+  // and whether it changed the table, next to what nfw-restore decides.
+  const std::string before = without_comments(run_ok("iptables-save -c"));
+  const filter::Ruleset ours_before = load(kRules);
+  auto check = [&](const std::string& text, int want_status) {
+    const std::string path = file_ + ".case";
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+    const Output theirs = shell(in_ns("iptables-restore < " + path + " 2>&1"));
+    const bool their_change = without_comments(run_ok("iptables-save -c")) != before;
+    std::remove(path.c_str());
+    EXPECT_EQ(theirs.status, want_status) << text << "\n" << theirs.text;
+    EXPECT_FALSE(their_change) << text;
+    if (their_change) {
+      ASSERT_EQ(shell(in_ns("iptables-restore -c < " + file_)).status, 0);
+    }
+
+    filter::Ruleset ours = ours_before;
+    Ids ids;
+    int status = 0;
+    try {
+      apply_restore(ours, parse_restore(text), false, true, ids.fn());
+    } catch (const SyntaxError& e) {
+      status = e.status;
+    } catch (const filter::CommandError&) {
+      status = 1;
+    }
+    EXPECT_EQ(status, want_status) << text;
+    EXPECT_EQ(format_save(ours, true), format_save(ours_before, true)) << text;
+  };
+  for (const std::string& text : kEmptyRestoreFiles) check(text, 0);
+  for (const auto& [text, status] : kMangledRestoreFiles) check(text, status);
+}
+
 }  // namespace
 }  // namespace norman::nfw::test

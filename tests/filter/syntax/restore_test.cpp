@@ -157,5 +157,98 @@ TEST(Restore, ChainDeclarationErrorsAtApply) {
   EXPECT_EQ(rs.find("ok"), nullptr);
 }
 
+// What nfw-restore does with a file: its exit status and whether the table
+// changed (the same decisions as nfw_restore_main.cpp).
+std::pair<int, bool> restore_outcome(const std::string& text) {
+  filter::Ruleset rs;
+  Ids ids;
+  run(rs, ids, {"-A INPUT -p tcp --dport 22 -j DROP"});
+  const filter::Ruleset before = rs;
+  try {
+    apply_restore(rs, parse_restore(text), false, false, ids.fn());
+  } catch (const SyntaxError& e) {
+    EXPECT_EQ(format_save(rs, true), format_save(before, true));
+    return {e.status, false};
+  } catch (const filter::CommandError&) {
+    return {1, false};
+  }
+  return {0, format_save(rs, true) != format_save(before, true)};
+}
+
+TEST(Restore, NothingToRestoreIsNotAnEmptyTable) {
+  // Empty, comments, empty lines: no table block, so nothing changes and the
+  // exit status is 0 (iptables-restore does the same).
+  for (const std::string& text : kEmptyRestoreFiles) {
+    const auto f = parse_restore(text);
+    EXPECT_FALSE(f.has_table) << text;
+    EXPECT_EQ(restore_outcome(text), std::make_pair(0, false)) << text;
+  }
+  // An empty *filter block is an empty table.
+  EXPECT_EQ(restore_outcome("*filter\nCOMMIT\n"), std::make_pair(0, true));
+  EXPECT_EQ(restore_outcome("*filter  \nCOMMIT"), std::make_pair(0, true));
+}
+
+TEST(Restore, MangledOrCutFilesAreRefusedLikeIptablesRestore) {
+  // The table never changes; the exit status is iptables-restore's
+  // (IptablesCompat checks these against the real one).
+  for (const auto& [text, status] : kMangledRestoreFiles) {
+    EXPECT_EQ(restore_outcome(text), std::make_pair(status, false)) << text;
+  }
+  // Leading blanks before a command are fine, as in iptables-restore.
+  EXPECT_EQ(restore_outcome("*filter\n   -A INPUT -j ACCEPT\nCOMMIT\n"), std::make_pair(0, true));
+}
+
+TEST(Restore, InvalidUtf8NamesTheLineAndTheWord) {
+  auto e = restore_error("*filter\n-A INPUT -m comment --comment caf\xc3 -j ACCEPT\nCOMMIT\n");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_EQ(e.token, "caf\\xc3");
+  EXPECT_EQ(std::string(e.what()),
+            "nfw-restore: line 2: `caf\\xc3' is not valid UTF-8 (byte 4 of the word); rules are "
+            "UTF-8 text");
+  e = restore_error("*filter\n:w\xff\xfe - [0:0]\nCOMMIT\n");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_EQ(e.token, ":w\\xff\\xfe");
+  // Overlong forms, surrogates and code points above U+10FFFF are not UTF-8.
+  for (const char* word : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
+    EXPECT_EQ(
+        restore_error(std::string("*filter\n-A INPUT -m comment --comment ") + word + "\nCOMMIT\n")
+            .line,
+        2u)
+        << word;
+  }
+  // Valid UTF-8 is taken.
+  const auto f = parse_restore(
+      "*filter\n-A INPUT -m comment --comment \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5\" -j "
+      "ACCEPT\nCOMMIT\n");
+  EXPECT_EQ(f.commands[0].rule->comment, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5");
+}
+
+TEST(Restore, WhatIsSavedRestores) {
+  // Text that nfw-save could not write back as one line is refused where it
+  // comes in: on the command line and in the JSON model normand takes.
+  EXPECT_NE(error_message("-A INPUT -m comment --comment \"a\nb\" -j ACCEPT")
+                .find("`a\\x0ab' contains a newline"),
+            std::string::npos);
+  EXPECT_EQ(error_token("-A INPUT -m comment --comment \"a\rb\" -j ACCEPT"), "a\\x0db");
+  EXPECT_EQ(error_token("-A INPUT -j LOG --log-prefix x\x01"), "x\\x01");
+  EXPECT_EQ(error_token("-A INPUT -m owner --cmd-owner a\x7f"), "a\\x7f");
+  EXPECT_EQ(error_token("-A INPUT -m comment --comment caf\xc3"), "caf\\xc3");
+  filter::Rule r = rule("-A INPUT -m comment --comment x -j ACCEPT");
+  for (const char* bad : {"a\nb", "a\rb", "a\x1b[31m"}) {
+    r.comment = bad;
+    EXPECT_THROW((void)nlohmann::json(r).get<filter::Rule>(), std::invalid_argument) << bad;
+  }
+  // A tab inside a comment round-trips (quoted), as in iptables.
+  filter::Ruleset rs;
+  Ids ids;
+  run(rs, ids, {"-N web", "-A INPUT -m comment --comment \"tab\there\" -j web"});
+  filter::Ruleset back;
+  apply_restore(back, parse_restore(format_save(rs, false)), false, false, ids.fn());
+  EXPECT_EQ(back.find("INPUT")->rules[0].comment, "tab\there");
+  nlohmann::json j = rs;
+  j["chains"][2]["name"] = "a b";
+  EXPECT_THROW((void)j.get<filter::Ruleset>(), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace norman::nfw::test
