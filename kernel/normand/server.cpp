@@ -357,6 +357,8 @@ void Server::persist_policy() noexcept {
   } catch (const std::exception& e) {
     log::error(std::string(e.what()) + ": a restarted normand would install an older policy");
   }
+}
+
 void Server::refuse(int fd, int err, const std::string& message) {
   // One datagram into an empty socket buffer: never blocks.
   const std::string text = ctl::error_reply(0, err, message)
