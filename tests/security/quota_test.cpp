@@ -574,3 +574,9 @@ TEST(FdExhaustion, ClientHittingNormandsFdLimitGetsEmfileAndBreaksNothing) {
 
 }  // namespace
 }  // namespace norman::security
+
+// Each test starts its own nsim + normand (with its own limits).
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
