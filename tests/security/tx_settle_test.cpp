@@ -107,7 +107,12 @@ struct Ring {
 TEST(TxSettle, ClosingScribbledRingsNeverBlocksOtherClients) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (TAP devices, network namespaces, setuid)";
   if (system_test::sh("command -v ip").first != 0) GTEST_SKIP() << "needs iproute2 (ip)";
-  SystemEnv env(SystemConfig{NSIM_BINARY, NORMAND_BINARY, "10.61.0", "02:00:00:00:61:02"});
+  // One user with 1,000 listening connections: above the default per-uid
+  // limits (docs/limits.md), which this test is not about.
+  SystemConfig cfg{NSIM_BINARY, NORMAND_BINARY, "10.61.0", "02:00:00:00:61:02"};
+  cfg.normand_args = {"--quota", "listen=2000", "--quota", "connections=2000",
+                      "--quota", "dma_bytes=0"};
+  SystemEnv env(cfg);
   std::string why;
   ASSERT_TRUE(env.start(why)) << why;
 
