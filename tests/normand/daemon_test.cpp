@@ -40,6 +40,7 @@
 #include "nsim_client.hpp"
 #include "nsim_process.hpp"
 #include "process_info.hpp"
+#include "run_as.hpp"
 
 namespace norman::normand {
 namespace {
@@ -228,42 +229,9 @@ class ChildGuard {
 // Runs `fn` in a child process with uid/gid `uid` (all capabilities gone)
 // and returns the JSON it produced ({"error": ...} if it threw).
 json run_as(unsigned uid, const std::function<json()>& fn) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return {{"error", "pipe"}};
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(p[0]);
-    json out;
-    try {
-      if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 ||
-          ::setresuid(uid, uid, uid) != 0) {
-        out = {{"error", std::string("cannot drop privileges: ") + std::strerror(errno)}};
-      } else {
-        out = fn();
-      }
-    } catch (const std::exception& e) {
-      out = {{"error", e.what()}};
-    }
-    const std::string s = out.dump();
-    (void)!::write(p[1], s.data(), s.size());
-    ::_exit(0);
-  }
-  ::close(p[1]);
-  ChildGuard guard(pid);
-  std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  char buf[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd pf{p[0], POLLIN, 0};
-    if (::poll(&pf, 1, 100) <= 0) continue;
-    const auto n = ::read(p[0], buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(p[0]);
-  guard.kill();
-  auto j = json::parse(text, nullptr, false);
-  return j.is_discarded() ? json{{"error", "child said: " + text}} : j;
+  test_util::RunOptions o;
+  o.limit = std::chrono::seconds(30);
+  return test_util::run_as(uid, fn, o);
 }
 
 // nsim + peer namespace + normand, per test.

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "ctl_socket.hpp"
+#include "run_as.hpp"
 #include "normand_proto.hpp"
 #include "nsim_client.hpp"
 #include "system_env.hpp"
@@ -94,59 +95,17 @@ int err_of(const json& r) { return r.value("ok", false) ? 0 : r.value("errno", -
 
 // A process of another user that runs `fn`, reports its JSON and then keeps
 // everything it opened until it is killed (SIGKILL: no goodbye).
-class Attacker {
+class Attacker : public test_util::ChildAs {
  public:
-  Attacker(unsigned uid, const std::function<json()>& fn) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::close(p[0]);
-      json out;
-      try {
-        if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 ||
-            ::setresuid(uid, uid, uid) != 0) {
-          out = {{"error", "cannot drop privileges"}};
-        } else {
-          out = fn();
-        }
-      } catch (const std::exception& e) {
-        out = {{"error", e.what()}};
-      }
-      const std::string s = out.dump() + "\n";
-      (void)!::write(p[1], s.data(), s.size());
-      for (;;) ::pause();
-    }
-    ::close(p[1]);
-    std::string text;
-    const auto deadline = std::chrono::steady_clock::now() + 120s;
-    char buf[4096];
-    while (text.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      pollfd pf{p[0], POLLIN, 0};
-      if (::poll(&pf, 1, 100) <= 0) continue;
-      const auto n = ::read(p[0], buf, sizeof buf);
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(p[0]);
-    report_ = json::parse(text, nullptr, false);
-    if (report_.is_discarded()) report_ = {{"error", "no report: " + text}};
-  }
-  ~Attacker() { kill(); }
-  Attacker(const Attacker&) = delete;
-  Attacker& operator=(const Attacker&) = delete;
-  void kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-  [[nodiscard]] const json& report() const { return report_; }
+  Attacker(unsigned uid, const std::function<json()>& fn) : ChildAs(uid, fn, options()) {}
 
  private:
-  pid_t pid_ = -1;
-  json report_;
+  static test_util::RunOptions options() {
+    test_util::RunOptions o;
+    o.limit = std::chrono::seconds(120);
+    o.keep = true;
+    return o;
+  }
 };
 
 std::size_t fd_count(pid_t pid) {
