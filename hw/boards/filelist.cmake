@@ -12,7 +12,12 @@ if(NOT DEFINED BOARD OR NOT DEFINED OUT_DIR)
   message(FATAL_ERROR "usage: cmake -DBOARD=alveo|s10mx -DOUT_DIR=DIR -P filelist.cmake")
 endif()
 get_filename_component(_root ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
-include(${_root}/hw/rtl/sources.cmake)
+# hw/rtl/sources.cmake globs with CONFIGURE_DEPENDS, which script mode
+# refuses: evaluate its text without that keyword, in its own directory.
+file(READ ${_root}/hw/rtl/sources.cmake _rtl_list)
+string(REPLACE "CONFIGURE_DEPENDS" "" _rtl_list "${_rtl_list}")
+string(REPLACE "\${CMAKE_CURRENT_LIST_DIR}" "${_root}/hw/rtl" _rtl_list "${_rtl_list}")
+cmake_language(EVAL CODE "${_rtl_list}")
 include(${_root}/hw/boards/sources.cmake)
 string(TOUPPER ${BOARD} _B)
 if(NOT BOARD IN_LIST NORMAN_BOARDS)
