@@ -37,54 +37,56 @@ module axi_dma_rd
   localparam int unsigned BeatsW = 11;
   localparam int unsigned InfoW = 6 + 2 * BeatsW + DmaTagW;
 
-  logic in_req_q;
+  // The core's request is taken at once into cur_*, so its data can never
+  // arrive before its handshake; the bursts are issued from the copy.
+  logic cur_valid_q;
   logic [DmaAddrW-7:0] blk_q;
-  logic [BeatsW-1:0] rem_q;  // blocks of the request not yet requested
-
-  logic first, done;
-  logic [DmaAddrW-7:0] blk;
-  logic [BeatsW-1:0] in_beats, out_beats, rem, to_page_end, burst;
-  assign first = !in_req_q;
-  assign blk = first ? dma_rd_req_addr_i[DmaAddrW-1:6] : blk_q;
+  logic [BeatsW-1:0] rem_q;  // blocks not yet requested
+  logic [BeatsW-1:0] in_beats, out_beats, to_page_end, burst;
   assign in_beats = BeatsW'((17'(dma_rd_req_addr_i[5:0]) + 17'(dma_rd_req_len_i) + 17'd63) >> 6);
   assign out_beats = BeatsW'((17'(dma_rd_req_len_i) + 17'd63) >> 6);
-  assign rem = first ? in_beats : rem_q;
-  assign to_page_end = BeatsW'(7'd64) - BeatsW'(blk[5:0]);
-  assign burst = (rem < to_page_end) ? rem : to_page_end;
-  assign done = (rem == burst);
+  assign to_page_end = BeatsW'(7'd64) - BeatsW'(blk_q[5:0]);
+  assign burst = (rem_q < to_page_end) ? rem_q : to_page_end;
 
   logic info_in_ready, info_valid, info_ready;
   logic [InfoW-1:0] info;
   logic [$clog2(InfoDepth + 1)-1:0] info_count, unused_info_count;
   assign unused_info_count = info_count;
-  logic ar_fire;
+  logic ar_fire, last_ar, accept;
   // A zero-length read is not a bus transaction; the core never asks for one
   // (tx_engine reads descriptors and frames of at least MIN_FRAME_BYTES).
-  assign m_axi_arvalid = dma_rd_req_valid_i && (rem != '0) && (!first || info_in_ready);
-  assign m_axi_araddr = first ? dma_rd_req_addr_i : {blk, 6'b0};
+  assign m_axi_arvalid = cur_valid_q;
+  assign m_axi_araddr = {blk_q, 6'b0};
   assign m_axi_arlen = 8'(burst - 1'b1);
   assign m_axi_arsize = 3'b110;
   assign m_axi_arburst = 2'b01;
   assign ar_fire = m_axi_arvalid && m_axi_arready;
-  assign dma_rd_req_ready_o = ar_fire && done;
+  assign last_ar = ar_fire && (rem_q == burst);
+  assign dma_rd_req_ready_o = info_in_ready && (!cur_valid_q || last_ar);
+  assign accept = dma_rd_req_valid_i && dma_rd_req_ready_o;
 
   sync_fifo #(.Width(InfoW), .Depth(InfoDepth)) u_info (
     .clk_i, .rst_ni,
-    .in_valid_i(ar_fire && first), .in_ready_o(info_in_ready),
+    .in_valid_i(accept), .in_ready_o(info_in_ready),
     .in_data_i({dma_rd_req_addr_i[5:0], in_beats, out_beats, dma_rd_req_tag_i}),
     .out_valid_o(info_valid), .out_ready_i(info_ready), .out_data_o(info), .count_o(info_count));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      in_req_q <= 1'b0;
+      cur_valid_q <= 1'b0;
       blk_q <= '0;
       rem_q <= '0;
       error_o <= 1'b0;
     end else begin
       if (ar_fire) begin
-        in_req_q <= !done;
-        blk_q <= blk + (DmaAddrW - 6)'(burst);
-        rem_q <= rem - burst;
+        blk_q <= blk_q + (DmaAddrW - 6)'(burst);
+        rem_q <= rem_q - burst;
+        if (last_ar) cur_valid_q <= 1'b0;
+      end
+      if (accept) begin
+        cur_valid_q <= (in_beats != '0);
+        blk_q <= dma_rd_req_addr_i[DmaAddrW-1:6];
+        rem_q <= in_beats;
       end
       if (m_axi_rvalid && m_axi_rready && m_axi_rresp != 2'b00) error_o <= 1'b1;
     end

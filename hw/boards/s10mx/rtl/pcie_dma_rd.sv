@@ -41,22 +41,21 @@ module pcie_dma_rd
   localparam int unsigned InfoW = 6 + 2 * BeatsW + DmaTagW;
 
   // ---------------------------------------------------------------- issue
-  logic [7:0] head_q, tail_q;  // reorder slots: retire at head, issue at tail
+  // Reorder slots: issue at tail, retire at head; one bit more than the
+  // slot index so 256 in flight differs from none.
+  logic [8:0] head_q, tail_q;
   logic [8:0] in_flight;
-  assign in_flight = 9'(tail_q - head_q);
+  assign in_flight = tail_q - head_q;
 
-  logic in_req_q;
+  // The core's request is taken at once into cur_*, so its completions can
+  // never arrive before its handshake; the MRds are issued from the copy.
+  logic cur_valid_q;
   logic [DmaAddrW-7:0] blk_q;
-  logic [BeatsW-1:0] rem_q;
-  logic first, done, room;
-  logic [DmaAddrW-7:0] blk;
-  logic [BeatsW-1:0] in_beats, out_beats, rem;
-  assign first = !in_req_q;
-  assign blk = first ? dma_rd_req_addr_i[DmaAddrW-1:6] : blk_q;
+  logic [BeatsW-1:0] rem_q;  // blocks not yet requested
+  logic room;
+  logic [BeatsW-1:0] in_beats, out_beats;
   assign in_beats = BeatsW'((17'(dma_rd_req_addr_i[5:0]) + 17'(dma_rd_req_len_i) + 17'd63) >> 6);
   assign out_beats = BeatsW'((17'(dma_rd_req_len_i) + 17'd63) >> 6);
-  assign rem = first ? in_beats : rem_q;
-  assign done = (rem == BeatsW'(1));
   assign room = (in_flight < (ext_tag_en_i ? 9'd256 : 9'd32));
 
   logic info_in_ready, info_valid, info_ready;
@@ -68,9 +67,9 @@ module pcie_dma_rd
   logic [63:0] addr;
   logic four_dw;
   logic [7:0] tag;
-  assign addr = {blk, 6'b0};
+  assign addr = {blk_q, 6'b0};
   assign four_dw = (addr[63:32] != '0);
-  assign tag = ext_tag_en_i ? tail_q : {3'b000, tail_q[4:0]};
+  assign tag = ext_tag_en_i ? tail_q[7:0] : {3'b000, tail_q[4:0]};
   always_comb begin
     tlp_data_o = '0;
     tlp_data_o[31:0] = {four_dw ? 3'b001 : 3'b000, 5'b00000, 14'd0, 10'd16};
@@ -82,14 +81,17 @@ module pcie_dma_rd
       tlp_data_o[95:64] = addr[31:0];
     end
   end
-  assign tlp_valid_o = dma_rd_req_valid_i && (rem != '0) && room && (!first || info_in_ready);
-  logic issue;
+  assign tlp_valid_o = cur_valid_q && room;
+  logic issue, last_issue, accept;
   assign issue = tlp_valid_o && tlp_ready_i;
-  assign dma_rd_req_ready_o = issue && done;
+  assign last_issue = issue && (rem_q == BeatsW'(1));
+  // A zero-length read is no bus transaction; the core never asks for one.
+  assign dma_rd_req_ready_o = info_in_ready && (!cur_valid_q || last_issue);
+  assign accept = dma_rd_req_valid_i && dma_rd_req_ready_o;
 
   sync_fifo #(.Width(InfoW), .Depth(32)) u_info (
     .clk_i, .rst_ni,
-    .in_valid_i(issue && first), .in_ready_o(info_in_ready),
+    .in_valid_i(accept), .in_ready_o(info_in_ready),
     .in_data_i({dma_rd_req_addr_i[5:0], in_beats, out_beats, dma_rd_req_tag_i}),
     .out_valid_o(info_valid), .out_ready_i(info_ready), .out_data_o(info),
     .count_o(info_count));
@@ -113,12 +115,14 @@ module pcie_dma_rd
   assign len_dw = hdr_beat[9:0];
   assign ok_status = (hdr_beat[47:45] == 3'b000);
   assign last_cpl = (32'(hdr_beat[43:32]) <= 32'(len_dw) * 4);  // byte count left fits this one
-  assign low_dw = hdr_beat[70:67];
+  assign low_dw = hdr_beat[69:66];  // lower address [5:2]
   assign cpl_tag = hdr_beat[79:72];
   // Without extended tags the tag is the slot's low bits; the slot is the
   // one in flight with those bits (at most 32 are).
   assign slot = ext_tag_en_i ? cpl_tag
               : {head_q[7:5] + 3'(cpl_tag[4:0] < head_q[4:0]), cpl_tag[4:0]};
+  logic [7:0] head_slot;
+  assign head_slot = head_q[7:0];
   assign payload = have0_q ? {cpl_data_i[95:0], beat0_q[511:96]} : {96'd0, cpl_data_i[511:96]};
   assign rotated = DataW'({payload, payload} << {low_dw, 5'b00000});
   always_comb begin
@@ -141,16 +145,16 @@ module pcie_dma_rd
   // ---------------------------------------------------------------- retire
   logic rd_valid_q, rd_take, in_ready;
   logic [DataW-1:0] rd_data_q;
-  assign rd_take = valid_q[head_q] && (!rd_valid_q || in_ready) && (in_flight != '0);
+  assign rd_take = valid_q[head_slot] && (!rd_valid_q || in_ready) && (in_flight != '0);
   always_ff @(posedge clk_i) begin
-    if (rd_take) rd_data_q <= line_q[head_q];
+    if (rd_take) rd_data_q <= line_q[head_slot];
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       head_q <= '0;
       tail_q <= '0;
-      in_req_q <= 1'b0;
+      cur_valid_q <= 1'b0;
       blk_q <= '0;
       rem_q <= '0;
       beat0_q <= '0;
@@ -161,9 +165,14 @@ module pcie_dma_rd
     end else begin
       if (issue) begin
         tail_q <= tail_q + 1'b1;
-        in_req_q <= !done;
-        blk_q <= blk + 1'b1;
-        rem_q <= rem - 1'b1;
+        blk_q <= blk_q + 1'b1;
+        rem_q <= rem_q - 1'b1;
+        if (last_issue) cur_valid_q <= 1'b0;
+      end
+      if (accept) begin
+        cur_valid_q <= (in_beats != '0);
+        blk_q <= dma_rd_req_addr_i[DmaAddrW-1:6];
+        rem_q <= in_beats;
       end
       if (cpl_valid_i) begin
         have0_q <= !cpl_eop_i;
@@ -174,7 +183,7 @@ module pcie_dma_rd
         if (!ok_status) error_o <= 1'b1;
       end
       if (rd_take) begin
-        valid_q[head_q] <= 1'b0;
+        valid_q[head_slot] <= 1'b0;
         head_q <= head_q + 1'b1;
       end
       if (rd_take) rd_valid_q <= 1'b1;
@@ -193,5 +202,5 @@ module pcie_dma_rd
 
   logic unused_cpl;
   assign unused_cpl = ^{info_count, hdr_beat[511:80],
-                        hdr_beat[71], hdr_beat[66:48], hdr_beat[44], hdr_beat[31:10]};
+                        hdr_beat[71:70], hdr_beat[65:48], hdr_beat[44], hdr_beat[31:10]};
 endmodule

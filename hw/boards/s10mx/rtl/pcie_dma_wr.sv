@@ -29,7 +29,7 @@ module pcie_dma_wr
   output logic                tlp_sop_o,
   output logic                tlp_eop_o,
   output logic [9:0]          tlp_credits_o,  // data credits of the TLP
-  output logic [2:0]          tlp_beat_cr_o,  // data credits in this beat
+  output logic [2:0]          tlp_beat_cr_o,  // data credits to report with this beat
   output logic                idle_o,
   output logic                error_o
 );
@@ -80,7 +80,7 @@ module pcie_dma_wr
 
   // ---- per-TLP state
   logic [BeatsW-1:0] in_left_q, out_left_q;
-  logic [10:0] pay_left_q;
+  logic [10:0] pay_left_q, pay_sent_q;
   logic [3:0] r_q;
   logic have_prev_q, first_out_q;
   logic [DataW-1:0] prev_q;
@@ -116,6 +116,7 @@ module pcie_dma_wr
   logic [511:0] o_data_q;
   logic o_sop_q, o_eop_q;
   logic [2:0] o_cr_q;
+  logic [9:0] o_credits_q;  // the TLP's, held with its beats (the next TLP may be set up)
   always_ff @(posedge clk_i) begin
     if (take) prev_q <= dma_wr_data_i;
     if (setup) begin
@@ -132,8 +133,11 @@ module pcie_dma_wr
     if (emit) begin
       o_data_q <= beat;
       o_sop_q <= first_out_q;
+      if (first_out_q) o_credits_q <= credits_q;
       o_eop_q <= (out_left_q == BeatsW'(1));
-      o_cr_q <= 3'((beat_pay + 11'd3) >> 2);
+      // A TLP uses ceil(dwords / 4) credits in all: report, per beat, how
+      // far the running total of its dwords has moved that count.
+      o_cr_q <= 3'(((pay_sent_q + beat_pay + 11'd3) >> 2) - ((pay_sent_q + 11'd3) >> 2));
     end
   end
 
@@ -146,6 +150,7 @@ module pcie_dma_wr
       in_left_q <= '0;
       out_left_q <= '0;
       pay_left_q <= '0;
+      pay_sent_q <= '0;
       have_prev_q <= 1'b0;
       first_out_q <= 1'b0;
       o_valid_q <= 1'b0;
@@ -159,6 +164,7 @@ module pcie_dma_wr
         in_left_q <= in_beats;
         out_left_q <= out_beats;
         pay_left_q <= ndw;
+        pay_sent_q <= '0;
         have_prev_q <= q[4];
         first_out_q <= 1'b1;
       end
@@ -171,6 +177,7 @@ module pcie_dma_wr
       if (emit) begin
         out_left_q <= out_left_q - 1'b1;
         pay_left_q <= pay_left_q - beat_pay;
+        pay_sent_q <= pay_sent_q + beat_pay;
         first_out_q <= 1'b0;
         if (out_left_q == BeatsW'(1)) tlp_q <= 1'b0;
         o_valid_q <= 1'b1;
@@ -184,7 +191,7 @@ module pcie_dma_wr
   assign tlp_data_o = o_data_q;
   assign tlp_sop_o = o_sop_q;
   assign tlp_eop_o = o_eop_q;
-  assign tlp_credits_o = credits_q;
+  assign tlp_credits_o = o_credits_q;
   assign tlp_beat_cr_o = o_cr_q;
   assign idle_o = !tlp_q && !o_valid_q && !dma_wr_valid_i;
 endmodule
