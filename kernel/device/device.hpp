@@ -1,13 +1,15 @@
-// The device normand owns, whatever carries it: nsim today (nsim_backend),
-// a PCIe card with a small kernel module later. Everything normand does to a
+// The device normand owns, whatever carries it: nsim (nsim_backend) or a
+// PCIe card through vfio-pci (pci/pci_device). Everything normand does to a
 // NIC goes through this interface: registers and commands (NicDevice), host
 // memory the NIC may DMA to, per-application doorbell access, and interrupt
 // vectors delivered to eventfds.
 //
-// A PCIe backend maps the same calls onto: a BAR mapping (registers), the
-// kernel module's DMA allocator and IOMMU (alloc_dma), mmap of single BAR
-// pages into the application (doorbells), and MSI-X vectors bound to
-// eventfds (bind_irq).
+// The PCIe backend maps the same calls onto: BAR 0 mapped into normand
+// (registers), sealed memfds mapped into the IOMMU (alloc_dma), MSI-X
+// vectors bound to eventfds (bind_irq), and, for doorbells, the same
+// shared-memory MMIO ring nsim hands out, relayed to the BAR by normand
+// after the page check (no fd that maps a single BAR page exists without a
+// kernel module; docs/pcie.md).
 #pragma once
 
 #include <cstddef>
