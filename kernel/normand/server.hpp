@@ -18,6 +18,7 @@
 
 #include "conn_manager.hpp"
 #include "device.hpp"
+#include "device_spec.hpp"
 #include "fallback_bridge.hpp"
 #include "filter_log.hpp"
 #include "filter_service.hpp"
@@ -36,6 +37,8 @@ namespace norman::normand {
 
 struct ServerConfig {
   std::string socket_path = ctl::kDefaultSocketPath;
+  // The NIC: nsim (at nsim_socket) or a PCIe function through vfio-pci.
+  device::DeviceSpec device;
   std::string nsim_socket = "/run/norman/nsim.sock";
   TapConfig tap;      // nic0: name, MAC, address
   unsigned port = 0;  // NIC port behind nic0
