@@ -117,8 +117,12 @@ class FakeVfio final : public VfioSys {
     return *reinterpret_cast<volatile const std::uint64_t*>(bar + off);
   }
 
+  unsigned opens = 0;
+  unsigned opens_without_cloexec = 0;
+
   int open(const std::string& path, int flags) override {
-    (void)flags;
+    ++opens;
+    if ((flags & O_CLOEXEC) == 0) ++opens_without_cloexec;
     if (busy.count(path) != 0) {
       errno = EBUSY;
       return -1;
