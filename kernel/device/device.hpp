@@ -71,6 +71,12 @@ class Device {
   // Interrupt vector -> eventfd (the device keeps its own reference).
   virtual void bind_irq(std::uint32_t vector, int eventfd) = 0;
   virtual void unbind_irq(std::uint32_t vector) = 0;
+
+  // A descriptor that becomes readable when the device is gone for good
+  // (the PCIe backend: the kernel asks for the device back on unbind or
+  // hot-unplug, or it reported an error), or -1 when the backend has none
+  // (nsim's loss shows as its process exiting). Owned by the device.
+  [[nodiscard]] virtual int loss_fd() const { return -1; }
 };
 
 }  // namespace norman::device

@@ -102,7 +102,7 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
     }
   }
   log::info("attached to " + dev_->describe());
-  if (cfg.device.kind == device::DeviceSpec::Kind::kNsim) watch_device();
+  watch_device();
   // Nothing moves until the policy is installed (below): a NIC that a dead
   // normand left running, or one fresh from reset (RX and TX on), must not
   // deliver a frame that the policy would drop, not even to nic0.
@@ -395,6 +395,28 @@ void Server::shed_one() {
 }
 
 void Server::watch_device() {
+  if (const int fd = dev_->loss_fd(); fd >= 0) {
+    // The PCIe backend: the kernel asks for the device back (unbind,
+    // hot-unplug; it waits until normand lets go) or reports an error.
+    const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) {
+      log::warn(std::string("cannot watch the device for loss: ") + std::strerror(errno));
+      return;
+    }
+    device_watch_.assign(own);
+    device_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                             [this](const boost::system::error_code& ec) {
+                               if (ec || shut_down_) return;
+                               const std::string why =
+                                   "the NIC is gone: the kernel wants " + dev_->describe() +
+                                   " back (unbind or hot-unplug) or it reported a PCIe error";
+                               log::error(why);
+                               remove_socket();
+                               if (device_lost_) device_lost_(why);
+                             });
+    return;
+  }
+  if (cfg_.device.kind != device::DeviceSpec::Kind::kNsim) return;
   const auto pid = listener_pid(cfg_.nsim_socket);
   if (!pid) {
     log::warn("cannot tell nsim's pid: its exit will only show as failing requests");

@@ -91,8 +91,9 @@ class Server {
   void check_socket_path() const;
   void open_socket();
   void accept_next();
-  // Watches nsim's process (pidfd of the pid behind its socket) so that its
-  // exit is noticed at once.
+  // Watches the device for loss so that it is noticed at once: the
+  // backend's loss_fd() (PCIe: VFIO's request and error interrupts), else
+  // nsim's process (pidfd of the pid behind its socket).
   void watch_device();
   // Installs the persisted policy, else the rules file, else nothing (the
   // empty table); throws if the chosen source is unusable. Runs before RX

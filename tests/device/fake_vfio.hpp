@@ -82,7 +82,7 @@ struct DmaMapping {
 };
 
 struct IrqSet {
-  std::uint32_t flags, start, count;
+  std::uint32_t index, flags, start, count;
   std::vector<std::int32_t> fds;
 };
 
@@ -98,6 +98,7 @@ class FakeVfio final : public VfioSys {
   std::uint64_t bar0_size = 1ULL << 30;
   std::uint32_t msix = 64;
   bool identity_ok = true;
+  bool loss_irqs = true;  // offers the request and error interrupts
   int map_dma_errno = 0;  // MAP_DMA fails with this
   // VFIO_IOMMU_GET_INFO's IOVA ranges (inclusive ends); empty: no caps.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> iova_ranges;
@@ -105,6 +106,13 @@ class FakeVfio final : public VfioSys {
   // What happened.
   std::map<std::uint64_t, DmaMapping> mappings;  // by IOVA
   std::vector<IrqSet> irq_sets;
+  [[nodiscard]] std::vector<IrqSet> irq_sets_of(std::uint32_t index) const {
+    std::vector<IrqSet> out;
+    for (const auto& s : irq_sets) {
+      if (s.index == index) out.push_back(s);
+    }
+    return out;
+  }
   unsigned resets = 0;
   std::array<std::uint8_t, 256> config{};
   volatile std::uint8_t* bar = nullptr;
@@ -179,7 +187,10 @@ class FakeVfio final : public VfioSys {
       }
       case VFIO_DEVICE_GET_IRQ_INFO: {
         auto* i = static_cast<vfio_irq_info*>(arg);
-        i->count = i->index == VFIO_PCI_MSIX_IRQ_INDEX ? msix : 0;
+        i->count = i->index == VFIO_PCI_MSIX_IRQ_INDEX ? msix
+                   : i->index == VFIO_PCI_REQ_IRQ_INDEX || i->index == VFIO_PCI_ERR_IRQ_INDEX
+                       ? (loss_irqs ? 1 : 0)
+                       : 0;
         i->flags = VFIO_IRQ_INFO_EVENTFD;
         return 0;
       }
@@ -207,7 +218,7 @@ class FakeVfio final : public VfioSys {
       }
       case VFIO_DEVICE_SET_IRQS: {
         const auto* s = static_cast<const vfio_irq_set*>(arg);
-        IrqSet rec{s->flags, s->start, s->count, {}};
+        IrqSet rec{s->index, s->flags, s->start, s->count, {}};
         if ((s->flags & VFIO_IRQ_SET_DATA_EVENTFD) != 0) {
           const auto* fds = reinterpret_cast<const std::int32_t*>(s->data);
           rec.fds.assign(fds, fds + s->count);

@@ -137,36 +137,72 @@ TEST_F(PciDeviceTest, IovasAvoidWhatTheIommuCannotTranslate) {
 
 TEST_F(PciDeviceTest, MsixVectorsSignalEventfds) {
   auto dev = open();
+  auto msix = [&] { return sys.irq_sets_of(VFIO_PCI_MSIX_IRQ_INDEX); };
   const norman::nsim::UniqueFd e3(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   const norman::nsim::UniqueFd e5(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   dev->bind_irq(3, e3.get());
-  ASSERT_EQ(sys.irq_sets.size(), 1U);
+  ASSERT_EQ(msix().size(), 1U);
+  const auto first = msix();
   // The first binding enables every vector at once (fixed count before
   // Linux 6.5), only vector 3 with an eventfd: the device's own duplicate.
-  EXPECT_EQ(sys.irq_sets[0].start, 0U);
-  EXPECT_EQ(sys.irq_sets[0].count, 64U);
-  EXPECT_EQ(sys.irq_sets[0].flags, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER);
+  EXPECT_EQ(first[0].start, 0U);
+  EXPECT_EQ(first[0].count, 64U);
+  EXPECT_EQ(first[0].flags, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER);
   for (std::uint32_t v = 0; v < 64; ++v) {
     if (v == 3) {
-      EXPECT_GE(sys.irq_sets[0].fds[v], 0);
-      EXPECT_NE(sys.irq_sets[0].fds[v], e3.get());
+      EXPECT_GE(first[0].fds[v], 0);
+      EXPECT_NE(first[0].fds[v], e3.get());
     } else {
-      EXPECT_EQ(sys.irq_sets[0].fds[v], -1);
+      EXPECT_EQ(first[0].fds[v], -1);
     }
   }
   dev->bind_irq(5, e5.get());
-  ASSERT_EQ(sys.irq_sets.size(), 2U);
-  EXPECT_EQ(sys.irq_sets[1].start, 5U);
-  EXPECT_EQ(sys.irq_sets[1].count, 1U);
+  ASSERT_EQ(msix().size(), 2U);
+  EXPECT_EQ(msix()[1].start, 5U);
+  EXPECT_EQ(msix()[1].count, 1U);
   dev->unbind_irq(3);
-  ASSERT_EQ(sys.irq_sets.size(), 3U);
-  EXPECT_EQ(sys.irq_sets[2].start, 3U);
-  EXPECT_EQ(sys.irq_sets[2].fds, std::vector<std::int32_t>{-1});
+  ASSERT_EQ(msix().size(), 3U);
+  EXPECT_EQ(msix()[2].start, 3U);
+  EXPECT_EQ(msix()[2].fds, std::vector<std::int32_t>{-1});
   EXPECT_THROW(dev->bind_irq(64, e3.get()), std::system_error);
   dev.reset();
   // Closing disables MSI-X.
-  EXPECT_EQ(sys.irq_sets.back().flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
-  EXPECT_EQ(sys.irq_sets.back().count, 0U);
+  EXPECT_EQ(msix().back().flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
+  EXPECT_EQ(msix().back().count, 0U);
+}
+
+TEST_F(PciDeviceTest, LossFdSignalledByTheRequestAndErrorInterrupts) {
+  auto dev = open();
+  const int fd = dev->loss_fd();
+  ASSERT_GE(fd, 0);
+  for (const std::uint32_t index : {VFIO_PCI_REQ_IRQ_INDEX, VFIO_PCI_ERR_IRQ_INDEX}) {
+    const auto sets = sys.irq_sets_of(index);
+    ASSERT_EQ(sets.size(), 1U) << index;
+    EXPECT_EQ(sets[0].flags, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER);
+    EXPECT_EQ(sets[0].fds, std::vector<std::int32_t>{fd});
+  }
+  // Not readable until the kernel signals it (as the request interrupt does
+  // on unbind).
+  std::uint64_t v = 0;
+  EXPECT_EQ(::read(fd, &v, sizeof v), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  v = 1;
+  ASSERT_EQ(::write(fd, &v, sizeof v), static_cast<ssize_t>(sizeof v));
+  EXPECT_EQ(::read(fd, &v, sizeof v), static_cast<ssize_t>(sizeof v));
+  dev.reset();
+  // Unbound at close, so the kernel's unbind can proceed.
+  for (const std::uint32_t index : {VFIO_PCI_REQ_IRQ_INDEX, VFIO_PCI_ERR_IRQ_INDEX}) {
+    const auto sets = sys.irq_sets_of(index);
+    ASSERT_EQ(sets.size(), 2U);
+    EXPECT_EQ(sets[1].flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
+  }
+}
+
+TEST_F(PciDeviceTest, NoLossInterruptsOfferedIsNoError) {
+  sys.loss_irqs = false;
+  auto dev = open();
+  EXPECT_TRUE(sys.irq_sets_of(VFIO_PCI_REQ_IRQ_INDEX).empty());
+  EXPECT_GE(dev->loss_fd(), 0);  // never signalled
 }
 
 TEST_F(PciDeviceTest, DoorbellsAreRelayedForGrantedPagesOnly) {

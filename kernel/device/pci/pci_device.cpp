@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -39,6 +40,19 @@ unsigned addr_bits(std::uint64_t size) {
 }
 
 std::string errstr(int err) { return std::strerror(err); }
+
+std::string irq_name(std::uint32_t index) {
+  switch (index) {
+    case VFIO_PCI_MSIX_IRQ_INDEX:
+      return "MSI-X";
+    case VFIO_PCI_REQ_IRQ_INDEX:
+      return "request interrupt";
+    case VFIO_PCI_ERR_IRQ_INDEX:
+      return "error interrupt";
+    default:
+      return "interrupt index " + std::to_string(index);
+  }
+}
 
 // The IOMMU's usable IOVA ranges (start, length), or {} when the kernel
 // does not report them (then the whole window is assumed usable).
@@ -136,6 +150,7 @@ PciDevice::PciDevice(const PciAddress& addr, const VfioPaths& paths, VfioSys& sy
     // Nothing reported: the whole window is taken as usable.
     if (auto r = iommu_ranges(sys_, vfio_.container.get()); !r.empty()) iova_.restrict_to(r);
     irq_fds_.resize(vfio_.msix_vectors);
+    watch_loss();
     relay_ = std::thread([this] { relay_loop(); });
   } catch (...) {
     release();
@@ -148,6 +163,14 @@ PciDevice::~PciDevice() { release(); }
 void PciDevice::release() {
   stop_.store(true, std::memory_order_relaxed);
   if (relay_.joinable()) relay_.join();
+  for (const std::uint32_t index : loss_irqs_) {
+    vfio_irq_set off{};
+    off.argsz = sizeof off;
+    off.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+    off.index = index;
+    (void)sys_.ioctl(vfio_.device.get(), VFIO_DEVICE_SET_IRQS, &off);
+  }
+  loss_irqs_.clear();
   if (msix_enabled_) {
     vfio_irq_set off{};
     off.argsz = sizeof off;
@@ -177,6 +200,23 @@ void PciDevice::enable_bus_master() {
   if (sys_.pwrite(vfio_.device.get(), &cmd, sizeof cmd, at) != sizeof cmd) {
     throw std::runtime_error("PCI device " + vfio_.addr.str() +
                              ": cannot enable bus mastering: " + errstr(errno));
+  }
+}
+
+void PciDevice::watch_loss() {
+  loss_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!loss_) throw std::system_error(errno, std::generic_category(), "eventfd");
+  for (const std::uint32_t index : {VFIO_PCI_REQ_IRQ_INDEX, VFIO_PCI_ERR_IRQ_INDEX}) {
+    vfio_irq_info info{};
+    info.argsz = sizeof info;
+    info.index = index;
+    if (sys_.ioctl(vfio_.device.get(), VFIO_DEVICE_GET_IRQ_INFO, &info) != 0 || info.count == 0 ||
+        (info.flags & VFIO_IRQ_INFO_EVENTFD) == 0) {
+      continue;  // not offered (no AER, an old kernel): that loss shows as failing commands
+    }
+    const std::int32_t fd = loss_.get();
+    set_irqs(index, 0, 1, &fd);
+    loss_irqs_.push_back(index);
   }
 }
 
@@ -318,19 +358,20 @@ void PciDevice::relay_loop() {
   }
 }
 
-void PciDevice::set_irqs(std::uint32_t start, std::uint32_t count, const std::int32_t* fds) {
+void PciDevice::set_irqs(std::uint32_t index, std::uint32_t start, std::uint32_t count,
+                         const std::int32_t* fds) {
   std::vector<std::uint8_t> buf(sizeof(vfio_irq_set) + count * sizeof(std::int32_t));
   auto* s = reinterpret_cast<vfio_irq_set*>(buf.data());
   s->argsz = static_cast<std::uint32_t>(buf.size());
   s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-  s->index = VFIO_PCI_MSIX_IRQ_INDEX;
+  s->index = index;
   s->start = start;
   s->count = count;
   std::memcpy(buf.data() + sizeof(vfio_irq_set), fds, count * sizeof(std::int32_t));
   if (sys_.ioctl(vfio_.device.get(), VFIO_DEVICE_SET_IRQS, s) != 0) {
-    throw std::system_error(
-        errno, std::generic_category(),
-        "VFIO_DEVICE_SET_IRQS (MSI-X " + std::to_string(start) + "+" + std::to_string(count) + ")");
+    throw std::system_error(errno, std::generic_category(),
+                            "VFIO_DEVICE_SET_IRQS (" + irq_name(index) + " " +
+                                std::to_string(start) + "+" + std::to_string(count) + ")");
   }
 }
 
@@ -347,11 +388,11 @@ void PciDevice::bind_irq(std::uint32_t vector, int eventfd) {
     // vector count is fixed when MSI-X is enabled. -1: no eventfd yet.
     std::vector<std::int32_t> fds(irq_fds_.size(), -1);
     fds[vector] = dup.get();
-    set_irqs(0, static_cast<std::uint32_t>(fds.size()), fds.data());
+    set_irqs(VFIO_PCI_MSIX_IRQ_INDEX, 0, static_cast<std::uint32_t>(fds.size()), fds.data());
     msix_enabled_ = true;
   } else {
     const std::int32_t fd = dup.get();
-    set_irqs(vector, 1, &fd);
+    set_irqs(VFIO_PCI_MSIX_IRQ_INDEX, vector, 1, &fd);
   }
   irq_fds_[vector] = std::move(dup);
 }
@@ -360,7 +401,7 @@ void PciDevice::unbind_irq(std::uint32_t vector) {
   if (vector >= irq_fds_.size() || !irq_fds_[vector]) return;
   if (msix_enabled_) {
     const std::int32_t none = -1;
-    set_irqs(vector, 1, &none);
+    set_irqs(VFIO_PCI_MSIX_IRQ_INDEX, vector, 1, &none);
   }
   irq_fds_[vector].reset();
 }

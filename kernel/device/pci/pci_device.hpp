@@ -60,6 +60,10 @@ class PciDevice final : public Device {
 
   void bind_irq(std::uint32_t vector, int eventfd) override;
   void unbind_irq(std::uint32_t vector) override;
+  // Signalled by VFIO's request interrupt (the kernel wants the device
+  // back: unbind, hot-unplug; it waits until normand lets go) and its error
+  // interrupt (an uncorrectable PCIe error), where the device offers them.
+  [[nodiscard]] int loss_fd() const override { return loss_.get(); }
 
   // Bytes of BAR 0 the register map needs: registers, then the connection
   // and notification-queue doorbell pages.
@@ -91,7 +95,9 @@ class PciDevice final : public Device {
   };
 
   void enable_bus_master();
-  void set_irqs(std::uint32_t start, std::uint32_t count, const std::int32_t* fds);
+  void watch_loss();
+  void set_irqs(std::uint32_t index, std::uint32_t start, std::uint32_t count,
+                const std::int32_t* fds);
   void relay_loop();
   void release();
 
@@ -107,6 +113,8 @@ class PciDevice final : public Device {
   // MSI-X vector -> the eventfd it signals (our duplicate).
   std::vector<UniqueFd> irq_fds_;
   bool msix_enabled_ = false;
+  UniqueFd loss_;                         // eventfd for the request and error interrupts
+  std::vector<std::uint32_t> loss_irqs_;  // the indexes bound to it
 
   // Application doorbell channels, polled by the relay thread.
   std::mutex hub_mu_;
