@@ -102,6 +102,7 @@ TEST_F(PciDeviceTest, DmaBuffersAreSealedMemfdsMappedAtFreshIovas) {
   const int seals = ::fcntl(a.fd.get(), F_GET_SEALS);
   ASSERT_GE(seals, 0);
   EXPECT_NE(seals & F_SEAL_SHRINK, 0);
+  EXPECT_NE(::fcntl(a.fd.get(), F_GETFD) & FD_CLOEXEC, 0);
   EXPECT_EQ(a.data[0], 0U);
   const auto freed = a.iova;
   dev->free_dma(a);

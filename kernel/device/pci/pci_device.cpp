@@ -235,7 +235,8 @@ DmaBuffer PciDevice::alloc_dma(std::size_t bytes, const std::string& name) {
   }
   auto region = norman::nsim::DmaRegion::create(bytes, name);
   DmaBuffer buf;
-  buf.fd.reset(::dup(region.fd()));
+  // Close-on-exec like every descriptor normand holds (plain dup() drops it).
+  buf.fd.reset(::fcntl(region.fd(), F_DUPFD_CLOEXEC, 0));
   if (!buf.fd) throw std::system_error(errno, std::generic_category(), "PCI device: dup");
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, buf.fd.get(), 0);
   if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "PCI device: mmap");
