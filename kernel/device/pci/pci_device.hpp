@@ -84,7 +84,16 @@ class PciDevice final : public Device {
     std::uint64_t read64_unchecked(std::uint64_t addr) const {
       return *reinterpret_cast<volatile const std::uint64_t*>(base_ + addr);
     }
+    // As Linux's writel(): memory written before (rings, descriptors, by
+    // any thread that published it to this one) reaches the device first.
     void write64_unchecked(std::uint64_t addr, std::uint64_t v) const {
+#if defined(__aarch64__)
+      asm volatile("dmb oshst" ::: "memory");
+#elif defined(__x86_64__)
+      asm volatile("" ::: "memory");  // UC stores are not reordered with earlier stores
+#else
+      std::atomic_thread_fence(std::memory_order_seq_cst);  // unverified: see docs/pcie.md
+#endif
       *reinterpret_cast<volatile std::uint64_t*>(base_ + addr) = v;
     }
 
