@@ -1,13 +1,15 @@
-// The device normand owns, whatever carries it: nsim today (nsim_backend),
-// a PCIe card with a small kernel module later. Everything normand does to a
+// The device normand owns, whatever carries it: nsim (nsim_backend) or a
+// PCIe card through vfio-pci (pci/pci_device). Everything normand does to a
 // NIC goes through this interface: registers and commands (NicDevice), host
 // memory the NIC may DMA to, per-application doorbell access, and interrupt
 // vectors delivered to eventfds.
 //
-// A PCIe backend maps the same calls onto: a BAR mapping (registers), the
-// kernel module's DMA allocator and IOMMU (alloc_dma), mmap of single BAR
-// pages into the application (doorbells), and MSI-X vectors bound to
-// eventfds (bind_irq).
+// The PCIe backend maps the same calls onto: BAR 0 mapped into normand
+// (registers), sealed memfds mapped into the IOMMU (alloc_dma), MSI-X
+// vectors bound to eventfds (bind_irq), and, for doorbells, the same
+// shared-memory MMIO ring nsim hands out, relayed to the BAR by normand
+// after the page check (no fd that maps a single BAR page exists without a
+// kernel module; docs/pcie.md).
 #pragma once
 
 #include <cstddef>
@@ -69,6 +71,12 @@ class Device {
   // Interrupt vector -> eventfd (the device keeps its own reference).
   virtual void bind_irq(std::uint32_t vector, int eventfd) = 0;
   virtual void unbind_irq(std::uint32_t vector) = 0;
+
+  // A descriptor that becomes readable when the device is gone for good
+  // (the PCIe backend: the kernel asks for the device back on unbind or
+  // hot-unplug, or it reported an error), or -1 when the backend has none
+  // (nsim's loss shows as its process exiting). Owned by the device.
+  [[nodiscard]] virtual int loss_fd() const { return -1; }
 };
 
 }  // namespace norman::device

@@ -1,7 +1,7 @@
 // The NIC as the control plane sees it: register reads and writes through
-// some transport (nsim's MMIO channel today, a PCIe BAR mapping later), and
-// the command interface built on top of them. Every number comes from the
-// generated register map.
+// some transport (nsim's MMIO channel, or a PCIe BAR mapped through
+// vfio-pci), and the command interface built on top of them. Every number
+// comes from the generated register map.
 #pragma once
 
 #include <array>
@@ -14,7 +14,8 @@
 
 namespace norman::device {
 
-// A register transport. Implementations: nsim's MmioChannel (sim backend).
+// A register transport. Implementations: nsim's MmioChannel (sim backend),
+// BAR 0 mapped through vfio-pci (pci/pci_device.hpp).
 class RegisterIo {
  public:
   virtual ~RegisterIo() = default;

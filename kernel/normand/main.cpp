@@ -1,7 +1,8 @@
 // normand: the Norman control-plane daemon. Owns the NIC (through the Device
-// interface; nsim today), creates nic0, carries unmatched traffic between
-// the NIC and the host kernel, and serves applications on its control
-// socket (normand_proto.hpp). Runs as root; logs to stderr (the journal).
+// interface: nsim, or a card through vfio-pci), creates nic0, carries
+// unmatched traffic between the NIC and the host kernel, and serves
+// applications on its control socket (normand_proto.hpp). Runs as root; logs
+// to stderr (the journal).
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "device_spec.hpp"
 #include "log.hpp"
 #include "net_types.hpp"
 #include "normand_proto.hpp"
@@ -96,10 +98,11 @@ bool apply_quota_options(const std::vector<std::string>& opts, nd::ServerConfig&
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "normand: the Norman control-plane daemon. It attaches to the NIC (the nsim simulator),\n"
-      "creates the TAP interface through which the host kernel uses the NIC (nic0), and\n"
-      "gives applications kernel-bypass UDP connections on its control socket, with the\n"
-      "rules Linux applies to sockets (privileged ports, port conflicts, raw access).\n"
+      "normand: the Norman control-plane daemon. It attaches to the NIC (the nsim simulator,\n"
+      "or a card through vfio-pci), creates the TAP interface through which the host kernel\n"
+      "uses the NIC (nic0), and gives applications kernel-bypass UDP connections on its\n"
+      "control socket, with the rules Linux applies to sockets (privileged ports, port\n"
+      "conflicts, raw access).\n"
       "Needs root. Logs to stderr."};
   nd::ServerConfig cfg;
   std::string address = "10.11.0.2/24";
@@ -111,8 +114,14 @@ int main(int argc, char** argv) {
   app.add_option("--socket", cfg.socket_path,
                  "control socket for applications and tools (its directory is created; mode 0666)")
       ->capture_default_str();
-  app.add_option("--nsim-socket", cfg.nsim_socket, "nsim's control socket (the simulated NIC)")
+  std::string device_spec = "nsim";
+  app.add_option("--device", device_spec,
+                 "the NIC: \"nsim\" (the simulator, at --nsim-socket) or \"pci:DOMAIN:BUS:DEV.FN\" "
+                 "(a card bound to vfio-pci, e.g. pci:0000:03:00.0; docs/pcie.md)")
       ->capture_default_str();
+  auto* nsim_socket_opt =
+      app.add_option("--nsim-socket", cfg.nsim_socket, "nsim's control socket (the simulated NIC)")
+          ->capture_default_str();
   app.add_option("--tap", cfg.tap.name, "name of the TAP interface that stands for the NIC port")
       ->capture_default_str();
   app.add_option("--address", address, "IPv4 address/prefix of the NIC port (and of the TAP)")
@@ -150,6 +159,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"error", "warn", "warning", "info", "debug"}));
   CLI11_PARSE(app, argc, argv);
 
+  try {
+    cfg.device = norman::device::parse_device_spec(device_spec);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "normand: --device: " << e.what() << "\n";
+    return 2;
+  }
+  if (cfg.device.kind != norman::device::DeviceSpec::Kind::kNsim && nsim_socket_opt->count() > 0) {
+    std::cerr << "normand: --nsim-socket applies to --device nsim only\n";
+    return 2;
+  }
   const auto addr = nd::parse_ipv4_prefix(address);
   if (!addr) {
     std::cerr << "normand: --address: \"" << address

@@ -20,6 +20,7 @@
 #include "log.hpp"
 #include "nic_filter_hw.hpp"
 #include "nsim_backend.hpp"
+#include "pci_device.hpp"
 #include "reject_reply.hpp"
 
 namespace norman::normand {
@@ -67,28 +68,38 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
     : io_(io), cfg_(cfg), acceptor_(io), accept_retry_(io), device_watch_(io) {
   // Before touching the device: a second normand must not disturb the first.
   check_socket_path();
-  try {
-    auto nsim = std::make_unique<device::NsimDevice>(cfg.nsim_socket);
-    // The NIC has one driver. Another control plane attached (a normand on
-    // another socket) still holds channels; a dead one's are gone (nsim
-    // released them and reset the NIC when its connection closed).
-    const auto channels = nsim->client().stats().mmio_channels;
-    if (channels > 1) {
-      throw std::runtime_error("another control plane is attached (" +
-                               std::to_string(channels - 1) + " other MMIO channels open)");
+  if (cfg.device.kind == device::DeviceSpec::Kind::kPci) {
+    try {
+      // vfio-pci gives the device to one process at a time (the group fd):
+      // a second normand fails here with the group busy.
+      dev_ = std::make_unique<device::PciDevice>(cfg.device.pci);
+    } catch (const std::exception& e) {
+      fail("cannot attach to the NIC", e);
     }
-    // A control connection that lost its framing took the NIC's state with
-    // it (nsim resets a driverless device): the clean way on is a restart.
-    nsim->client().on_lost([this](const std::string& why) {
-      asio::post(io_, [this, why] {
-        if (!shut_down_ && device_lost_) {
-          device_lost_("the control connection to the NIC was lost: " + why);
-        }
+  } else {
+    try {
+      auto nsim = std::make_unique<device::NsimDevice>(cfg.nsim_socket);
+      // The NIC has one driver. Another control plane attached (a normand on
+      // another socket) still holds channels; a dead one's are gone (nsim
+      // released them and reset the NIC when its connection closed).
+      const auto channels = nsim->client().stats().mmio_channels;
+      if (channels > 1) {
+        throw std::runtime_error("another control plane is attached (" +
+                                 std::to_string(channels - 1) + " other MMIO channels open)");
+      }
+      // A control connection that lost its framing took the NIC's state with
+      // it (nsim resets a driverless device): the clean way on is a restart.
+      nsim->client().on_lost([this](const std::string& why) {
+        asio::post(io_, [this, why] {
+          if (!shut_down_ && device_lost_) {
+            device_lost_("the control connection to the NIC was lost: " + why);
+          }
+        });
       });
-    });
-    dev_ = std::move(nsim);
-  } catch (const std::exception& e) {
-    fail("cannot attach to the NIC (nsim at " + cfg.nsim_socket + ")", e);
+      dev_ = std::move(nsim);
+    } catch (const std::exception& e) {
+      fail("cannot attach to the NIC (nsim at " + cfg.nsim_socket + ")", e);
+    }
   }
   log::info("attached to " + dev_->describe());
   watch_device();
@@ -384,6 +395,28 @@ void Server::shed_one() {
 }
 
 void Server::watch_device() {
+  if (const int fd = dev_->loss_fd(); fd >= 0) {
+    // The PCIe backend: the kernel asks for the device back (unbind,
+    // hot-unplug; it waits until normand lets go) or reports an error.
+    const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) {
+      log::warn(std::string("cannot watch the device for loss: ") + std::strerror(errno));
+      return;
+    }
+    device_watch_.assign(own);
+    device_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                             [this](const boost::system::error_code& ec) {
+                               if (ec || shut_down_) return;
+                               const std::string why =
+                                   "the NIC is gone: the kernel wants " + dev_->describe() +
+                                   " back (unbind or hot-unplug) or it reported a PCIe error";
+                               log::error(why);
+                               remove_socket();
+                               if (device_lost_) device_lost_(why);
+                             });
+    return;
+  }
+  if (cfg_.device.kind != device::DeviceSpec::Kind::kNsim) return;
   const auto pid = listener_pid(cfg_.nsim_socket);
   if (!pid) {
     log::warn("cannot tell nsim's pid: its exit will only show as failing requests");

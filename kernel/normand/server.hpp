@@ -18,6 +18,7 @@
 
 #include "conn_manager.hpp"
 #include "device.hpp"
+#include "device_spec.hpp"
 #include "fallback_bridge.hpp"
 #include "filter_log.hpp"
 #include "filter_service.hpp"
@@ -36,6 +37,8 @@ namespace norman::normand {
 
 struct ServerConfig {
   std::string socket_path = ctl::kDefaultSocketPath;
+  // The NIC: nsim (at nsim_socket) or a PCIe function through vfio-pci.
+  device::DeviceSpec device;
   std::string nsim_socket = "/run/norman/nsim.sock";
   TapConfig tap;      // nic0: name, MAC, address
   unsigned port = 0;  // NIC port behind nic0
@@ -88,8 +91,9 @@ class Server {
   void check_socket_path() const;
   void open_socket();
   void accept_next();
-  // Watches nsim's process (pidfd of the pid behind its socket) so that its
-  // exit is noticed at once.
+  // Watches the device for loss so that it is noticed at once: the
+  // backend's loss_fd() (PCIe: VFIO's request and error interrupts), else
+  // nsim's process (pidfd of the pid behind its socket).
   void watch_device();
   // Installs the persisted policy, else the rules file, else nothing (the
   // empty table); throws if the chosen source is unusable. Runs before RX
