@@ -159,7 +159,8 @@ void random_traffic(Bench& b, unsigned seed) {
   std::mt19937 rng(seed);
   std::map<std::uint32_t, std::uint64_t> model;
   for (int i = 0; i < 400; ++i) {
-    const auto reg = static_cast<std::uint32_t>(0x100000 + 8 * (rng() % 16));  // above the window: ignored bits
+    const auto reg =
+        static_cast<std::uint32_t>(0x100000 + 8 * (rng() % 16));  // above the window: ignored bits
     if (rng() % 2) {
       const std::uint64_t v = (static_cast<std::uint64_t>(rng()) << 32) | rng();
       b.write64(reg, v);
