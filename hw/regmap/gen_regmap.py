@@ -104,17 +104,29 @@ def gen_sv(spec, build_id):
           f"FLT_{fld['name']}_W = {fld['width']};")
         lsb += fld["width"]
     p(f"  localparam int unsigned FILTER_RANGE_KEY_W = {lsb};")
-    widths = ", ".join(str(f["width"]) for f in flt["range_fields"])
-    lsbs = ", ".join(str(sum(g["width"] for g in flt["range_fields"][:i]))
-                     for i in range(len(flt["range_fields"])))
-    p(f"  localparam int unsigned FILTER_FIELD_W [FILTER_NUM_FIELDS] = '{{{widths}}};")
-    p(f"  localparam int unsigned FILTER_FIELD_LSB [FILTER_NUM_FIELDS] = '{{{lsbs}}};")
+    fields = flt["range_fields"]
+    widths = ", ".join(f"32'd{f['width']}" for f in reversed(fields))
+    lsbs = ", ".join(f"32'd{sum(g['width'] for g in fields[:i])}" for i in reversed(range(len(fields))))
+    # Per-field tables as flat vectors behind accessor functions: Yosys reads
+    # neither unpacked-array nor multi-dimensional packed localparams. A
+    # concatenation lists the highest index first.
+    p(f"  localparam logic [32*FILTER_NUM_FIELDS-1:0] FILTER_FIELD_W_TABLE = {{{widths}}};")
+    p(f"  localparam logic [32*FILTER_NUM_FIELDS-1:0] FILTER_FIELD_LSB_TABLE = {{{lsbs}}};")
+    p("  // Width and key bit offset of range field f.")
+    for fn, tbl in (("filter_field_w", "FILTER_FIELD_W_TABLE"), ("filter_field_lsb", "FILTER_FIELD_LSB_TABLE")):
+        p(f"  function automatic int unsigned {fn}(int unsigned f);")
+        p(f"    {fn} = {tbl}[32*f+:32];")
+        p("  endfunction")
     p(f"  localparam int unsigned FILTER_FLAGS_W = {len(flt['flags'])};")
     for i, fl in enumerate(flt["flags"]):
         p(f"  localparam int unsigned FLT_FLAG_{fl['name']} = {i};")
     for group in ("actions", "reject_with"):
         for vname, val in flt[group].items():
             p(f"  localparam int unsigned FILTER_{group.upper()}_{vname} = {val};")
+    # Whether a value is one of the actions (Yosys reads no `inside`).
+    p("  function automatic logic filter_action_ok(int unsigned a);")
+    p("    filter_action_ok = " + " || ".join(f"a == FILTER_ACTIONS_{v}" for v in flt["actions"]) + ";")
+    p("  endfunction")
     p("")
     p("endpackage")
     p("/* verilator lint_on UNUSEDPARAM */")

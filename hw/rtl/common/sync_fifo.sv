@@ -30,7 +30,7 @@ module sync_fifo #(
   assign count_o = count_q;
 
   function automatic logic [PtrW-1:0] next_ptr(logic [PtrW-1:0] p);
-    return (p == PtrW'(Depth - 1)) ? '0 : p + 1'b1;
+    next_ptr = (p == PtrW'(Depth - 1)) ? '0 : p + 1'b1;
   endfunction
 
   always_ff @(posedge clk_i) begin

@@ -9,9 +9,7 @@
 // shown when no other source has a request, so they never delay a frame's
 // write by more than the one request already on the output. They may starve
 // while the others saturate the port; their owners drop rather than wait.
-module dma_wr_arbiter
-  import norman_pkg::*;
-#(
+module dma_wr_arbiter #(
   parameter int unsigned NumSrc = 3,
   parameter logic [NumSrc-1:0] LowPrio = '0
 ) (
@@ -19,15 +17,15 @@ module dma_wr_arbiter
   input  logic                             rst_ni,
   input  logic [NumSrc-1:0]                in_valid_i,
   output logic [NumSrc-1:0]                in_ready_o,
-  input  logic [NumSrc-1:0][DmaAddrW-1:0]  in_addr_i,
-  input  logic [NumSrc-1:0][DmaLenW-1:0]   in_len_i,
-  input  logic [NumSrc-1:0][DataW-1:0]     in_data_i,
+  input  logic [NumSrc-1:0][norman_pkg::DmaAddrW-1:0]  in_addr_i,
+  input  logic [NumSrc-1:0][norman_pkg::DmaLenW-1:0]   in_len_i,
+  input  logic [NumSrc-1:0][norman_pkg::DataW-1:0]     in_data_i,
   input  logic [NumSrc-1:0]                in_last_i,
   output logic                             out_valid_o,
   input  logic                             out_ready_i,
-  output logic [DmaAddrW-1:0]              out_addr_o,
-  output logic [DmaLenW-1:0]               out_len_o,
-  output logic [DataW-1:0]                 out_data_o,
+  output logic [norman_pkg::DmaAddrW-1:0]              out_addr_o,
+  output logic [norman_pkg::DmaLenW-1:0]               out_len_o,
+  output logic [norman_pkg::DataW-1:0]                 out_data_o,
   output logic                             out_last_o
 );
   localparam int unsigned IdxW = (NumSrc > 1) ? $clog2(NumSrc) : 1;

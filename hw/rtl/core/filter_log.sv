@@ -28,8 +28,6 @@
 // starts with no history. LOG2 > MAX_RING_LOG2 is treated as no ring (SEQ is
 // 16 bits). LOG_BASE's low 6 bits are ignored so a record is one aligned beat.
 module filter_log
-  import norman_pkg::*;
-  import norman_regmap_pkg::*;
 #(
   parameter int unsigned FifoDepth = 4,
   parameter int unsigned SlotW = 12
@@ -39,8 +37,8 @@ module filter_log
   // LOG verdicts of the two lookup ports (0 INPUT, 1 OUTPUT), with the key
   // they judged: it holds every header and owner field a record carries.
   input  logic [1:0]                          ev_valid_i,
-  input  logic [1:0][FILTER_RANGE_KEY_W-1:0]  ev_key_i,
-  input  logic [1:0][FILTER_FLAGS_W-1:0]      ev_flags_i,
+  input  logic [1:0][norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0]  ev_key_i,
+  input  logic [1:0][norman_regmap_pkg::FILTER_FLAGS_W-1:0]      ev_flags_i,
   input  logic [1:0][15:0]                    ev_bytes_i,
   input  logic [1:0][SlotW-1:0]               ev_slot_i,
   input  logic [63:0]                         cycle_i,      // CTRL.CYCLES
@@ -55,13 +53,13 @@ module filter_log
   // DMA write requester (one beat per request).
   output logic                                wr_valid_o,
   input  logic                                wr_ready_i,
-  output logic [DmaAddrW-1:0]                 wr_addr_o,
-  output logic [DmaLenW-1:0]                  wr_len_o,
-  output logic [DataW-1:0]                    wr_data_o,
+  output logic [norman_pkg::DmaAddrW-1:0]                 wr_addr_o,
+  output logic [norman_pkg::DmaLenW-1:0]                  wr_len_o,
+  output logic [norman_pkg::DataW-1:0]                    wr_data_o,
   output logic                                wr_last_o,
   // FILTER_LOG_WRITTEN as a pulse; FILTER_LOG_DROPPED as an amount (up to
   // three events may go unwritten in one cycle).
-  output logic [NUM_COUNTERS-1:0]             cnt_o,
+  output logic [norman_regmap_pkg::NUM_COUNTERS-1:0]             cnt_o,
   output logic                                drop_valid_o,
   output logic [1:0]                          drop_count_o,
   output logic                                idle_o
@@ -70,8 +68,8 @@ module filter_log
   localparam int unsigned CountW = $clog2(FifoDepth + 1);
 
   typedef struct packed {
-    logic [FILTER_RANGE_KEY_W-1:0] key;
-    logic [FILTER_FLAGS_W-1:0]     flags;
+    logic [norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0] key;
+    logic [norman_regmap_pkg::FILTER_FLAGS_W-1:0]     flags;
     logic [15:0]                   bytes;
     logic [15:0]                   slot;
     logic [63:0]                   cycle;
@@ -81,13 +79,13 @@ module filter_log
   function automatic logic [31:0] sat_add(logic [31:0] a, logic [31:0] b);
     logic [32:0] s;
     s = 33'(a) + 33'(b);
-    return s[32] ? '1 : s[31:0];
+    sat_add = s[32] ? '1 : s[31:0];
   endfunction
 
   // ---------------------------------------------------------------- config
   logic ring_on;
   logic [15:0] size;
-  assign ring_on = log2_i != '0 && 32'(log2_i) <= MAX_RING_LOG2;
+  assign ring_on = log2_i != '0 && 32'(log2_i) <= norman_regmap_pkg::MAX_RING_LOG2;
   assign size = 16'(17'd1 << log2_i);
 
   // ---------------------------------------------------------------- token bucket
@@ -102,7 +100,9 @@ module filter_log
   logic [CountW-1:0] count_q;
   logic [15:0] prod_q;          // index of the next record to be loaded for writing
   logic [31:0] carry_q;         // unwritten verdicts since the last taken event
-  entry_t mem_q [FifoDepth];
+  // Plain vectors: Yosys mis-sizes memories of a struct type.
+  entry_t head;  // the FIFO's head record (writer)
+  logic [$bits(head)-1:0] mem_q [FifoDepth];
 
   logic [1:0] take;
   logic [1:0] n_take, n_drop_ev;
@@ -142,26 +142,25 @@ module filter_log
   // Taken events go to consecutive FIFO slots in port order. The wide
   // entries are only assembled in the cycles an event is taken.
   function automatic logic [PtrW-1:0] ptr_add(logic [PtrW-1:0] p, int unsigned k);
-    return PtrW'((32'(p) + k) % FifoDepth);
+    ptr_add = PtrW'((32'(p) + k) % FifoDepth);
   endfunction
 
   always_ff @(posedge clk_i) begin
     for (int unsigned i = 0; i < 2; i++) begin
       if (take[i]) begin
-        mem_q[ptr_add(wr_ptr_q, (i == 1) ? 32'(take[0]) : 0)] <= '{
-            key: ev_key_i[i], flags: ev_flags_i[i], bytes: ev_bytes_i[i], slot: 16'(ev_slot_i[i]),
-            cycle: cycle_i, dropped: ev_dropped[i]};
+        // In entry_t's field order (Yosys reads no named struct patterns).
+        mem_q[ptr_add(wr_ptr_q, (i == 1) ? 32'(take[0]) : 0)] <=
+            {ev_key_i[i], ev_flags_i[i], ev_bytes_i[i], 16'(ev_slot_i[i]), cycle_i, ev_dropped[i]};
       end
     end
   end
 
   // ---------------------------------------------------------------- writer
   logic out_valid_q;
-  logic [DmaAddrW-1:0] out_addr_q;
-  logic [DataW-1:0] out_data_q;
+  logic [norman_pkg::DmaAddrW-1:0] out_addr_q;
+  logic [norman_pkg::DataW-1:0] out_data_q;
   logic [31:0] wcarry_q;         // records dropped by the writer since the last written one
   logic head_valid, head_room, load, pop, wdrop;
-  entry_t head;
   assign head_valid = count_q != '0;
   assign head = mem_q[rd_ptr_q];  // a read port of the FIFO memory, as in sync_fifo
   assign head_room = ring_on && (prod_q - cons_i) < size;
@@ -171,50 +170,53 @@ module filter_log
   assign load = pop && head_room;
   assign wdrop = pop && !head_room;
 
-  function automatic logic [DataW-1:0] record(entry_t e, logic [15:0] seq);
+  function automatic logic [norman_pkg::DataW-1:0] record(entry_t e, logic [15:0] seq);
     logic [7:0][63:0] w;
-    logic [FILTER_RANGE_KEY_W-1:0] k;
+    logic [norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0] k;
     k = e.key;
     w = '0;
-    w[FILTER_LOG_DIR_WORD][FILTER_LOG_DIR_LSB +: FILTER_LOG_DIR_W] = e.flags[FLT_FLAG_DIR];
-    w[FILTER_LOG_PORT_WORD][FILTER_LOG_PORT_LSB +: FILTER_LOG_PORT_W] =
-        FILTER_LOG_PORT_W'(k[FLT_IFACE_LSB +: FLT_IFACE_W]);
-    w[FILTER_LOG_PROTO_WORD][FILTER_LOG_PROTO_LSB +: FILTER_LOG_PROTO_W] = k[FLT_PROTO_LSB +: FLT_PROTO_W];
-    w[FILTER_LOG_FLAGS_WORD][FILTER_LOG_FLAGS_LSB +: FILTER_LOG_FLAGS_W] = e.flags;
-    w[FILTER_LOG_SLOT_WORD][FILTER_LOG_SLOT_LSB +: FILTER_LOG_SLOT_W] = e.slot;
-    w[FILTER_LOG_BYTES_WORD][FILTER_LOG_BYTES_LSB +: FILTER_LOG_BYTES_W] = e.bytes;
-    w[FILTER_LOG_SRC_IP_WORD][FILTER_LOG_SRC_IP_LSB +: FILTER_LOG_SRC_IP_W] = k[FLT_SRC_IP_LSB +: FLT_SRC_IP_W];
-    w[FILTER_LOG_DST_IP_WORD][FILTER_LOG_DST_IP_LSB +: FILTER_LOG_DST_IP_W] = k[FLT_DST_IP_LSB +: FLT_DST_IP_W];
-    w[FILTER_LOG_SPORT_WORD][FILTER_LOG_SPORT_LSB +: FILTER_LOG_SPORT_W] = k[FLT_SPORT_LSB +: FLT_SPORT_W];
-    w[FILTER_LOG_DPORT_WORD][FILTER_LOG_DPORT_LSB +: FILTER_LOG_DPORT_W] = k[FLT_DPORT_LSB +: FLT_DPORT_W];
-    w[FILTER_LOG_CMD_ID_WORD][FILTER_LOG_CMD_ID_LSB +: FILTER_LOG_CMD_ID_W] =
-        k[FLT_CMD_ID_LSB +: FLT_CMD_ID_W];
-    w[FILTER_LOG_CGROUP_WORD][FILTER_LOG_CGROUP_LSB +: FILTER_LOG_CGROUP_W] =
-        k[FLT_CGROUP_LSB +: FLT_CGROUP_W];
-    w[FILTER_LOG_UID_WORD][FILTER_LOG_UID_LSB +: FILTER_LOG_UID_W] = k[FLT_UID_LSB +: FLT_UID_W];
-    w[FILTER_LOG_GID_WORD][FILTER_LOG_GID_LSB +: FILTER_LOG_GID_W] = k[FLT_GID_LSB +: FLT_GID_W];
-    w[FILTER_LOG_CYCLE_WORD][FILTER_LOG_CYCLE_LSB +: FILTER_LOG_CYCLE_W] = e.cycle;
-    w[FILTER_LOG_DROPPED_WORD][FILTER_LOG_DROPPED_LSB +: FILTER_LOG_DROPPED_W] = e.dropped;
-    w[FILTER_LOG_SEQ_WORD][FILTER_LOG_SEQ_LSB +: FILTER_LOG_SEQ_W] = seq;
-    return DataW'(w);
+    w[norman_regmap_pkg::FILTER_LOG_DIR_WORD][norman_regmap_pkg::FILTER_LOG_DIR_LSB +: norman_regmap_pkg::FILTER_LOG_DIR_W] = e.flags[norman_regmap_pkg::FLT_FLAG_DIR];
+    w[norman_regmap_pkg::FILTER_LOG_PORT_WORD][norman_regmap_pkg::FILTER_LOG_PORT_LSB +: norman_regmap_pkg::FILTER_LOG_PORT_W] =
+        norman_regmap_pkg::FILTER_LOG_PORT_W'(k[norman_regmap_pkg::FLT_IFACE_LSB +: norman_regmap_pkg::FLT_IFACE_W]);
+    w[norman_regmap_pkg::FILTER_LOG_PROTO_WORD][norman_regmap_pkg::FILTER_LOG_PROTO_LSB +: norman_regmap_pkg::FILTER_LOG_PROTO_W] = k[norman_regmap_pkg::FLT_PROTO_LSB +: norman_regmap_pkg::FLT_PROTO_W];
+    w[norman_regmap_pkg::FILTER_LOG_FLAGS_WORD][norman_regmap_pkg::FILTER_LOG_FLAGS_LSB +: norman_regmap_pkg::FILTER_LOG_FLAGS_W] = e.flags;
+    w[norman_regmap_pkg::FILTER_LOG_SLOT_WORD][norman_regmap_pkg::FILTER_LOG_SLOT_LSB +: norman_regmap_pkg::FILTER_LOG_SLOT_W] = e.slot;
+    w[norman_regmap_pkg::FILTER_LOG_BYTES_WORD][norman_regmap_pkg::FILTER_LOG_BYTES_LSB +: norman_regmap_pkg::FILTER_LOG_BYTES_W] = e.bytes;
+    w[norman_regmap_pkg::FILTER_LOG_SRC_IP_WORD][norman_regmap_pkg::FILTER_LOG_SRC_IP_LSB +: norman_regmap_pkg::FILTER_LOG_SRC_IP_W] = k[norman_regmap_pkg::FLT_SRC_IP_LSB +: norman_regmap_pkg::FLT_SRC_IP_W];
+    w[norman_regmap_pkg::FILTER_LOG_DST_IP_WORD][norman_regmap_pkg::FILTER_LOG_DST_IP_LSB +: norman_regmap_pkg::FILTER_LOG_DST_IP_W] = k[norman_regmap_pkg::FLT_DST_IP_LSB +: norman_regmap_pkg::FLT_DST_IP_W];
+    w[norman_regmap_pkg::FILTER_LOG_SPORT_WORD][norman_regmap_pkg::FILTER_LOG_SPORT_LSB +: norman_regmap_pkg::FILTER_LOG_SPORT_W] = k[norman_regmap_pkg::FLT_SPORT_LSB +: norman_regmap_pkg::FLT_SPORT_W];
+    w[norman_regmap_pkg::FILTER_LOG_DPORT_WORD][norman_regmap_pkg::FILTER_LOG_DPORT_LSB +: norman_regmap_pkg::FILTER_LOG_DPORT_W] = k[norman_regmap_pkg::FLT_DPORT_LSB +: norman_regmap_pkg::FLT_DPORT_W];
+    w[norman_regmap_pkg::FILTER_LOG_CMD_ID_WORD][norman_regmap_pkg::FILTER_LOG_CMD_ID_LSB +: norman_regmap_pkg::FILTER_LOG_CMD_ID_W] =
+        k[norman_regmap_pkg::FLT_CMD_ID_LSB +: norman_regmap_pkg::FLT_CMD_ID_W];
+    w[norman_regmap_pkg::FILTER_LOG_CGROUP_WORD][norman_regmap_pkg::FILTER_LOG_CGROUP_LSB +: norman_regmap_pkg::FILTER_LOG_CGROUP_W] =
+        k[norman_regmap_pkg::FLT_CGROUP_LSB +: norman_regmap_pkg::FLT_CGROUP_W];
+    w[norman_regmap_pkg::FILTER_LOG_UID_WORD][norman_regmap_pkg::FILTER_LOG_UID_LSB +: norman_regmap_pkg::FILTER_LOG_UID_W] = k[norman_regmap_pkg::FLT_UID_LSB +: norman_regmap_pkg::FLT_UID_W];
+    w[norman_regmap_pkg::FILTER_LOG_GID_WORD][norman_regmap_pkg::FILTER_LOG_GID_LSB +: norman_regmap_pkg::FILTER_LOG_GID_W] = k[norman_regmap_pkg::FLT_GID_LSB +: norman_regmap_pkg::FLT_GID_W];
+    w[norman_regmap_pkg::FILTER_LOG_CYCLE_WORD][norman_regmap_pkg::FILTER_LOG_CYCLE_LSB +: norman_regmap_pkg::FILTER_LOG_CYCLE_W] = e.cycle;
+    w[norman_regmap_pkg::FILTER_LOG_DROPPED_WORD][norman_regmap_pkg::FILTER_LOG_DROPPED_LSB +: norman_regmap_pkg::FILTER_LOG_DROPPED_W] = e.dropped;
+    w[norman_regmap_pkg::FILTER_LOG_SEQ_WORD][norman_regmap_pkg::FILTER_LOG_SEQ_LSB +: norman_regmap_pkg::FILTER_LOG_SEQ_W] = seq;
+    record = norman_pkg::DataW'(w);
   endfunction
 
   // Wide registers move only with a record. Records the writer had to drop
   // are reported with the next one written.
+  entry_t out_e;  // the head record with the writer's drops
+  always_comb begin
+    out_e = head;
+    out_e.dropped = sat_add(head.dropped, wcarry_q);
+  end
+
   always_ff @(posedge clk_i) begin
     if (load) begin
-      entry_t e;
-      e = head;
-      e.dropped = sat_add(head.dropped, wcarry_q);
       out_addr_q <= {base_i[63:6], 6'd0}
-                    + (64'(16'(prod_q & (size - 16'd1))) << $clog2(FILTER_LOG_RECORD_BYTES));
-      out_data_q <= record(e, prod_q + 16'd1);
+                    + (64'(16'(prod_q & (size - 16'd1))) << $clog2(norman_regmap_pkg::FILTER_LOG_RECORD_BYTES));
+      out_data_q <= record(out_e, prod_q + 16'd1);
     end
   end
 
   assign wr_valid_o = out_valid_q;
   assign wr_addr_o = out_addr_q;
-  assign wr_len_o = DmaLenW'(FILTER_LOG_RECORD_BYTES);
+  assign wr_len_o = norman_pkg::DmaLenW'(norman_regmap_pkg::FILTER_LOG_RECORD_BYTES);
   assign wr_data_o = out_data_q;
   assign wr_last_o = 1'b1;
 
@@ -258,7 +260,7 @@ module filter_log
 
   always_comb begin
     cnt_o = '0;
-    cnt_o[CNT_FILTER_LOG_WRITTEN] = out_valid_q && wr_ready_i;
+    cnt_o[norman_regmap_pkg::CNT_FILTER_LOG_WRITTEN] = out_valid_q && wr_ready_i;
   end
   assign drop_count_o = n_drop_ev + 2'(wdrop);
   assign drop_valid_o = drop_count_o != '0;

@@ -9,26 +9,24 @@
 // its value until the next en_i (conn_table's command FSM relies on that).
 // Both stages compute inside the enabled flops, so an idle hash costs the
 // simulator nothing.
-module flow_hash
-  import norman_pkg::*;
-#(
+module flow_hash #(
   parameter int unsigned OutW = 14,              // 1..32
   parameter logic [31:0] Seed = 32'h9e37_79b9,
   parameter logic [31:0] Mult = 32'h7feb_352d,   // odd
   parameter int unsigned RotStep = 7,            // chunk i is rotated left by i * RotStep
-  parameter flow_key_t   KeyMask = '1            // key bits that take part
+  parameter norman_pkg::flow_key_t   KeyMask = '1            // key bits that take part
 ) (
   input  logic            clk_i,
   input  logic            rst_ni,
   input  logic            en_i,
-  input  flow_key_t       key_i,
+  input  norman_pkg::flow_key_t       key_i,
   output logic [OutW-1:0] hash_o
 );
-  localparam int unsigned KeyW = $bits(flow_key_t);
+  localparam int unsigned KeyW = norman_pkg::FlowKeyW;
   localparam int unsigned Chunks = (KeyW + 31) / 32;
 
   function automatic logic [31:0] rotl(logic [31:0] x, int unsigned r);
-    return (r % 32 == 0) ? x : ((x << (r % 32)) | (x >> (32 - r % 32)));
+    rotl = (r % 32 == 0) ? x : ((x << (r % 32)) | (x >> (32 - r % 32)));
   endfunction
 
   localparam logic [Chunks*32-1:0] MaskP = (Chunks * 32)'(KeyMask);
@@ -41,7 +39,7 @@ module flow_hash
     for (int unsigned i = 0; i < Chunks; i++) begin
       f = f ^ rotl(k[i*32+:32] & MaskP[i*32+:32], i * RotStep);
     end
-    return f;
+    fold = f;
   endfunction
 
   /* verilator lint_off UNUSEDSIGNAL */
@@ -49,7 +47,7 @@ module flow_hash
     logic [31:0] a, b;  // only the top OutW bits of the product are used
     a = f ^ (f >> 16);
     b = a * Mult;
-    return b[31-:OutW];
+    mix = b[31-:OutW];
   endfunction
   /* verilator lint_on UNUSEDSIGNAL */
 

@@ -3,34 +3,32 @@
 // memory and interrupt requests. Board wrappers adapt these to vendor IP.
 // See docs/hw-interfaces.md for how the modules below fit together.
 module nic_core
-  import norman_pkg::*;
-  import norman_regmap_pkg::*;
 #(
   parameter int unsigned NumPorts = 2,
   // Filter overlay range slots; both lookup ports (INPUT, OUTPUT) hold all of
   // them, and the exact tables of the register map's geometry beside them.
-  parameter int unsigned FilterEntries = FILTER_ENTRIES
+  parameter int unsigned FilterEntries = norman_regmap_pkg::FILTER_ENTRIES
 ) (
   input  logic                           clk_i,
   input  logic                           rst_ni,
   // Ethernet RX from the MACs; tuser marks a bad frame and is sampled with tlast.
   input  logic [NumPorts-1:0]            eth_rx_tvalid_i,
   output logic [NumPorts-1:0]            eth_rx_tready_o,
-  input  logic [NumPorts-1:0][DataW-1:0] eth_rx_tdata_i,
-  input  logic [NumPorts-1:0][KeepW-1:0] eth_rx_tkeep_i,
+  input  logic [NumPorts-1:0][norman_pkg::DataW-1:0] eth_rx_tdata_i,
+  input  logic [NumPorts-1:0][norman_pkg::KeepW-1:0] eth_rx_tkeep_i,
   input  logic [NumPorts-1:0]            eth_rx_tlast_i,
   input  logic [NumPorts-1:0]            eth_rx_tuser_i,
   // Ethernet TX to the MACs.
   output logic [NumPorts-1:0]            eth_tx_tvalid_o,
   input  logic [NumPorts-1:0]            eth_tx_tready_i,
-  output logic [NumPorts-1:0][DataW-1:0] eth_tx_tdata_o,
-  output logic [NumPorts-1:0][KeepW-1:0] eth_tx_tkeep_o,
+  output logic [NumPorts-1:0][norman_pkg::DataW-1:0] eth_tx_tdata_o,
+  output logic [NumPorts-1:0][norman_pkg::KeepW-1:0] eth_tx_tkeep_o,
   output logic [NumPorts-1:0]            eth_tx_tlast_o,
   // CSR / MMIO: 64-bit accesses; one read response per read, in order.
   input  logic                           csr_req_valid_i,
   output logic                           csr_req_ready_o,
   input  logic                           csr_req_write_i,
-  input  logic [CsrAddrW-1:0]            csr_req_addr_i,
+  input  logic [norman_pkg::CsrAddrW-1:0]            csr_req_addr_i,
   input  logic [63:0]                    csr_req_wdata_i,
   output logic                           csr_rsp_valid_o,
   output logic [63:0]                    csr_rsp_rdata_o,
@@ -38,35 +36,35 @@ module nic_core
   // addr and len are held constant on every beat of a request.
   output logic                           dma_wr_valid_o,
   input  logic                           dma_wr_ready_i,
-  output logic [DmaAddrW-1:0]            dma_wr_addr_o,
-  output logic [DmaLenW-1:0]             dma_wr_len_o,
-  output logic [DataW-1:0]               dma_wr_data_o,
+  output logic [norman_pkg::DmaAddrW-1:0]            dma_wr_addr_o,
+  output logic [norman_pkg::DmaLenW-1:0]             dma_wr_len_o,
+  output logic [norman_pkg::DataW-1:0]               dma_wr_data_o,
   output logic                           dma_wr_last_o,
   // DMA read: completions arrive in request order, packed from lane 0.
   output logic                           dma_rd_req_valid_o,
   input  logic                           dma_rd_req_ready_i,
-  output logic [DmaAddrW-1:0]            dma_rd_req_addr_o,
-  output logic [DmaLenW-1:0]             dma_rd_req_len_o,
-  output logic [DmaTagW-1:0]             dma_rd_req_tag_o,
+  output logic [norman_pkg::DmaAddrW-1:0]            dma_rd_req_addr_o,
+  output logic [norman_pkg::DmaLenW-1:0]             dma_rd_req_len_o,
+  output logic [norman_pkg::DmaTagW-1:0]             dma_rd_req_tag_o,
   input  logic                           dma_rd_cpl_valid_i,
   output logic                           dma_rd_cpl_ready_o,
-  input  logic [DataW-1:0]               dma_rd_cpl_data_i,
-  input  logic [DmaTagW-1:0]             dma_rd_cpl_tag_i,
+  input  logic [norman_pkg::DataW-1:0]               dma_rd_cpl_data_i,
+  input  logic [norman_pkg::DmaTagW-1:0]             dma_rd_cpl_tag_i,
   input  logic                           dma_rd_cpl_last_i,
   // Interrupt requests (one vector per notification queue).
   output logic                           irq_valid_o,
   input  logic                           irq_ready_i,
-  output logic [IrqVecW-1:0]             irq_vector_o,
+  output logic [norman_pkg::IrqVecW-1:0]             irq_vector_o,
   // Nothing in flight: the simulator may sleep until new input arrives.
   output logic                           idle_o
 );
-  localparam int unsigned CntIdxW = $clog2(NUM_COUNTERS);
+  localparam int unsigned CntIdxW = $clog2(norman_regmap_pkg::NUM_COUNTERS);
   // Counter sources: csr, classify, rx_dma, notify, tx_engine, tx_check, dma,
   // filter_log, ports. Adds: RX bytes per port, TX bytes, LOG records dropped.
   localparam int unsigned NumCntSrc = 8 + NumPorts;
   localparam int unsigned NumCntAdd = NumPorts + 2;
 
-  logic [NumCntSrc-1:0][NUM_COUNTERS-1:0] cnt_src;
+  logic [NumCntSrc-1:0][norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_src;
   logic [NumCntAdd-1:0]                   add_valid;
   logic [NumCntAdd-1:0][CntIdxW-1:0]      add_idx;
   logic [NumCntAdd-1:0][15:0]             add_val;
@@ -77,45 +75,45 @@ module nic_core
   logic [63:0] cnt_rd_val;
   logic flow_valid, flow_ready, flow_listen, flow_done;
   logic [1:0] flow_op;
-  flow_key_t flow_key;
-  logic [ConnIdW-1:0] flow_conn_req, flow_conn_rsp;
-  cmd_status_e flow_status;
+  norman_pkg::flow_key_t flow_key;
+  logic [norman_pkg::ConnIdW-1:0] flow_conn_req, flow_conn_rsp;
+  norman_regmap_pkg::cmd_status_e flow_status;
   logic [15:0] flow_bucket;
   logic ctx_we, ctx_probe_valid, ring_reset;
-  logic [ConnIdW-1:0] ctx_wconn, ctx_probe_conn, ring_reset_conn, query_conn;
-  conn_ctx_t ctx_wdata;
+  logic [norman_pkg::ConnIdW-1:0] ctx_wconn, ctx_probe_conn, ring_reset_conn, query_conn;
+  norman_pkg::conn_ctx_t ctx_wdata;
   logic [15:0] query_rx_prod, query_tx_cons, query_tx_prod;
   logic query_tx_busy, drain_valid;
-  logic [ConnIdW-1:0] drain_conn;
+  logic [norman_pkg::ConnIdW-1:0] drain_conn;
   logic [NumPorts-1:0][47:0] port_mac;
   logic [NumPorts-1:0] port_promisc;
   logic [NumPorts-1:0][31:0] port_bcast;
   logic nq_cfg_valid, nq_cfg_enable;
-  logic [NqIdW-1:0] nq_cfg_nq;
+  logic [norman_pkg::NqIdW-1:0] nq_cfg_nq;
   logic [63:0] nq_cfg_base;
   logic [4:0] nq_cfg_log2;
-  logic [IrqVecW-1:0] nq_cfg_vector;
+  logic [norman_pkg::IrqVecW-1:0] nq_cfg_vector;
   logic rx_db_valid, tx_db_valid, nq_db_cons_valid, nq_db_arm_valid;
-  logic [ConnIdW-1:0] rx_db_conn, tx_db_conn;
+  logic [norman_pkg::ConnIdW-1:0] rx_db_conn, tx_db_conn;
   logic [15:0] rx_db_cons, tx_db_prod, nq_db_cons;
-  logic [NqIdW-1:0] nq_db_nq;
+  logic [norman_pkg::NqIdW-1:0] nq_db_nq;
 
   // Filter overlay: index 0 judges received frames (INPUT), 1 transmitted ones (OUTPUT).
   // Global slots: range slots, then exact locations.
-  localparam int unsigned FltSlots = FilterEntries + FILTER_EXACT_ENTRIES;
+  localparam int unsigned FltSlots = FilterEntries + norman_regmap_pkg::FILTER_EXACT_ENTRIES;
   localparam int unsigned FltSlotW = $clog2(FltSlots);
-  localparam int unsigned FltLatency = filter_lookup_latency(FilterEntries);
+  localparam int unsigned FltLatency = norman_pkg::filter_lookup_latency(FilterEntries);
   localparam int unsigned FltIn = 0, FltOut = 1;
   logic [1:0] flt_wr_valid, flt_wr_ready, flt_wr_done, flt_wr_error;
   logic [1:0] flt_commit, flt_commit_ready, flt_commit_done, flt_clr_valid, flt_clr_ready, flt_idle;
-  logic [FILTER_SLOT_W-1:0] flt_wr_slot;
+  logic [norman_regmap_pkg::FILTER_SLOT_W-1:0] flt_wr_slot;
   logic flt_wr_slot_valid, flt_wr_log;
-  logic [FILTER_RANGE_KEY_W-1:0] flt_wr_lo, flt_wr_hi;
-  logic [FILTER_NUM_FIELDS-1:0] flt_wr_neg;
-  logic [FILTER_FLAGS_W-1:0] flt_wr_fv, flt_wr_fm;
-  logic [FILTER_PRIO_BITS-1:0] flt_wr_prio;
-  logic [FILTER_ACTION_W-1:0] flt_wr_action;
-  logic [FILTER_REJECT_WITH_W-1:0] flt_wr_rej;
+  logic [norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0] flt_wr_lo, flt_wr_hi;
+  logic [norman_regmap_pkg::FILTER_NUM_FIELDS-1:0] flt_wr_neg;
+  logic [norman_regmap_pkg::FILTER_FLAGS_W-1:0] flt_wr_fv, flt_wr_fm;
+  logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0] flt_wr_prio;
+  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] flt_wr_action;
+  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] flt_wr_rej;
   logic [1:0][31:0] flt_epoch;
   logic [1:0][15:0] flt_latency;
   logic [15:0] flt_clr_slot;
@@ -130,18 +128,18 @@ module nic_core
   logic [31:0] flt_log_period;
   // Per lookup port: key in, verdict out.
   logic [1:0] flt_key_valid, flt_res_valid, flt_res_hit, flt_res_log;
-  logic [1:0][FILTER_RANGE_KEY_W-1:0] flt_key;
-  logic [1:0][FILTER_FLAGS_W-1:0] flt_flags;
+  logic [1:0][norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0] flt_key;
+  logic [1:0][norman_regmap_pkg::FILTER_FLAGS_W-1:0] flt_flags;
   logic [1:0][15:0] flt_bytes;
-  logic [1:0][FILTER_ACTION_W-1:0] flt_res_action;
+  logic [1:0][norman_regmap_pkg::FILTER_ACTION_W-1:0] flt_res_action;
   // Exact tables: one posted write for both ports.
   logic flt_ex_wr_valid, flt_ex_wr_mask, flt_ex_wr_entry_valid, flt_ex_wr_log;
   logic [1:0] flt_ex_wr_ready, flt_ex_refused;
   logic [15:0] flt_ex_wr_idx;
-  logic [FILTER_EXACT_VECTOR_W-1:0] flt_ex_wr_vec;
-  logic [FILTER_PRIO_BITS-1:0] flt_ex_wr_prio;
-  logic [FILTER_ACTION_W-1:0] flt_ex_wr_action;
-  logic [FILTER_REJECT_WITH_W-1:0] flt_ex_wr_rej;
+  logic [norman_regmap_pkg::FILTER_EXACT_VECTOR_W-1:0] flt_ex_wr_vec;
+  logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0] flt_ex_wr_prio;
+  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] flt_ex_wr_action;
+  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] flt_ex_wr_rej;
 
   csr_regs #(.NumPorts(NumPorts), .FilterEntries(FilterEntries)) u_csr (
     .clk_i, .rst_ni,
@@ -192,15 +190,15 @@ module nic_core
   // The lookup carries each key beside it as its tag (in flops enabled by
   // the key's valid bit): a LOG record needs the whole key with the verdict,
   // and rx_classify/tx_check have long moved on by then.
-  localparam int unsigned FltTagW = FILTER_RANGE_KEY_W + FILTER_FLAGS_W + 16;
+  localparam int unsigned FltTagW = norman_regmap_pkg::FILTER_RANGE_KEY_W + norman_regmap_pkg::FILTER_FLAGS_W + 16;
   logic [1:0] log_ev;
-  logic [1:0][FILTER_RANGE_KEY_W-1:0] log_key;
-  logic [1:0][FILTER_FLAGS_W-1:0] log_flags;
+  logic [1:0][norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0] log_key;
+  logic [1:0][norman_regmap_pkg::FILTER_FLAGS_W-1:0] log_flags;
   logic [1:0][15:0] log_bytes;
   logic [1:0][FltSlotW-1:0] log_slot;
   for (genvar i = 0; i < 2; i++) begin : g_filter
     logic [FltSlotW-1:0] res_slot;
-    logic [FILTER_REJECT_WITH_W-1:0] res_rej;
+    logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] res_rej;
     logic [FltTagW-1:0] res_tag;
     filter_lookup #(.Entries(FilterEntries), .TagW(FltTagW), .BytesW(16), .EpochW(32)) u_lookup (
       .clk_i, .rst_ni,
@@ -245,8 +243,8 @@ module nic_core
 
   // ---------------------------------------------------------------- contexts
   logic ctx_rx_re, ctx_tx_re;
-  logic [ConnIdW-1:0] ctx_rx_conn, ctx_tx_conn;
-  conn_ctx_t ctx_rx, ctx_tx;
+  logic [norman_pkg::ConnIdW-1:0] ctx_rx_conn, ctx_tx_conn;
+  norman_pkg::conn_ctx_t ctx_rx, ctx_tx;
   conn_ctx_mem u_ctx (
     .clk_i, .rst_ni, .we_i(ctx_we), .wconn_i(ctx_wconn), .wdata_i(ctx_wdata),
     .rx_re_i(ctx_rx_re), .rx_conn_i(ctx_rx_conn), .rx_ctx_o(ctx_rx),
@@ -255,10 +253,10 @@ module nic_core
 
   // ---------------------------------------------------------------- RX
   logic meta_valid, meta_ready;
-  rx_meta_t meta;
+  norman_pkg::rx_meta_t meta;
   logic rxd_valid, rxd_ready, rxd_last;
-  logic [DataW-1:0] rxd_data;
-  logic [KeepW-1:0] rxd_keep;
+  logic [norman_pkg::DataW-1:0] rxd_data;
+  logic [norman_pkg::KeepW-1:0] rxd_keep;
   logic [NumPorts-1:0] rx_bytes_valid;
   logic [NumPorts-1:0][15:0] rx_bytes;
   logic ingress_idle;
@@ -274,15 +272,15 @@ module nic_core
 
   for (genvar p = 0; p < NumPorts; p++) begin : g_rx_bytes
     assign add_valid[p] = rx_bytes_valid[p];
-    assign add_idx[p] = CntIdxW'(CNT_RX_BYTES);
+    assign add_idx[p] = CntIdxW'(norman_regmap_pkg::CNT_RX_BYTES);
     assign add_val[p] = rx_bytes[p];
   end
 
   logic lk_valid_in, lk_valid_out, lk_hit, lk_listen;
-  flow_key_t lk_key;
-  rx_tag_t lk_tag_in, lk_tag_out;
-  logic [ConnIdW-1:0] lk_conn;
-  conn_table #(.TagW($bits(rx_tag_t))) u_conn_table (
+  norman_pkg::flow_key_t lk_key;
+  norman_pkg::rx_tag_t lk_tag_in, lk_tag_out;
+  logic [norman_pkg::ConnIdW-1:0] lk_conn;
+  conn_table #(.TagW(norman_pkg::RxTagW)) u_conn_table (
     .clk_i, .rst_ni,
     .lookup_valid_i(lk_valid_in), .lookup_key_i(lk_key), .lookup_tag_i(lk_tag_in),
     .lookup_valid_o(lk_valid_out), .lookup_tag_o(lk_tag_out), .lookup_hit_o(lk_hit),
@@ -293,7 +291,7 @@ module nic_core
     .cmd_bucket_o(flow_bucket));
 
   logic desc_valid, desc_ready, classify_idle;
-  rx_desc_t desc;
+  norman_pkg::rx_desc_t desc;
   rx_classify #(.NumPorts(NumPorts), .FilterLatency(FltLatency)) u_classify (
     .clk_i, .rst_ni,
     .meta_valid_i(meta_valid), .meta_ready_o(meta_ready), .meta_i(meta),
@@ -313,9 +311,9 @@ module nic_core
   // DMA write sources: 0 RX data, 1 notifications, 2 TX descriptor
   // write-back, 3 LOG records (low priority).
   logic [3:0] wr_valid, wr_ready, wr_last;
-  logic [3:0][DmaAddrW-1:0] wr_addr;
-  logic [3:0][DmaLenW-1:0] wr_len;
-  logic [3:0][DataW-1:0] wr_data;
+  logic [3:0][norman_pkg::DmaAddrW-1:0] wr_addr;
+  logic [3:0][norman_pkg::DmaLenW-1:0] wr_len;
+  logic [3:0][norman_pkg::DataW-1:0] wr_data;
 
   // ---------------------------------------------------------------- LOG records
   logic log_drop_valid, log_idle;
@@ -331,11 +329,11 @@ module nic_core
     .cnt_o(cnt_src[7]), .drop_valid_o(log_drop_valid), .drop_count_o(log_drop_count),
     .idle_o(log_idle));
   assign add_valid[NumPorts+1] = log_drop_valid;
-  assign add_idx[NumPorts+1] = CntIdxW'(CNT_FILTER_LOG_DROPPED);
+  assign add_idx[NumPorts+1] = CntIdxW'(norman_regmap_pkg::CNT_FILTER_LOG_DROPPED);
   assign add_val[NumPorts+1] = 16'(log_drop_count);
 
   logic rx_notify_valid, rx_notify_ready, rx_dma_idle;
-  notify_req_t rx_notify;
+  norman_pkg::notify_req_t rx_notify;
   rx_dma_engine u_rx_dma (
     .clk_i, .rst_ni,
     .desc_valid_i(desc_valid), .desc_ready_o(desc_ready), .desc_i(desc),
@@ -352,7 +350,7 @@ module nic_core
   // ---------------------------------------------------------------- notifications
   // RX and TX both post notifications; alternate between them when both wait.
   logic tx_notify_valid, tx_notify_ready, nq_valid, nq_ready, notify_idle, prefer_tx_q;
-  notify_req_t tx_notify, nq_req;
+  norman_pkg::notify_req_t tx_notify, nq_req;
   logic pick_tx;
   assign pick_tx = tx_notify_valid && (!rx_notify_valid || prefer_tx_q);
   assign nq_valid = rx_notify_valid || tx_notify_valid;
@@ -377,12 +375,12 @@ module nic_core
 
   // ---------------------------------------------------------------- TX
   logic frm_valid, frm_ready, frm_last, cpl_valid, cpl_ready, tx_engine_idle, tx_check_idle;
-  logic [DataW-1:0] frm_data;
-  logic [KeepW-1:0] frm_keep;
-  tx_info_t frm_info;
-  logic [ConnIdW-1:0] cpl_conn;
+  logic [norman_pkg::DataW-1:0] frm_data;
+  logic [norman_pkg::KeepW-1:0] frm_keep;
+  norman_pkg::tx_info_t frm_info;
+  logic [norman_pkg::ConnIdW-1:0] cpl_conn;
   logic [15:0] cpl_idx;
-  logic [TX_DESC_STATUS_W-1:0] cpl_status;
+  logic [norman_regmap_pkg::TX_DESC_STATUS_W-1:0] cpl_status;
 
   tx_engine u_tx_engine (
     .clk_i, .rst_ni,
@@ -424,7 +422,7 @@ module nic_core
   assign eth_tx_tvalid_o = tx_enable ? tx_valid : '0;
   assign tx_ready = tx_enable ? eth_tx_tready_i : '0;
   assign add_valid[NumPorts] = tx_bytes_valid;
-  assign add_idx[NumPorts] = CntIdxW'(CNT_TX_BYTES);
+  assign add_idx[NumPorts] = CntIdxW'(norman_regmap_pkg::CNT_TX_BYTES);
   assign add_val[NumPorts] = tx_bytes;
 
   // ---------------------------------------------------------------- DMA
@@ -443,8 +441,8 @@ module nic_core
   end
   always_comb begin
     cnt_src[6] = '0;
-    cnt_src[6][CNT_DMA_WR_REQS] = dma_wr_valid_o && dma_wr_ready_i && !wr_in_req_q;
-    cnt_src[6][CNT_DMA_RD_REQS] = dma_rd_req_valid_o && dma_rd_req_ready_i;
+    cnt_src[6][norman_regmap_pkg::CNT_DMA_WR_REQS] = dma_wr_valid_o && dma_wr_ready_i && !wr_in_req_q;
+    cnt_src[6][norman_regmap_pkg::CNT_DMA_RD_REQS] = dma_rd_req_valid_o && dma_rd_req_ready_i;
   end
 
   // The flow table's listen flag is for diagnostics; the classifier needs only

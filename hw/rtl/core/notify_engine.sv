@@ -21,8 +21,6 @@
 //
 // Preconditions (csr contract): base is 8-byte aligned, log2 <= MAX_RING_LOG2.
 module notify_engine
-  import norman_pkg::*;
-  import norman_regmap_pkg::*;
 #(
   parameter int unsigned OpDepth  = 4,
   parameter int unsigned EvDepth  = 16,
@@ -32,39 +30,39 @@ module notify_engine
   input  logic                    rst_ni,
   // NQ_SET / NQ_CLEAR: (re)configure a queue and reset prod, cons, armed.
   input  logic                    cfg_valid_i,
-  input  logic [NqIdW-1:0]        cfg_nq_i,
+  input  logic [norman_pkg::NqIdW-1:0]        cfg_nq_i,
   input  logic                    cfg_enable_i,
   input  logic [63:0]             cfg_base_i,
   input  logic [4:0]              cfg_log2_i,
-  input  logic [IrqVecW-1:0]      cfg_vector_i,
+  input  logic [norman_pkg::IrqVecW-1:0]      cfg_vector_i,
   // CONS doorbell.
   input  logic                    db_cons_valid_i,
-  input  logic [NqIdW-1:0]        db_nq_i,
+  input  logic [norman_pkg::NqIdW-1:0]        db_nq_i,
   input  logic [15:0]             db_cons_i,
   // ARM doorbell.
   input  logic                    db_arm_valid_i,
-  input  logic [NqIdW-1:0]        db_arm_nq_i,
+  input  logic [norman_pkg::NqIdW-1:0]        db_arm_nq_i,
   // Notification requests.
   input  logic                    notify_valid_i,
   output logic                    notify_ready_o,
-  input  notify_req_t             notify_i,
+  input  norman_pkg::notify_req_t             notify_i,
   // DMA write (address-aligned beats; addr and len held on every beat).
   output logic                    wr_valid_o,
   input  logic                    wr_ready_i,
-  output logic [DmaAddrW-1:0]     wr_addr_o,
-  output logic [DmaLenW-1:0]      wr_len_o,
-  output logic [DataW-1:0]        wr_data_o,
+  output logic [norman_pkg::DmaAddrW-1:0]     wr_addr_o,
+  output logic [norman_pkg::DmaLenW-1:0]      wr_len_o,
+  output logic [norman_pkg::DataW-1:0]        wr_data_o,
   output logic                    wr_last_o,
   // Interrupt requests.
   output logic                    irq_valid_o,
   input  logic                    irq_ready_i,
-  output logic [IrqVecW-1:0]      irq_vector_o,
-  output logic [NUM_COUNTERS-1:0] cnt_o,
+  output logic [norman_pkg::IrqVecW-1:0]      irq_vector_o,
+  output logic [norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_o,
   output logic                    idle_o
 );
-  localparam int unsigned DataBytes = DataW / 8;
+  localparam int unsigned DataBytes = norman_pkg::DataW / 8;
   localparam int unsigned LaneW = $clog2(DataBytes);
-  localparam int unsigned EntryShift = $clog2(NOTIFY_ENTRY_BYTES);
+  localparam int unsigned EntryShift = $clog2(norman_regmap_pkg::NOTIFY_ENTRY_BYTES);
   localparam int unsigned OpCntW = $clog2(OpDepth + 1);
   localparam int unsigned EvCntW = $clog2(EvDepth + 1);
   localparam int unsigned IrqCntW = $clog2(IrqDepth + 1);
@@ -74,7 +72,7 @@ module notify_engine
     logic               en;
     logic [63:0]        base;
     logic [4:0]         log2;
-    logic [IrqVecW-1:0] vec;
+    logic [norman_pkg::IrqVecW-1:0] vec;
     logic [15:0]        prod;
     logic [15:0]        cons;
     logic               armed;
@@ -83,8 +81,10 @@ module notify_engine
   // Behavioral RAM, no reset. A queue never configured since reset could
   // hold any base address, so a reset flop per queue marks it as set
   // (1024 flops) and an unset queue reads as disabled.
-  nq_st_t st_mem [NUM_NQS];
-  logic [NUM_NQS-1:0] set_q;
+  // Plain vectors: Yosys mis-sizes memories of a struct type.
+  nq_st_t st_new;
+  logic [$bits(st_new)-1:0] st_mem [norman_regmap_pkg::NUM_NQS];
+  logic [norman_regmap_pkg::NUM_NQS-1:0] set_q;
 
   typedef enum logic [1:0] {
     EV_CFG,
@@ -94,20 +94,20 @@ module notify_engine
 
   typedef struct packed {
     ev_kind_e           kind;
-    logic [NqIdW-1:0]   nq;
+    logic [norman_pkg::NqIdW-1:0]   nq;
     logic [15:0]        cons;
     logic               en;
     logic [63:0]        base;
     logic [4:0]         log2;
-    logic [IrqVecW-1:0] vec;
+    logic [norman_pkg::IrqVecW-1:0] vec;
   } nq_ev_t;
 
   typedef struct packed {
     logic               write;   // else an interrupt only
-    logic [DmaAddrW-1:0] addr;
+    logic [norman_pkg::DmaAddrW-1:0] addr;
     logic [63:0]        entry;
     logic               irq;
-    logic [IrqVecW-1:0] vec;
+    logic [norman_pkg::IrqVecW-1:0] vec;
   } nq_op_t;
 
   // ---------------------------------------------------------------- event queue
@@ -116,17 +116,25 @@ module notify_engine
   logic [EvCntW-1:0] ev_count;
 
   always_comb begin
-    ev_cfg = '{kind: EV_CFG, nq: cfg_nq_i, cons: '0, en: cfg_enable_i, base: cfg_base_i,
-               log2: cfg_log2_i, vec: cfg_vector_i};
-    ev_cons = '{kind: EV_CONS, nq: db_nq_i, cons: db_cons_i, en: 1'b0, base: '0,
-                log2: '0, vec: '0};
-    ev_arm = '{kind: EV_ARM, nq: db_arm_nq_i, cons: '0, en: 1'b0, base: '0,
-               log2: '0, vec: '0};
+    ev_cfg = '0;
+    ev_cfg.kind = EV_CFG;
+    ev_cfg.nq = cfg_nq_i;
+    ev_cfg.en = cfg_enable_i;
+    ev_cfg.base = cfg_base_i;
+    ev_cfg.log2 = cfg_log2_i;
+    ev_cfg.vec = cfg_vector_i;
+    ev_cons = '0;
+    ev_cons.kind = EV_CONS;
+    ev_cons.nq = db_nq_i;
+    ev_cons.cons = db_cons_i;
+    ev_arm = '0;
+    ev_arm.kind = EV_ARM;
+    ev_arm.nq = db_arm_nq_i;
   end
 
   // A configuration completes one cycle after its OP write, so it is older
   // than a doorbell written in the same cycle.
-  rx_dma_evq #(.Width($bits(nq_ev_t)), .Depth(EvDepth), .NumIn(3)) u_evq (
+  rx_dma_evq #(.Width($bits(ev_head)), .Depth(EvDepth), .NumIn(3)) u_evq (
     .clk_i,
     .rst_ni,
     .in_valid_i  ({db_arm_valid_i, db_cons_valid_i, cfg_valid_i}),
@@ -148,12 +156,12 @@ module notify_engine
 
   logic s1_valid_q, s1_is_req_q;
   nq_ev_t s1_ev_q;
-  notify_req_t s1_req_q;
+  norman_pkg::notify_req_t s1_req_q;
   nq_st_t rd_st_q;
 
   // Only requests and ARMs can produce an op; config and CONS always go.
   logic credit_ok, take_ev, take_req;
-  logic [NqIdW-1:0] s0_nq;
+  logic [norman_pkg::NqIdW-1:0] s0_nq;
   assign credit_ok = 32'(op_count) + 32'(s1_valid_q) < OpDepth;
   assign take_ev = ev_valid && (ev_head.kind != EV_ARM || credit_ok);
   assign notify_ready_o = !ev_valid && credit_ok;
@@ -169,13 +177,13 @@ module notify_engine
 
   // ---------------------------------------------------------------- s1: decide
   logic fwd_valid_q;
-  logic [NqIdW-1:0] fwd_nq_q;
+  logic [norman_pkg::NqIdW-1:0] fwd_nq_q;
   nq_st_t fwd_st_q;
 
-  nq_st_t st, st_new;
-  logic [NqIdW-1:0] s1_nq;
+  nq_st_t st;
+  logic [norman_pkg::NqIdW-1:0] s1_nq;
   logic st_we;
-  logic [NUM_COUNTERS-1:0] cnt_d;
+  logic [norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_d;
   logic [31:0] size, diff, idx;
   logic [15:0] seq;
   logic irq_fire, db_invalid;
@@ -197,15 +205,15 @@ module notify_engine
     seq = st.prod + 16'd1;
     if (s1_valid_q && s1_is_req_q) begin
       if (!st.en || diff >= size) begin
-        cnt_d[CNT_NOTIFY_DROP_NQ_FULL] = 1'b1;
+        cnt_d[norman_regmap_pkg::CNT_NOTIFY_DROP_NQ_FULL] = 1'b1;
       end else begin
-        cnt_d[CNT_NOTIFY_WRITTEN] = 1'b1;
+        cnt_d[norman_regmap_pkg::CNT_NOTIFY_WRITTEN] = 1'b1;
         op_push = 1'b1;
         op_d.write = 1'b1;
         op_d.addr = st.base + (64'(idx) << EntryShift);
-        op_d.entry[NOTIFY_CONN_ID_LSB +: NOTIFY_CONN_ID_W] = NOTIFY_CONN_ID_W'(s1_req_q.conn_id);
-        op_d.entry[NOTIFY_KIND_LSB +: NOTIFY_KIND_W] = s1_req_q.kind;
-        op_d.entry[NOTIFY_SEQ_LSB +: NOTIFY_SEQ_W] = seq;
+        op_d.entry[norman_regmap_pkg::NOTIFY_CONN_ID_LSB +: norman_regmap_pkg::NOTIFY_CONN_ID_W] = norman_regmap_pkg::NOTIFY_CONN_ID_W'(s1_req_q.conn_id);
+        op_d.entry[norman_regmap_pkg::NOTIFY_KIND_LSB +: norman_regmap_pkg::NOTIFY_KIND_W] = s1_req_q.kind;
+        op_d.entry[norman_regmap_pkg::NOTIFY_SEQ_LSB +: norman_regmap_pkg::NOTIFY_SEQ_W] = seq;
         op_d.irq = st.armed;
         op_d.vec = st.vec;
         st_new.prod = seq;
@@ -217,8 +225,13 @@ module notify_engine
       // A CONS or ARM doorbell to a queue that is not set (never, or cleared).
       db_invalid = s1_ev_q.kind != EV_CFG && !st.en;
       unique case (s1_ev_q.kind)
-        EV_CFG: st_new = '{en: s1_ev_q.en, base: s1_ev_q.base, log2: s1_ev_q.log2,
-                           vec: s1_ev_q.vec, prod: '0, cons: '0, armed: 1'b0};
+        EV_CFG: begin
+          st_new = '0;
+          st_new.en = s1_ev_q.en;
+          st_new.base = s1_ev_q.base;
+          st_new.log2 = s1_ev_q.log2;
+          st_new.vec = s1_ev_q.vec;
+        end
         EV_CONS: st_new.cons = s1_ev_q.cons;
         EV_ARM: begin
           // Entries already pending: interrupt at once (one-shot, so stay
@@ -235,9 +248,9 @@ module notify_engine
         default: st_we = 1'b0;
       endcase
     end
-    cnt_d[CNT_IRQS] = irq_fire;
+    cnt_d[norman_regmap_pkg::CNT_IRQS] = irq_fire;
     // A lost event has no counter of its own; it is a doorbell we could not take.
-    cnt_d[CNT_DOORBELL_INVALID] = ev_overflow || db_invalid;
+    cnt_d[norman_regmap_pkg::CNT_DOORBELL_INVALID] = ev_overflow || db_invalid;
   end
 
   always_ff @(posedge clk_i) begin
@@ -267,7 +280,7 @@ module notify_engine
   end
 
   // ---------------------------------------------------------------- op FIFO
-  sync_fifo #(.Width($bits(nq_op_t)), .Depth(OpDepth)) u_op_fifo (
+  sync_fifo #(.Width($bits(op)), .Depth(OpDepth)) u_op_fifo (
     .clk_i,
     .rst_ni,
     .in_valid_i  (op_push),
@@ -289,13 +302,13 @@ module notify_engine
   assign wr_valid_o = op_valid && op.write && (!op.irq || irq_ready);
   assign wr_fire = wr_valid_o && wr_ready_i;
   assign wr_addr_o = op.addr;
-  assign wr_len_o = DmaLenW'(NOTIFY_ENTRY_BYTES);
-  assign wr_data_o = DataW'(op.entry) << {op.addr[LaneW-1:0], 3'b000};
+  assign wr_len_o = norman_pkg::DmaLenW'(norman_regmap_pkg::NOTIFY_ENTRY_BYTES);
+  assign wr_data_o = norman_pkg::DataW'(op.entry) << {op.addr[LaneW-1:0], 3'b000};
   assign wr_last_o = 1'b1;
   assign op_pop = wr_fire || (op_valid && !op.write && irq_ready);
   assign irq_push = op_valid && op.irq && (op.write ? wr_fire : irq_ready);
 
-  sync_fifo #(.Width(IrqVecW), .Depth(IrqDepth)) u_irq_fifo (
+  sync_fifo #(.Width(norman_pkg::IrqVecW), .Depth(IrqDepth)) u_irq_fifo (
     .clk_i,
     .rst_ni,
     .in_valid_i  (irq_push),

@@ -15,15 +15,15 @@
 // is_tcp / is_udp / is_icmp and l4_offset promise an L4 header, so later
 // IPv4 fragments (ip_frag_later) carry none of them, only ip_proto.
 // A frame whose bytes counted exceed 16 bits reports frame_len = 0xFFFF.
-module pkt_parser import norman_pkg::*; (
+module pkt_parser (
   input  logic             clk_i,
   input  logic             rst_ni,
   input  logic             beat_valid_i,
-  input  logic [DataW-1:0] beat_data_i,
-  input  logic [KeepW-1:0] beat_keep_i,
+  input  logic [norman_pkg::DataW-1:0] beat_data_i,
+  input  logic [norman_pkg::KeepW-1:0] beat_keep_i,
   input  logic             beat_last_i,
   output logic             meta_valid_o,
-  output pkt_meta_t        meta_o
+  output norman_pkg::pkt_meta_t        meta_o
 );
 
   // Part of the module's contract (docs/hw-interfaces.md); the two register
@@ -43,8 +43,8 @@ module pkt_parser import norman_pkg::*; (
   // No field lies beyond this byte of a frame, so the rest of ParseBytes
   // never needs to be stored.
   localparam int unsigned HdrBytes    = MaxL2Bytes + L3WinBytes;
-  localparam int unsigned Beat1Bytes  = HdrBytes - KeepW;
-  localparam int unsigned KeepCntW    = $clog2(KeepW + 1);
+  localparam int unsigned Beat1Bytes  = HdrBytes - norman_pkg::KeepW;
+  localparam int unsigned KeepCntW    = $clog2(norman_pkg::KeepW + 1);
 
   localparam logic [15:0] EtherTypeIpv4 = 16'h0800;
   localparam logic [15:0] EtherTypeArp  = 16'h0806;
@@ -60,25 +60,25 @@ module pkt_parser import norman_pkg::*; (
 
   // 0: the next beat starts a frame, 1: it is the second, 2: third or later.
   logic [1:0]              beat_idx_q;
-  logic [LenW-1:0]         len_q;
-  logic [DataW-1:0]        beat0_q;
+  logic [norman_pkg::LenW-1:0]         len_q;
+  logic [norman_pkg::DataW-1:0]        beat0_q;
   logic [Beat1Bytes*8-1:0] beat1_q;
 
   logic [KeepCntW-1:0]     beat_bytes;
-  logic [LenW-1:0]         len_base;
-  logic [LenW:0]           len_sum;
-  logic [LenW-1:0]         frame_len;
+  logic [norman_pkg::LenW-1:0]         len_base;
+  logic [norman_pkg::LenW:0]           len_sum;
+  logic [norman_pkg::LenW-1:0]         frame_len;
   logic [HdrBytes*8-1:0]   hdr_flat;
 
   always_comb begin
     beat_bytes = KeepCntW'($countones(beat_keep_i));
     len_base   = (beat_idx_q == 2'd0) ? '0 : len_q;
-    len_sum    = {1'b0, len_base} + (LenW + 1)'(beat_bytes);
-    frame_len  = len_sum[LenW] ? '1 : len_sum[LenW-1:0];
+    len_sum    = {1'b0, len_base} + (norman_pkg::LenW + 1)'(beat_bytes);
+    frame_len  = len_sum[norman_pkg::LenW] ? '1 : len_sum[norman_pkg::LenW-1:0];
     // The frame's last beat may be its first or second one, so the header
     // window takes those beats straight from the input.
-    hdr_flat[KeepW*8-1:0] = (beat_idx_q == 2'd0) ? beat_data_i : beat0_q;
-    hdr_flat[HdrBytes*8-1:KeepW*8] =
+    hdr_flat[norman_pkg::KeepW*8-1:0] = (beat_idx_q == 2'd0) ? beat_data_i : beat0_q;
+    hdr_flat[HdrBytes*8-1:norman_pkg::KeepW*8] =
         (beat_idx_q == 2'd1) ? beat_data_i[Beat1Bytes*8-1:0] : beat1_q;
   end
 
@@ -98,13 +98,13 @@ module pkt_parser import norman_pkg::*; (
   end
 
   logic unused_beat_tail;
-  assign unused_beat_tail = ^beat_data_i[DataW-1:Beat1Bytes*8];
+  assign unused_beat_tail = ^beat_data_i[norman_pkg::DataW-1:Beat1Bytes*8];
 
   // ---------------------------------------------------------------------------
   // Stage 1: Ethernet and 802.1Q
 
   typedef struct packed {
-    logic [LenW-1:0]              frame_len;
+    logic [norman_pkg::LenW-1:0]              frame_len;
     logic [47:0]                  dst_mac;
     logic [47:0]                  src_mac;
     logic [15:0]                  ethertype;
@@ -112,9 +112,9 @@ module pkt_parser import norman_pkg::*; (
     logic [11:0]                  vlan_id;
     logic [2:0]                   vlan_pcp;
     logic                         l2_ok;
-    parse_err_e                   err;
+    norman_pkg::parse_err_e                   err;
     logic [7:0]                   l3_offset;
-    logic [LenW-1:0]              l3_avail;   // frame bytes from the L3 header on
+    logic [norman_pkg::LenW-1:0]              l3_avail;   // frame bytes from the L3 header on
     logic [L3WinBytes-1:0][7:0]   l3;         // byte i = L3 header byte i
   } l2_t;
 
@@ -126,15 +126,15 @@ module pkt_parser import norman_pkg::*; (
   assign hb = hdr_flat[MaxL2Bytes*8-1:0];
 
   always_comb begin
-    runt       = frame_len < LenW'(EthHdrBytes);
+    runt       = frame_len < norman_pkg::LenW'(EthHdrBytes);
     vlan       = !runt && {hb[12], hb[13]} == EtherTypeVlan;
-    trunc_vlan = vlan && frame_len < LenW'(MaxL2Bytes);
+    trunc_vlan = vlan && frame_len < norman_pkg::LenW'(MaxL2Bytes);
 
     l2_d           = '0;
     l2_d.frame_len = frame_len;
     l2_d.l2_ok     = !runt && !trunc_vlan;
     l2_d.has_vlan  = vlan;
-    l2_d.err       = runt ? PERR_RUNT : (trunc_vlan ? PERR_TRUNC_VLAN : PERR_NONE);
+    l2_d.err       = runt ? norman_pkg::PERR_RUNT : (trunc_vlan ? norman_pkg::PERR_TRUNC_VLAN : norman_pkg::PERR_NONE);
     if (!runt) begin
       l2_d.dst_mac = {hb[0], hb[1], hb[2], hb[3], hb[4], hb[5]};
       l2_d.src_mac = {hb[6], hb[7], hb[8], hb[9], hb[10], hb[11]};
@@ -151,7 +151,7 @@ module pkt_parser import norman_pkg::*; (
         l2_d.l3_offset = 8'(EthHdrBytes);
         l2_d.l3        = hdr_flat[EthHdrBytes*8 +: L3WinBytes*8];
       end
-      l2_d.l3_avail = frame_len - LenW'(l2_d.l3_offset);
+      l2_d.l3_avail = frame_len - norman_pkg::LenW'(l2_d.l3_offset);
     end
   end
 
@@ -184,8 +184,8 @@ module pkt_parser import norman_pkg::*; (
   logic                       unused_tcp_seq_ack;  // read past only to reach the TCP flags
   logic [15:0]     udp_len;
   logic [3:0]      tcp_doff;
-  parse_err_e      l3_err, l4_err;
-  pkt_meta_t       meta_d, meta_q;
+  norman_pkg::parse_err_e      l3_err, l4_err;
+  norman_pkg::pkt_meta_t       meta_d, meta_q;
   logic            meta_valid_q;
 
   always_comb begin
@@ -201,23 +201,23 @@ module pkt_parser import norman_pkg::*; (
     ip_payload   = is_ipv6 ? ipv6_payload : ipv4_total - 16'(ip_hdr_len);
     proto        = is_ipv6 ? b[6] : b[9];
 
-    l3_err = PERR_NONE;
+    l3_err = norman_pkg::PERR_NONE;
     if (is_arp) begin
-      if (l2_q.l3_avail < 16'd28) l3_err = PERR_TRUNC_ARP;
+      if (l2_q.l3_avail < 16'd28) l3_err = norman_pkg::PERR_TRUNC_ARP;
     end else if (is_ipv4) begin
       // The fixed 20 bytes must be there before any field of them is trusted;
       // the options are checked once IHL is known to be sane.
-      if (l2_q.l3_avail < 16'd20) l3_err = PERR_TRUNC_IPV4;
-      else if (b[0][7:4] != 4'd4) l3_err = PERR_IPV4_VERSION;
-      else if (ihl < 4'd5) l3_err = PERR_IPV4_IHL;
-      else if (l2_q.l3_avail < 16'(ip_hdr_len)) l3_err = PERR_TRUNC_IPV4;
-      else if (ipv4_total < 16'(ip_hdr_len) || ipv4_total > l2_q.l3_avail) l3_err = PERR_IPV4_LEN;
+      if (l2_q.l3_avail < 16'd20) l3_err = norman_pkg::PERR_TRUNC_IPV4;
+      else if (b[0][7:4] != 4'd4) l3_err = norman_pkg::PERR_IPV4_VERSION;
+      else if (ihl < 4'd5) l3_err = norman_pkg::PERR_IPV4_IHL;
+      else if (l2_q.l3_avail < 16'(ip_hdr_len)) l3_err = norman_pkg::PERR_TRUNC_IPV4;
+      else if (ipv4_total < 16'(ip_hdr_len) || ipv4_total > l2_q.l3_avail) l3_err = norman_pkg::PERR_IPV4_LEN;
     end else if (is_ipv6) begin
-      if (l2_q.l3_avail < 16'd40) l3_err = PERR_TRUNC_IPV6;
-      else if (b[0][7:4] != 4'd6) l3_err = PERR_IPV6_VERSION;
-      else if (ipv6_payload > l2_q.l3_avail - 16'd40) l3_err = PERR_IPV6_LEN;
+      if (l2_q.l3_avail < 16'd40) l3_err = norman_pkg::PERR_TRUNC_IPV6;
+      else if (b[0][7:4] != 4'd6) l3_err = norman_pkg::PERR_IPV6_VERSION;
+      else if (ipv6_payload > l2_q.l3_avail - 16'd40) l3_err = norman_pkg::PERR_IPV6_LEN;
     end
-    ip_ok       = (is_ipv4 || is_ipv6) && l3_err == PERR_NONE;
+    ip_ok       = (is_ipv4 || is_ipv6) && l3_err == norman_pkg::PERR_NONE;
     // Later IPv4 fragments start mid-payload: there is no L4 header to read.
     l4_expected = ip_ok && !(is_ipv4 && frag_offset != '0);
 
@@ -267,20 +267,20 @@ module pkt_parser import norman_pkg::*; (
       meta_d.is_icmp   = is_ipv4 ? proto == ProtoIcmp : proto == ProtoIcmpv6;
     end
 
-    l4_err = PERR_NONE;
+    l4_err = norman_pkg::PERR_NONE;
     if (meta_d.is_tcp) begin
-      if (ip_payload < 16'd20) l4_err = PERR_TRUNC_L4;
-      else if (tcp_doff < 4'd5) l4_err = PERR_TCP_DOFF;
-      else if (ip_payload < {10'd0, tcp_doff, 2'b00}) l4_err = PERR_TRUNC_L4;
+      if (ip_payload < 16'd20) l4_err = norman_pkg::PERR_TRUNC_L4;
+      else if (tcp_doff < 4'd5) l4_err = norman_pkg::PERR_TCP_DOFF;
+      else if (ip_payload < {10'd0, tcp_doff, 2'b00}) l4_err = norman_pkg::PERR_TRUNC_L4;
     end else if (meta_d.is_udp) begin
-      if (ip_payload < 16'd8) l4_err = PERR_TRUNC_L4;
-      else if (udp_len < 16'd8 || udp_len > ip_payload) l4_err = PERR_UDP_LEN;
+      if (ip_payload < 16'd8) l4_err = norman_pkg::PERR_TRUNC_L4;
+      else if (udp_len < 16'd8 || udp_len > ip_payload) l4_err = norman_pkg::PERR_UDP_LEN;
     end else if (meta_d.is_icmp) begin
       // ICMP and ICMPv6 messages all carry at least 8 header bytes.
-      if (ip_payload < 16'd8) l4_err = PERR_TRUNC_L4;
+      if (ip_payload < 16'd8) l4_err = norman_pkg::PERR_TRUNC_L4;
     end
 
-    if (l4_err == PERR_NONE) begin
+    if (l4_err == norman_pkg::PERR_NONE) begin
       if (meta_d.is_tcp || meta_d.is_udp) begin
         meta_d.src_port = {l4[0], l4[1]};
         meta_d.dst_port = {l4[2], l4[3]};
@@ -292,10 +292,10 @@ module pkt_parser import norman_pkg::*; (
       end
     end
 
-    if (l2_q.err != PERR_NONE) meta_d.err = l2_q.err;
-    else if (l3_err != PERR_NONE) meta_d.err = l3_err;
+    if (l2_q.err != norman_pkg::PERR_NONE) meta_d.err = l2_q.err;
+    else if (l3_err != norman_pkg::PERR_NONE) meta_d.err = l3_err;
     else meta_d.err = l4_err;
-    meta_d.malformed = meta_d.err != PERR_NONE;
+    meta_d.malformed = meta_d.err != norman_pkg::PERR_NONE;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin

@@ -34,8 +34,6 @@
 // a connection with frames already decided lets those frames land where
 // they were decided to (the host quiesces a connection before reusing it).
 module rx_dma_engine
-  import norman_pkg::*;
-  import norman_regmap_pkg::*;
 #(
   parameter int unsigned JobDepth    = 4,   // frames decided but not yet moved
   parameter int unsigned EvDepth     = 16,  // queued config/doorbell events
@@ -46,43 +44,43 @@ module rx_dma_engine
   // Descriptors from rx_classify, one per frame, in data order.
   input  logic                    desc_valid_i,
   output logic                    desc_ready_o,
-  input  rx_desc_t                desc_i,
+  input  norman_pkg::rx_desc_t                desc_i,
   // Frame data: lane-0 aligned beats, last on the final beat.
   input  logic                    data_valid_i,
   output logic                    data_ready_o,
-  input  logic [DataW-1:0]        data_i,
-  input  logic [KeepW-1:0]        keep_i,   // unused: desc.len says how many bytes
+  input  logic [norman_pkg::DataW-1:0]        data_i,
+  input  logic [norman_pkg::KeepW-1:0]        keep_i,   // unused: desc.len says how many bytes
   input  logic                    last_i,
   // CONN_SET / CONN_CLEAR: reset the connection's indices and pending bit.
   input  logic                    cfg_valid_i,
-  input  logic [ConnIdW-1:0]      cfg_conn_i,
-  input  logic [NqIdW-1:0]        cfg_nq_i,  // the connection's notification queue
+  input  logic [norman_pkg::ConnIdW-1:0]      cfg_conn_i,
+  input  logic [norman_pkg::NqIdW-1:0]        cfg_nq_i,  // the connection's notification queue
   // RX_CONS doorbell.
   input  logic                    db_valid_i,
-  input  logic [ConnIdW-1:0]      db_conn_i,
+  input  logic [norman_pkg::ConnIdW-1:0]      db_conn_i,
   input  logic [15:0]             db_cons_i,
   // CONN_QUERY: producer index, one cycle after query_conn_i.
-  input  logic [ConnIdW-1:0]      query_conn_i,
+  input  logic [norman_pkg::ConnIdW-1:0]      query_conn_i,
   output logic [15:0]             query_prod_o,
   // DMA write (address-aligned beats; addr and len held on every beat).
   output logic                    wr_valid_o,
   input  logic                    wr_ready_i,
-  output logic [DmaAddrW-1:0]     wr_addr_o,
-  output logic [DmaLenW-1:0]      wr_len_o,
-  output logic [DataW-1:0]        wr_data_o,
+  output logic [norman_pkg::DmaAddrW-1:0]     wr_addr_o,
+  output logic [norman_pkg::DmaLenW-1:0]      wr_len_o,
+  output logic [norman_pkg::DataW-1:0]        wr_data_o,
   output logic                    wr_last_o,
   // Notification requests to notify_engine.
   output logic                    notify_valid_o,
   input  logic                    notify_ready_i,
-  output notify_req_t             notify_o,
-  output logic [NUM_COUNTERS-1:0] cnt_o,
+  output norman_pkg::notify_req_t             notify_o,
+  output logic [norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_o,
   output logic                    idle_o
 );
-  localparam int unsigned DataBytes = DataW / 8;
+  localparam int unsigned DataBytes = norman_pkg::DataW / 8;
   localparam int unsigned LaneW = $clog2(DataBytes);
-  localparam int unsigned SlotShift = $clog2(RX_SLOT_SLOT_BYTES);
-  localparam int unsigned TrailerBytes = RX_SLOT_SLOT_BYTES - RX_SLOT_TRAILER_OFFSET;
-  localparam int unsigned TrailerLane = RX_SLOT_TRAILER_OFFSET % DataBytes;
+  localparam int unsigned SlotShift = $clog2(norman_regmap_pkg::RX_SLOT_SLOT_BYTES);
+  localparam int unsigned TrailerBytes = norman_regmap_pkg::RX_SLOT_SLOT_BYTES - norman_regmap_pkg::RX_SLOT_TRAILER_OFFSET;
+  localparam int unsigned TrailerLane = norman_regmap_pkg::RX_SLOT_TRAILER_OFFSET % DataBytes;
   localparam int unsigned JobCntW = $clog2(JobDepth + 1);
   localparam int unsigned EvCntW = $clog2(EvDepth + 1);
   localparam int unsigned NfCntW = $clog2(NotifyDepth + 1);
@@ -95,20 +93,22 @@ module rx_dma_engine
 
   // ---------------------------------------------------------------- state
   typedef struct packed {
-    logic [NqIdW-1:0] nq;
+    logic [norman_pkg::NqIdW-1:0] nq;
     logic             pend;  // an RX notification is outstanding
     logic [15:0]      cons;
     logic [15:0]      prod;
   } conn_st_t;
 
   // Behavioral RAM, no reset: every connection is configured (cfg) before use.
-  conn_st_t st_mem [NUM_CONNS];
+  // Plain vectors: Yosys mis-sizes memories of a struct type.
+  conn_st_t st_new;
+  logic [$bits(st_new)-1:0] st_mem [norman_regmap_pkg::NUM_CONNS];
 
   typedef struct packed {
     logic               is_cfg;  // else an RX_CONS doorbell
-    logic [ConnIdW-1:0] conn;
+    logic [norman_pkg::ConnIdW-1:0] conn;
     logic [15:0]        cons;
-    logic [NqIdW-1:0]   nq;
+    logic [norman_pkg::NqIdW-1:0]   nq;
   } rx_ev_t;
 
   typedef enum logic [1:0] {
@@ -119,12 +119,12 @@ module rx_dma_engine
 
   typedef struct packed {
     job_kind_e          kind;
-    logic [DmaAddrW-1:0] addr;
-    logic [DmaLenW-1:0] len;
+    logic [norman_pkg::DmaAddrW-1:0] addr;
+    logic [norman_pkg::DmaLenW-1:0] len;
     logic               carry;    // the write needs one beat more than the frame has
     logic [31:0]        trailer;
     logic               notify;
-    notify_req_t        nreq;
+    norman_pkg::notify_req_t        nreq;
   } rx_job_t;
 
   // ---------------------------------------------------------------- event queue
@@ -133,13 +133,18 @@ module rx_dma_engine
   logic [EvCntW-1:0] ev_count;
 
   always_comb begin
-    ev_cfg = '{is_cfg: 1'b1, conn: cfg_conn_i, cons: '0, nq: cfg_nq_i};
-    ev_db = '{is_cfg: 1'b0, conn: db_conn_i, cons: db_cons_i, nq: '0};
+    ev_cfg = '0;
+    ev_cfg.is_cfg = 1'b1;
+    ev_cfg.conn = cfg_conn_i;
+    ev_cfg.nq = cfg_nq_i;
+    ev_db = '0;
+    ev_db.conn = db_conn_i;
+    ev_db.cons = db_cons_i;
   end
 
   // A configuration completes one cycle after its OP write, so it is older
   // than a doorbell written in the same cycle: push it first.
-  rx_dma_evq #(.Width($bits(rx_ev_t)), .Depth(EvDepth), .NumIn(2)) u_evq (
+  rx_dma_evq #(.Width($bits(ev_head)), .Depth(EvDepth), .NumIn(2)) u_evq (
     .clk_i,
     .rst_ni,
     .in_valid_i  ({db_valid_i, cfg_valid_i}),
@@ -158,12 +163,12 @@ module rx_dma_engine
 
   logic s1_valid_q, s1_is_desc_q;
   rx_ev_t s1_ev_q;
-  rx_desc_t s1_desc_q;
+  norman_pkg::rx_desc_t s1_desc_q;
   conn_st_t rd_st_q;
 
   // Credit: the job FIFO must have room for the event in s1 and this one.
   logic credit_ok, take_ev, take_desc;
-  logic [ConnIdW-1:0] s0_conn;
+  logic [norman_pkg::ConnIdW-1:0] s0_conn;
   assign credit_ok = 32'(job_count) + 32'(s1_valid_q) < JobDepth;
   assign take_ev = ev_valid && credit_ok;
   assign desc_ready_o = !ev_valid && credit_ok;
@@ -179,13 +184,13 @@ module rx_dma_engine
 
   // ---------------------------------------------------------------- s1: decide
   logic fwd_valid_q;
-  logic [ConnIdW-1:0] fwd_conn_q;
+  logic [norman_pkg::ConnIdW-1:0] fwd_conn_q;
   conn_st_t fwd_st_q;
 
-  conn_st_t st, st_new;
-  logic [ConnIdW-1:0] s1_conn;
+  conn_st_t st;
+  logic [norman_pkg::ConnIdW-1:0] s1_conn;
   logic st_we;
-  logic [NUM_COUNTERS-1:0] cnt_d;
+  logic [norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_d;
 
   logic [31:0] size, diff;
   logic [31:0] slot_idx;
@@ -210,48 +215,50 @@ module rx_dma_engine
     if (s1_valid_q && s1_is_desc_q) begin
       job_push = 1'b1;
       job_d.kind = JOB_DROP;
-      if (s1_desc_q.drop != RXD_NONE) begin
+      if (s1_desc_q.drop != norman_pkg::RXD_NONE) begin
         unique case (s1_desc_q.drop)
-          RXD_MAC_ERROR: cnt_d[CNT_RX_DROP_MAC_ERROR] = 1'b1;
-          RXD_RUNT:      cnt_d[CNT_RX_DROP_RUNT] = 1'b1;
-          RXD_TOO_BIG:   cnt_d[CNT_RX_DROP_TOO_BIG] = 1'b1;
-          RXD_NO_QUEUE:  cnt_d[CNT_RX_DROP_NO_QUEUE] = 1'b1;
-          RXD_DISABLED:  cnt_d[CNT_RX_DROP_DISABLED] = 1'b1;
-          RXD_DST_MAC:   cnt_d[CNT_RX_DROP_DST_MAC] = 1'b1;
+          norman_pkg::RXD_MAC_ERROR: cnt_d[norman_regmap_pkg::CNT_RX_DROP_MAC_ERROR] = 1'b1;
+          norman_pkg::RXD_RUNT:      cnt_d[norman_regmap_pkg::CNT_RX_DROP_RUNT] = 1'b1;
+          norman_pkg::RXD_TOO_BIG:   cnt_d[norman_regmap_pkg::CNT_RX_DROP_TOO_BIG] = 1'b1;
+          norman_pkg::RXD_NO_QUEUE:  cnt_d[norman_regmap_pkg::CNT_RX_DROP_NO_QUEUE] = 1'b1;
+          norman_pkg::RXD_DISABLED:  cnt_d[norman_regmap_pkg::CNT_RX_DROP_DISABLED] = 1'b1;
+          norman_pkg::RXD_DST_MAC:   cnt_d[norman_regmap_pkg::CNT_RX_DROP_DST_MAC] = 1'b1;
           // FILTER, and any reason a future overlay adds, still needs a fate.
-          default:       cnt_d[CNT_RX_DROP_FILTER] = 1'b1;
+          default:       cnt_d[norman_regmap_pkg::CNT_RX_DROP_FILTER] = 1'b1;
         endcase
       end else if (diff >= size) begin
         // '==' in normal operation; '>' only after a bogus RX_CONS, which
         // must not let us overwrite slots the application still owns.
-        cnt_d[CNT_RX_DROP_RING_FULL] = 1'b1;
+        cnt_d[norman_regmap_pkg::CNT_RX_DROP_RING_FULL] = 1'b1;
       end else begin
         // A rejected frame is in the fallback ring only for the control
         // plane to answer, not delivered to anyone: a fate of its own.
-        if (s1_desc_q.flags[RX_SLOT_FLAGS_REJECT]) cnt_d[CNT_RX_FILTER_REJECTED] = 1'b1;
-        else if (s1_desc_q.fallback) cnt_d[CNT_RX_DELIVERED_FALLBACK] = 1'b1;
-        else cnt_d[CNT_RX_DELIVERED_CONN] = 1'b1;
+        if (s1_desc_q.flags[norman_regmap_pkg::RX_SLOT_FLAGS_REJECT]) cnt_d[norman_regmap_pkg::CNT_RX_FILTER_REJECTED] = 1'b1;
+        else if (s1_desc_q.fallback) cnt_d[norman_regmap_pkg::CNT_RX_DELIVERED_FALLBACK] = 1'b1;
+        else cnt_d[norman_regmap_pkg::CNT_RX_DELIVERED_CONN] = 1'b1;
         job_d.kind = JOB_WRITE;
         job_d.addr = s1_desc_q.rx_base + (64'(slot_idx) << SlotShift)
-                     + 64'(RX_SLOT_TRAILER_OFFSET) - 64'(s1_desc_q.len);
-        job_d.len = DmaLenW'(s1_desc_q.len) + DmaLenW'(TrailerBytes);
+                     + 64'(norman_regmap_pkg::RX_SLOT_TRAILER_OFFSET) - 64'(s1_desc_q.len);
+        job_d.len = norman_pkg::DmaLenW'(s1_desc_q.len) + norman_pkg::DmaLenW'(TrailerBytes);
         // The shifted frame ends at lane TrailerLane of its last input beat
         // only if its tail (len mod 64) is 1..TrailerLane bytes; otherwise
         // frame end + trailer fall into one more beat.
         job_d.carry = (len_lanes == '0) || (32'(len_lanes) > TrailerLane);
-        job_d.trailer[RX_SLOT_LEN_LSB +: RX_SLOT_LEN_W] = RX_SLOT_LEN_W'(s1_desc_q.len);
-        job_d.trailer[RX_SLOT_FLAGS_LSB +: RX_SLOT_FLAGS_W] = s1_desc_q.flags;
-        job_d.trailer[RX_SLOT_SEQ_LSB +: RX_SLOT_SEQ_W] = seq;
+        job_d.trailer[norman_regmap_pkg::RX_SLOT_LEN_LSB +: norman_regmap_pkg::RX_SLOT_LEN_W] = norman_regmap_pkg::RX_SLOT_LEN_W'(s1_desc_q.len);
+        job_d.trailer[norman_regmap_pkg::RX_SLOT_FLAGS_LSB +: norman_regmap_pkg::RX_SLOT_FLAGS_W] = s1_desc_q.flags;
+        job_d.trailer[norman_regmap_pkg::RX_SLOT_SEQ_LSB +: norman_regmap_pkg::RX_SLOT_SEQ_W] = seq;
         job_d.notify = !st.pend;
-        job_d.nreq = '{nq_id: s1_desc_q.nq_id, conn_id: s1_desc_q.conn_id,
-                       kind: 16'(NOTIFY_KINDS_RX)};
+        job_d.nreq.nq_id = s1_desc_q.nq_id;
+        job_d.nreq.conn_id = s1_desc_q.conn_id;
+        job_d.nreq.kind = 16'(norman_regmap_pkg::NOTIFY_KINDS_RX);
         st_new.prod = seq;
         st_new.pend = 1'b1;
         st_new.nq = s1_desc_q.nq_id;
         st_we = 1'b1;
       end
     end else if (s1_valid_q && s1_ev_q.is_cfg) begin
-      st_new = '{nq: s1_ev_q.nq, pend: 1'b0, cons: '0, prod: '0};
+      st_new = '0;
+      st_new.nq = s1_ev_q.nq;
       st_we = 1'b1;
     end else if (s1_valid_q) begin
       // RX_CONS: store cons; frames still unconsumed are announced again.
@@ -262,16 +269,24 @@ module rx_dma_engine
         job_push = 1'b1;
         job_d.kind = JOB_NOTE;
         job_d.notify = 1'b1;
-        job_d.nreq = '{nq_id: st.nq, conn_id: s1_ev_q.conn, kind: 16'(NOTIFY_KINDS_RX)};
+        job_d.nreq.nq_id = st.nq;
+        job_d.nreq.conn_id = s1_ev_q.conn;
+        job_d.nreq.kind = 16'(norman_regmap_pkg::NOTIFY_KINDS_RX);
       end
     end
     // A lost event has no counter of its own; it is a doorbell we could not take.
-    if (ev_overflow) cnt_d[CNT_DOORBELL_INVALID] = 1'b1;
+    if (ev_overflow) cnt_d[norman_regmap_pkg::CNT_DOORBELL_INVALID] = 1'b1;
   end
+
+  // The whole entry is read (Yosys selects no field of a memory word).
+  /* verilator lint_off UNUSEDSIGNAL */
+  conn_st_t query_st_q;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign query_prod_o = query_st_q.prod;
 
   always_ff @(posedge clk_i) begin
     if (st_we) st_mem[s1_conn] <= st_new;
-    query_prod_o <= st_mem[query_conn_i].prod;
+    query_st_q <= st_mem[query_conn_i];
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -295,7 +310,7 @@ module rx_dma_engine
   end
 
   // ---------------------------------------------------------------- job FIFO
-  sync_fifo #(.Width($bits(rx_job_t)), .Depth(JobDepth)) u_job_fifo (
+  sync_fifo #(.Width($bits(job)), .Depth(JobDepth)) u_job_fifo (
     .clk_i,
     .rst_ni,
     .in_valid_i  (job_push),
@@ -309,22 +324,22 @@ module rx_dma_engine
 
   // ---------------------------------------------------------------- mover
   logic out_valid_q, out_last_q, out_notify_q;
-  logic [DmaAddrW-1:0] out_addr_q;
-  logic [DmaLenW-1:0] out_len_q;
-  logic [DataW-1:0] out_data_q;
-  notify_req_t out_nreq_q;
+  logic [norman_pkg::DmaAddrW-1:0] out_addr_q;
+  logic [norman_pkg::DmaLenW-1:0] out_len_q;
+  logic [norman_pkg::DataW-1:0] out_data_q;
+  norman_pkg::notify_req_t out_nreq_q;
 
   logic carry_q, first_q;
-  logic [DataW-1:0] prev_q;
+  logic [norman_pkg::DataW-1:0] prev_q;
 
   logic nf_push, nf_valid;
   logic [NfCntW-1:0] nf_count;
-  notify_req_t nf_data;
+  norman_pkg::notify_req_t nf_data;
 
   logic wr_fire, can_load, load, load_last, data_fire, note_push;
-  logic [DataW-1:0] sh_in, sh_prev, beat;
+  logic [norman_pkg::DataW-1:0] sh_in, sh_prev, beat;
   // verilator lint_off UNUSEDSIGNAL
-  logic [2*DataW-1:0] sh_cat;  // only the upper half is the output beat
+  logic [2*norman_pkg::DataW-1:0] sh_cat;  // only the upper half is the output beat
   // verilator lint_on UNUSEDSIGNAL
 
   // A write that must be announced reserves its notification FIFO entry
@@ -387,7 +402,7 @@ module rx_dma_engine
     // Barrel shift by off lanes across the previous and current beats.
     sh_prev = first_q ? '0 : prev_q;
     sh_cat = {sh_in, sh_prev} << {job.addr[LaneW-1:0], 3'b000};
-    beat = sh_cat[2*DataW-1:DataW];
+    beat = sh_cat[2*norman_pkg::DataW-1:norman_pkg::DataW];
     if (load_last) beat[TrailerLane*8 +: 32] = job.trailer;
   end
 
@@ -439,7 +454,7 @@ module rx_dma_engine
   assign nf_push = nf_release || note_push;
   assign nf_data = note_push ? job.nreq : out_nreq_q;
 
-  sync_fifo #(.Width($bits(notify_req_t)), .Depth(NotifyDepth)) u_nf_fifo (
+  sync_fifo #(.Width(norman_pkg::NotifyReqW), .Depth(NotifyDepth)) u_nf_fifo (
     .clk_i,
     .rst_ni,
     .in_valid_i  (nf_push),

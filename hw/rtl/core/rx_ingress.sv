@@ -5,8 +5,6 @@
 // maximum-size frame; a frame longer than that is cut and flagged so the RX
 // engine discards it without ever losing the end-of-frame marker.
 module rx_ingress
-  import norman_pkg::*;
-  import norman_regmap_pkg::*;
 #(
   parameter int unsigned NumPorts = 2,
   parameter int unsigned PortFifoDepth = 64,
@@ -17,57 +15,59 @@ module rx_ingress
   input  logic                                  rst_ni,
   input  logic [NumPorts-1:0]                   eth_rx_tvalid_i,
   output logic [NumPorts-1:0]                   eth_rx_tready_o,
-  input  logic [NumPorts-1:0][DataW-1:0]        eth_rx_tdata_i,
-  input  logic [NumPorts-1:0][KeepW-1:0]        eth_rx_tkeep_i,
+  input  logic [NumPorts-1:0][norman_pkg::DataW-1:0]        eth_rx_tdata_i,
+  input  logic [NumPorts-1:0][norman_pkg::KeepW-1:0]        eth_rx_tkeep_i,
   input  logic [NumPorts-1:0]                   eth_rx_tlast_i,
   input  logic [NumPorts-1:0]                   eth_rx_tuser_i,
   input  logic                                  rx_enable_i,
   // Parsed metadata, one per frame, in frame order.
   output logic                                  meta_valid_o,
   input  logic                                  meta_ready_i,
-  output rx_meta_t                              meta_o,
+  output norman_pkg::rx_meta_t                              meta_o,
   // Frame data, in the same order.
   output logic                                  data_valid_o,
   input  logic                                  data_ready_i,
-  output logic [DataW-1:0]                      data_o,
-  output logic [KeepW-1:0]                      keep_o,
+  output logic [norman_pkg::DataW-1:0]                      data_o,
+  output logic [norman_pkg::KeepW-1:0]                      keep_o,
   output logic                                  last_o,
   // Events, one vector per port (two ports may finish frames in one cycle).
-  output logic [NumPorts-1:0][NUM_COUNTERS-1:0] cnt_o,
+  output logic [NumPorts-1:0][norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_o,
   output logic [NumPorts-1:0]                   bytes_valid_o,
   output logic [NumPorts-1:0][15:0]             bytes_o,
   output logic                                  idle_o
 );
   // A maximum frame plus one beat that stands for a cut-off tail.
-  localparam int unsigned MaxFrameBeats = (MAX_FRAME_BYTES + KeepW - 1) / KeepW;
+  localparam int unsigned MaxFrameBeats = (norman_regmap_pkg::MAX_FRAME_BYTES + norman_pkg::KeepW - 1) / norman_pkg::KeepW;
   localparam int unsigned ReserveBeats = MaxFrameBeats + 2;
   localparam int unsigned PortCntW = $clog2(PortFifoDepth + 1);
   localparam int unsigned PortSelW = (NumPorts > 1) ? $clog2(NumPorts) : 1;
 
   typedef struct packed {
-    logic [DataW-1:0] data;
-    logic [KeepW-1:0] keep;
+    logic [norman_pkg::DataW-1:0] data;
+    logic [norman_pkg::KeepW-1:0] keep;
     logic             last;
     logic             mac_err;
     logic             too_big;
   } beat_t;
 
   typedef struct packed {
-    logic [DataW-1:0] data;
-    logic [KeepW-1:0] keep;
+    logic [norman_pkg::DataW-1:0] data;
+    logic [norman_pkg::KeepW-1:0] keep;
     logic             last;
   } data_beat_t;
 
-  function automatic logic [6:0] popcount(logic [KeepW-1:0] k);
+  function automatic logic [6:0] popcount(logic [norman_pkg::KeepW-1:0] k);
     logic [6:0] n;
     n = '0;
-    for (int unsigned i = 0; i < KeepW; i++) n = n + 7'(k[i]);
-    return n;
+    for (int unsigned i = 0; i < norman_pkg::KeepW; i++) n = n + 7'(k[i]);
+    popcount = n;
   endfunction
 
   // ---------------------------------------------------------------- per port
   logic [NumPorts-1:0] pf_in_valid, pf_in_ready, pf_out_valid, pf_out_ready;
-  beat_t [NumPorts-1:0] pf_in, pf_out;
+  // Plain vectors: Yosys mis-sizes packed arrays of a struct type.
+  beat_t cur;
+  logic [NumPorts-1:0][$bits(cur)-1:0] pf_in, pf_out;
   logic [NumPorts-1:0][PortCntW-1:0] pf_count;
 
   for (genvar p = 0; p < NumPorts; p++) begin : g_port
@@ -99,11 +99,13 @@ module rx_ingress
     assign keep_beat = (32'(beat_idx) < ReserveBeats - 1) || eth_rx_tlast_i[p];
 
     assign pf_in_valid[p] = beat && !drop_now && keep_beat;
-    assign pf_in[p].data = eth_rx_tdata_i[p];
-    assign pf_in[p].keep = eth_rx_tkeep_i[p];
-    assign pf_in[p].last = eth_rx_tlast_i[p];
-    assign pf_in[p].mac_err = eth_rx_tuser_i[p] && eth_rx_tlast_i[p];  // tuser counts only with tlast
-    assign pf_in[p].too_big = 32'(len_next) > MAX_FRAME_BYTES;
+    beat_t pin;
+    assign pin.data = eth_rx_tdata_i[p];
+    assign pin.keep = eth_rx_tkeep_i[p];
+    assign pin.last = eth_rx_tlast_i[p];
+    assign pin.mac_err = eth_rx_tuser_i[p] && eth_rx_tlast_i[p];  // tuser counts only with tlast
+    assign pin.too_big = 32'(len_next) > norman_regmap_pkg::MAX_FRAME_BYTES;
+    assign pf_in[p] = pin;
 
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
@@ -122,15 +124,15 @@ module rx_ingress
 
     always_comb begin
       cnt_o[p] = '0;
-      cnt_o[p][CNT_RX_FRAMES] = beat && eth_rx_tlast_i[p];
-      cnt_o[p][CNT_RX_DROP_DISABLED] = drop_disabled;
-      cnt_o[p][CNT_RX_DROP_OVERFLOW] = drop_overflow;
+      cnt_o[p][norman_regmap_pkg::CNT_RX_FRAMES] = beat && eth_rx_tlast_i[p];
+      cnt_o[p][norman_regmap_pkg::CNT_RX_DROP_DISABLED] = drop_disabled;
+      cnt_o[p][norman_regmap_pkg::CNT_RX_DROP_OVERFLOW] = drop_overflow;
     end
     assign bytes_valid_o[p] = beat && eth_rx_tlast_i[p];
     assign bytes_o[p] = len_next;
 
     // The reservation at the first beat guarantees room for every kept beat.
-    sync_fifo #(.Width($bits(beat_t)), .Depth(PortFifoDepth)) u_port_fifo (
+    sync_fifo #(.Width($bits(cur)), .Depth(PortFifoDepth)) u_port_fifo (
       .clk_i, .rst_ni,
       .in_valid_i(pf_in_valid[p]), .in_ready_o(pf_in_ready[p]), .in_data_i(pf_in[p]),
       .out_valid_o(pf_out_valid[p]), .out_ready_i(pf_out_ready[p]), .out_data_o(pf_out[p]),
@@ -146,7 +148,6 @@ module rx_ingress
   logic [$clog2(MetaFifoDepth + 1)-1:0] meta_count;
   logic [$clog2(MetaFifoDepth + 1)-1:0] side_count;
   logic room_for_frame;
-  beat_t cur;
 
   assign room_for_frame = 32'(meta_count) + 32'(side_count) + 2 < MetaFifoDepth;
 
@@ -183,7 +184,7 @@ module rx_ingress
   end
 
   // Frame-level facts wait beside the parser for its metadata.
-  rx_side_t side_in, side_out;
+  norman_pkg::rx_side_t side_in, side_out;
   logic side_err_q, side_big_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -194,29 +195,29 @@ module rx_ingress
       side_big_q <= cur.last ? 1'b0 : (side_big_q || cur.too_big);
     end
   end
-  assign side_in.port = PortIdW'(sel_d);
+  assign side_in.port = norman_pkg::PortIdW'(sel_d);
   assign side_in.mac_err = side_err_q || cur.mac_err;
   assign side_in.too_big = side_big_q || cur.too_big;
 
   logic parser_valid, side_valid;
-  pkt_meta_t parser_meta;
+  norman_pkg::pkt_meta_t parser_meta;
   pkt_parser u_parser (
     .clk_i, .rst_ni,
     .beat_valid_i(move), .beat_data_i(cur.data), .beat_keep_i(cur.keep), .beat_last_i(cur.last),
     .meta_valid_o(parser_valid), .meta_o(parser_meta));
 
-  sync_fifo #(.Width($bits(rx_side_t)), .Depth(MetaFifoDepth)) u_side_fifo (
+  sync_fifo #(.Width(norman_pkg::RxSideW), .Depth(MetaFifoDepth)) u_side_fifo (
     .clk_i, .rst_ni,
     .in_valid_i(move && cur.last), .in_ready_o(side_ready), .in_data_i(side_in),
     .out_valid_o(side_valid), .out_ready_i(parser_valid), .out_data_o(side_out),
     .count_o(side_count));
 
-  rx_meta_t meta_in;
+  norman_pkg::rx_meta_t meta_in;
   assign meta_in.meta = parser_meta;
   assign meta_in.side = side_out;
 
   logic meta_valid_int, meta_in_ready;
-  sync_fifo #(.Width($bits(rx_meta_t)), .Depth(MetaFifoDepth)) u_meta_fifo (
+  sync_fifo #(.Width(norman_pkg::RxMetaW), .Depth(MetaFifoDepth)) u_meta_fifo (
     .clk_i, .rst_ni,
     .in_valid_i(parser_valid), .in_ready_o(meta_in_ready), .in_data_i(meta_in),
     .out_valid_o(meta_valid_int), .out_ready_i(meta_ready_i), .out_data_o(meta_o),
@@ -229,7 +230,7 @@ module rx_ingress
   assign df_in.data = cur.data;
   assign df_in.keep = cur.keep;
   assign df_in.last = cur.last;
-  sync_fifo #(.Width($bits(data_beat_t)), .Depth(DataFifoDepth)) u_data_fifo (
+  sync_fifo #(.Width($bits(df_in)), .Depth(DataFifoDepth)) u_data_fifo (
     .clk_i, .rst_ni,
     .in_valid_i(move), .in_ready_o(df_ready), .in_data_i(df_in),
     .out_valid_o(df_valid), .out_ready_i(data_ready_i), .out_data_o(df_out),

@@ -33,11 +33,9 @@
 // Frames are forwarded in order; a frame waiting for a busy port holds back
 // the frames behind it (the next frame may still enter the buffer).
 module tx_check
-  import norman_pkg::*;
-  import norman_regmap_pkg::*;
 #(
   parameter int unsigned NumPorts      = 2,
-  parameter int unsigned FilterLatency = filter_latency(FILTER_ENTRIES),
+  parameter int unsigned FilterLatency = norman_pkg::filter_latency(norman_regmap_pkg::FILTER_ENTRIES),
   parameter int unsigned DataFifoDepth = 64,  // beats; must hold a maximum frame (24 beats)
   // Frames between input and completion: enough for single-beat frames at one
   // per cycle through the parser and the filter verdict.
@@ -48,37 +46,37 @@ module tx_check
   // Frames from tx_engine: lane-0 aligned beats; info sampled on the first beat.
   input  logic                           in_valid_i,
   output logic                           in_ready_o,
-  input  logic [DataW-1:0]               in_data_i,
-  input  logic [KeepW-1:0]               in_keep_i,
+  input  logic [norman_pkg::DataW-1:0]               in_data_i,
+  input  logic [norman_pkg::KeepW-1:0]               in_keep_i,
   input  logic                           in_last_i,
-  input  tx_info_t                       in_info_i,
+  input  norman_pkg::tx_info_t                       in_info_i,
   // The connection being closed (CONN_SET/CONN_CLEAR drain), from flops.
   input  logic                           drain_valid_i,
-  input  logic [ConnIdW-1:0]             drain_conn_i,
+  input  logic [norman_pkg::ConnIdW-1:0]             drain_conn_i,
   // CTRL.PORT_BCAST per port, from flops.
   input  logic [NumPorts-1:0][31:0]      port_bcast_i,
   // Filter overlay lookup port (fixed latency FilterLatency, no back-pressure).
   output logic                           flt_valid_o,
-  output logic [FILTER_RANGE_KEY_W-1:0]  flt_key_o,
-  output logic [FILTER_FLAGS_W-1:0]      flt_flags_o,
+  output logic [norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0]  flt_key_o,
+  output logic [norman_regmap_pkg::FILTER_FLAGS_W-1:0]      flt_flags_o,
   output logic [15:0]                    flt_bytes_o,
   input  logic                           flt_valid_i,
   input  logic                           flt_hit_i,
-  input  logic [FILTER_ACTION_W-1:0]     flt_action_i,
+  input  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0]     flt_action_i,
   input  logic                           flt_log_i,
   // Ethernet TX to the MACs (AXI4-Stream).
   output logic [NumPorts-1:0]            eth_tx_tvalid_o,
   input  logic [NumPorts-1:0]            eth_tx_tready_i,
-  output logic [NumPorts-1:0][DataW-1:0] eth_tx_tdata_o,
-  output logic [NumPorts-1:0][KeepW-1:0] eth_tx_tkeep_o,
+  output logic [NumPorts-1:0][norman_pkg::DataW-1:0] eth_tx_tdata_o,
+  output logic [NumPorts-1:0][norman_pkg::KeepW-1:0] eth_tx_tkeep_o,
   output logic [NumPorts-1:0]            eth_tx_tlast_o,
   // One completion per frame, in frame order.
   output logic                           cpl_valid_o,
   input  logic                           cpl_ready_i,
-  output logic [ConnIdW-1:0]             cpl_conn_o,
+  output logic [norman_pkg::ConnIdW-1:0]             cpl_conn_o,
   output logic [15:0]                    cpl_idx_o,
-  output logic [TX_DESC_STATUS_W-1:0]    cpl_status_o,
-  output logic [NUM_COUNTERS-1:0]        cnt_o,
+  output logic [norman_regmap_pkg::TX_DESC_STATUS_W-1:0]    cpl_status_o,
+  output logic [norman_regmap_pkg::NUM_COUNTERS-1:0]        cnt_o,
   // TX_BYTES increment: bytes of each sent frame.
   output logic                           tx_bytes_valid_o,
   output logic [15:0]                    tx_bytes_o,
@@ -90,24 +88,24 @@ module tx_check
   localparam logic [7:0] ProtoUdp = 8'd17;
 
   typedef struct packed {
-    logic [DataW-1:0] data;
-    logic [KeepW-1:0] keep;
+    logic [norman_pkg::DataW-1:0] data;
+    logic [norman_pkg::KeepW-1:0] keep;
     logic             last;
   } beat_t;
 
   typedef struct packed {
     logic                        pass;
     logic [PortSelW-1:0]         port;
-    logic [ConnIdW-1:0]          conn;
+    logic [norman_pkg::ConnIdW-1:0]          conn;
     logic [15:0]                 idx;
-    logic [TX_DESC_STATUS_W-1:0] status;
+    logic [norman_regmap_pkg::TX_DESC_STATUS_W-1:0] status;
     logic [15:0]                 len;
   } verdict_t;
 
   typedef struct packed {
-    logic [ConnIdW-1:0]          conn;
+    logic [norman_pkg::ConnIdW-1:0]          conn;
     logic [15:0]                 idx;
-    logic [TX_DESC_STATUS_W-1:0] status;
+    logic [norman_regmap_pkg::TX_DESC_STATUS_W-1:0] status;
   } cpl_t;
 
   // ------------------------------------------------------------ input
@@ -136,9 +134,11 @@ module tx_check
   beat_t df_in, df_out;
   logic  df_out_valid, df_pop;
   logic [$clog2(DataFifoDepth + 1)-1:0] df_count;
-  assign df_in = '{data: in_data_i, keep: in_keep_i, last: in_last_i};
+  assign df_in.data = in_data_i;
+  assign df_in.keep = in_keep_i;
+  assign df_in.last = in_last_i;
 
-  sync_fifo #(.Width($bits(beat_t)), .Depth(DataFifoDepth)) u_data_fifo (
+  sync_fifo #(.Width($bits(df_in)), .Depth(DataFifoDepth)) u_data_fifo (
     .clk_i, .rst_ni,
     .in_valid_i(in_fire), .in_ready_o(df_in_ready), .in_data_i(df_in),
     .out_valid_o(df_out_valid), .out_ready_i(df_pop), .out_data_o(df_out),
@@ -146,12 +146,12 @@ module tx_check
 
   // The connection's facts, in frame order, until the parser is done.
   logic     info_out_valid, info_in_ready;
-  tx_info_t info_out;
+  norman_pkg::tx_info_t info_out;
   logic [$clog2(MaxFrames + 1)-1:0] info_count;
   logic     meta_valid;
-  pkt_meta_t meta;
+  norman_pkg::pkt_meta_t meta;
 
-  sync_fifo #(.Width($bits(tx_info_t)), .Depth(MaxFrames)) u_info_fifo (
+  sync_fifo #(.Width(norman_pkg::TxInfoW), .Depth(MaxFrames)) u_info_fifo (
     .clk_i, .rst_ni,
     .in_valid_i(in_first), .in_ready_o(info_in_ready), .in_data_i(in_info_i),
     .out_valid_o(info_out_valid), .out_ready_i(meta_valid), .out_data_o(info_out),
@@ -209,28 +209,28 @@ module tx_check
     verdict.conn = info_out.conn_id;
     verdict.idx  = info_out.desc_idx;
     verdict.len  = meta.frame_len;
-    if (closed)       verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_CLOSED);
-    else if (vlan)    verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_VLAN);
-    else if (spoof)   verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_SPOOF);
-    else if (martian) verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_MARTIAN);
-    else if (bcast)   verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_BROADCAST);
-    else              verdict.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_SENT);
+    if (closed)       verdict.status = norman_regmap_pkg::TX_DESC_STATUS_W'(norman_regmap_pkg::TX_DESC_STATUS_DROP_CLOSED);
+    else if (vlan)    verdict.status = norman_regmap_pkg::TX_DESC_STATUS_W'(norman_regmap_pkg::TX_DESC_STATUS_DROP_VLAN);
+    else if (spoof)   verdict.status = norman_regmap_pkg::TX_DESC_STATUS_W'(norman_regmap_pkg::TX_DESC_STATUS_DROP_SPOOF);
+    else if (martian) verdict.status = norman_regmap_pkg::TX_DESC_STATUS_W'(norman_regmap_pkg::TX_DESC_STATUS_DROP_MARTIAN);
+    else if (bcast)   verdict.status = norman_regmap_pkg::TX_DESC_STATUS_W'(norman_regmap_pkg::TX_DESC_STATUS_DROP_BROADCAST);
+    else              verdict.status = norman_regmap_pkg::TX_DESC_STATUS_W'(norman_regmap_pkg::TX_DESC_STATUS_SENT);
   end
 
   // ------------------------------------------------------------ filter (OUTPUT)
-  flt_hdr_t flt_hdr;
+  norman_pkg::flt_hdr_t flt_hdr;
   logic judge;
-  assign flt_hdr = flt_hdr_of(meta);
+  assign flt_hdr = norman_pkg::flt_hdr_of(meta);
   assign judge = meta_valid && !refuse && flt_hdr.judge;
   assign flt_valid_o = judge;
-  assign flt_key_o = flt_key_of(flt_hdr, info_out.port, info_out.owner_valid, info_out.owner);
-  assign flt_flags_o = flt_flags_of(flt_hdr, 1'b1, info_out.owner_valid);
+  assign flt_key_o = norman_pkg::flt_key_of(flt_hdr, info_out.port, info_out.owner_valid, info_out.owner);
+  assign flt_flags_o = norman_pkg::flt_flags_of(flt_hdr, 1'b1, info_out.owner_valid);
   assign flt_bytes_o = flt_hdr.ip_len;
 
   // Every frame's verdict waits exactly FilterLatency cycles, judged or not.
   logic dl_valid, dl_judged;
   verdict_t dl_verdict;
-  delay_line #(.Width($bits(verdict_t)), .Depth(FilterLatency)) u_delay (
+  delay_line #(.Width($bits(verdict)), .Depth(FilterLatency)) u_delay (
     .clk_i, .rst_ni,
     .valid_i(meta_valid), .flag_i(judge), .data_i(verdict),
     .valid_o(dl_valid), .flag_o(dl_judged), .data_o(dl_verdict));
@@ -239,12 +239,12 @@ module tx_check
   verdict_t verdict_out;
   assign last_judged = dl_valid && dl_judged;
   assign flt_deny = last_judged && flt_valid_i && flt_hit_i
-                    && 32'(flt_action_i) != FILTER_ACTIONS_ACCEPT;
+                    && 32'(flt_action_i) != norman_regmap_pkg::FILTER_ACTIONS_ACCEPT;
   always_comb begin
     verdict_out = dl_verdict;
     if (flt_deny) begin
       verdict_out.pass = 1'b0;
-      verdict_out.status = TX_DESC_STATUS_W'(TX_DESC_STATUS_DROP_FILTER);
+      verdict_out.status = norman_regmap_pkg::TX_DESC_STATUS_W'(norman_regmap_pkg::TX_DESC_STATUS_DROP_FILTER);
     end
   end
 
@@ -261,7 +261,7 @@ module tx_check
   verdict_t vf_out;
   logic [$clog2(MaxFrames + 1)-1:0] vf_count;
 
-  sync_fifo #(.Width($bits(verdict_t)), .Depth(MaxFrames)) u_verdict_fifo (
+  sync_fifo #(.Width($bits(verdict)), .Depth(MaxFrames)) u_verdict_fifo (
     .clk_i, .rst_ni,
     .in_valid_i(dl_valid), .in_ready_o(vf_in_ready), .in_data_i(verdict_out),
     .out_valid_o(vf_out_valid), .out_ready_i(frame_done), .out_data_o(vf_out),
@@ -290,9 +290,11 @@ module tx_check
 
   cpl_t cf_in, cf_out;
   logic [2:0] cf_count;
-  assign cf_in = '{conn: vf_out.conn, idx: vf_out.idx, status: vf_out.status};
+  assign cf_in.conn = vf_out.conn;
+  assign cf_in.idx = vf_out.idx;
+  assign cf_in.status = vf_out.status;
 
-  sync_fifo #(.Width($bits(cpl_t)), .Depth(4)) u_cpl_fifo (
+  sync_fifo #(.Width($bits(cf_in)), .Depth(4)) u_cpl_fifo (
     .clk_i, .rst_ni,
     .in_valid_i(frame_done), .in_ready_o(cf_in_ready), .in_data_i(cf_in),
     .out_valid_o(cpl_valid_o), .out_ready_i(cpl_ready_i), .out_data_o(cf_out),
@@ -307,15 +309,15 @@ module tx_check
   assign sent = frame_done && vf_out.pass;
   always_comb begin
     cnt_o = '0;
-    cnt_o[CNT_TX_SENT]       = sent;
-    cnt_o[CNT_TX_DROP_SPOOF] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_SPOOF;
-    cnt_o[CNT_TX_DROP_FILTER] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_FILTER;
-    cnt_o[CNT_TX_DROP_VLAN] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_VLAN;
-    cnt_o[CNT_TX_DROP_MARTIAN] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_MARTIAN;
-    cnt_o[CNT_TX_DROP_BROADCAST] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_BROADCAST;
-    cnt_o[CNT_TX_DROP_CLOSED] = frame_done && 32'(vf_out.status) == TX_DESC_STATUS_DROP_CLOSED;
-    cnt_o[CNT_FILTER_TX_LOOKUPS] = judge;
-    cnt_o[CNT_FILTER_LOG_HITS] = flt_valid_i && flt_hit_i && flt_log_i;
+    cnt_o[norman_regmap_pkg::CNT_TX_SENT]       = sent;
+    cnt_o[norman_regmap_pkg::CNT_TX_DROP_SPOOF] = frame_done && 32'(vf_out.status) == norman_regmap_pkg::TX_DESC_STATUS_DROP_SPOOF;
+    cnt_o[norman_regmap_pkg::CNT_TX_DROP_FILTER] = frame_done && 32'(vf_out.status) == norman_regmap_pkg::TX_DESC_STATUS_DROP_FILTER;
+    cnt_o[norman_regmap_pkg::CNT_TX_DROP_VLAN] = frame_done && 32'(vf_out.status) == norman_regmap_pkg::TX_DESC_STATUS_DROP_VLAN;
+    cnt_o[norman_regmap_pkg::CNT_TX_DROP_MARTIAN] = frame_done && 32'(vf_out.status) == norman_regmap_pkg::TX_DESC_STATUS_DROP_MARTIAN;
+    cnt_o[norman_regmap_pkg::CNT_TX_DROP_BROADCAST] = frame_done && 32'(vf_out.status) == norman_regmap_pkg::TX_DESC_STATUS_DROP_BROADCAST;
+    cnt_o[norman_regmap_pkg::CNT_TX_DROP_CLOSED] = frame_done && 32'(vf_out.status) == norman_regmap_pkg::TX_DESC_STATUS_DROP_CLOSED;
+    cnt_o[norman_regmap_pkg::CNT_FILTER_TX_LOOKUPS] = judge;
+    cnt_o[norman_regmap_pkg::CNT_FILTER_LOG_HITS] = flt_valid_i && flt_hit_i && flt_log_i;
   end
   assign tx_bytes_valid_o = sent;
   assign tx_bytes_o = vf_out.len;

@@ -51,16 +51,14 @@
 //
 // Simulation speed: all per-key work sits in flops enabled by the stage's
 // valid bit, so cycles without keys cost little.
-module filter_classifier
-  import norman_regmap_pkg::*;
-#(
-  parameter int unsigned Entries = FILTER_ENTRIES,
-  parameter int unsigned Stride = FILTER_STRIDE,
+module filter_classifier #(
+  parameter int unsigned Entries = norman_regmap_pkg::FILTER_ENTRIES,
+  parameter int unsigned Stride = norman_regmap_pkg::FILTER_STRIDE,
   parameter int unsigned TagW = 1,
   parameter int unsigned EpochW = 32,
   parameter int unsigned PostStages = 0,
-  localparam int unsigned KeyW = FILTER_RANGE_KEY_W,
-  localparam int unsigned FlagsW = FILTER_FLAGS_W,
+  localparam int unsigned KeyW = norman_regmap_pkg::FILTER_RANGE_KEY_W,
+  localparam int unsigned FlagsW = norman_regmap_pkg::FILTER_FLAGS_W,
   localparam int unsigned SlotW = (Entries > 1) ? $clog2(Entries) : 1
 ) (
   input  logic                            clk_i,
@@ -74,24 +72,24 @@ module filter_classifier
   output logic [TagW-1:0]                 res_tag_o,
   output logic                            res_hit_o,
   output logic [SlotW-1:0]                res_slot_o,
-  output logic [FILTER_PRIO_BITS-1:0]     res_prio_o,
-  output logic [FILTER_ACTION_W-1:0]      res_action_o,
-  output logic [FILTER_REJECT_WITH_W-1:0] res_reject_with_o,
+  output logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0]     res_prio_o,
+  output logic [norman_regmap_pkg::FILTER_ACTION_W-1:0]      res_action_o,
+  output logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] res_reject_with_o,
   output logic                            res_log_o,
   output logic [15:0]                     latency_o,
   // Slot writes into the shadow bank.
   input  logic                            wr_valid_i,
   output logic                            wr_ready_o,
-  input  logic [FILTER_SLOT_W-1:0]        wr_slot_i,
+  input  logic [norman_regmap_pkg::FILTER_SLOT_W-1:0]        wr_slot_i,
   input  logic                            wr_slot_valid_i,
   input  logic [KeyW-1:0]                 wr_lo_i,
   input  logic [KeyW-1:0]                 wr_hi_i,
-  input  logic [FILTER_NUM_FIELDS-1:0]    wr_neg_i,
+  input  logic [norman_regmap_pkg::FILTER_NUM_FIELDS-1:0]    wr_neg_i,
   input  logic [FlagsW-1:0]               wr_flags_value_i,
   input  logic [FlagsW-1:0]               wr_flags_mask_i,
-  input  logic [FILTER_PRIO_BITS-1:0]     wr_prio_i,
-  input  logic [FILTER_ACTION_W-1:0]      wr_action_i,
-  input  logic [FILTER_REJECT_WITH_W-1:0] wr_reject_with_i,
+  input  logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0]     wr_prio_i,
+  input  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0]      wr_action_i,
+  input  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] wr_reject_with_i,
   input  logic                            wr_log_i,
   output logic                            wr_done_o,
   output logic                            wr_error_o,
@@ -104,8 +102,8 @@ module filter_classifier
   output logic                            shadow_ready_o,
   output logic                            idle_o
 );
-  localparam int unsigned NumFields = FILTER_NUM_FIELDS;
-  localparam int unsigned PrioW = FILTER_PRIO_BITS;
+  localparam int unsigned NumFields = norman_regmap_pkg::FILTER_NUM_FIELDS;
+  localparam int unsigned PrioW = norman_regmap_pkg::FILTER_PRIO_BITS;
   localparam int unsigned Rows = 2 ** Stride;
   localparam int unsigned RowAddrW = Stride + 1;  // {bank, chunk value}
   localparam int unsigned NumFlagChunks = (FlagsW + Stride - 1) / Stride;
@@ -114,7 +112,7 @@ module filter_classifier
   localparam int unsigned TreeStages = (Levels + 1) / 2;
   // Users size their delay lines by norman_pkg::filter_latency.
   localparam int unsigned Latency = norman_pkg::filter_latency(Entries);
-  localparam int unsigned MetaW = FILTER_ACTION_W + FILTER_REJECT_WITH_W + 1;
+  localparam int unsigned MetaW = norman_regmap_pkg::FILTER_ACTION_W + norman_regmap_pkg::FILTER_REJECT_WITH_W + 1;
   localparam int unsigned Drain = Latency + PostStages;
   localparam int unsigned DrainW = $clog2(Drain + 1);
 
@@ -123,13 +121,13 @@ module filter_classifier
   // least significant first; chunk g starts at key bit ChunkLsb[g] and has
   // ChunkBits[g] <= Stride bits of its field.
   function automatic int unsigned field_chunks(int unsigned f);
-    return (FILTER_FIELD_W[f] + Stride - 1) / Stride;
+    field_chunks = (norman_regmap_pkg::filter_field_w(f) + Stride - 1) / Stride;
   endfunction
 
   function automatic int unsigned total_chunks();
     int unsigned n = 0;
     for (int unsigned f = 0; f < NumFields; f++) n += field_chunks(f);
-    return n;
+    total_chunks = n;
   endfunction
 
   localparam int unsigned NumChunks = total_chunks();
@@ -144,13 +142,13 @@ module filter_classifier
       t[f] = 16'(n);
       n += field_chunks(f);
     end
-    return t;
+    field_base_tbl = t;
   endfunction
 
   function automatic field_tbl_t field_chunks_tbl();
     field_tbl_t t;
     for (int unsigned f = 0; f < NumFields; f++) t[f] = 16'(field_chunks(f));
-    return t;
+    field_chunks_tbl = t;
   endfunction
 
   function automatic chunk_tbl_t chunk_lsb_tbl();
@@ -158,11 +156,11 @@ module filter_classifier
     int unsigned g = 0;
     for (int unsigned f = 0; f < NumFields; f++) begin
       for (int unsigned c = 0; c < field_chunks(f); c++) begin
-        t[g] = 16'(FILTER_FIELD_LSB[f] + c * Stride);
+        t[g] = 16'(norman_regmap_pkg::filter_field_lsb(f) + c * Stride);
         g++;
       end
     end
-    return t;
+    chunk_lsb_tbl = t;
   endfunction
 
   function automatic chunk_tbl_t chunk_bits_tbl();
@@ -170,11 +168,11 @@ module filter_classifier
     int unsigned g = 0;
     for (int unsigned f = 0; f < NumFields; f++) begin
       for (int unsigned c = 0; c < field_chunks(f); c++) begin
-        t[g] = 16'((FILTER_FIELD_W[f] - c * Stride < Stride) ? FILTER_FIELD_W[f] - c * Stride : Stride);
+        t[g] = 16'((norman_regmap_pkg::filter_field_w(f) - c * Stride < Stride) ? norman_regmap_pkg::filter_field_w(f) - c * Stride : Stride);
         g++;
       end
     end
-    return t;
+    chunk_bits_tbl = t;
   endfunction
 
   /* verilator lint_on UNUSEDSIGNAL */
@@ -188,7 +186,7 @@ module filter_classifier
   localparam int unsigned FlagsPadW = NumFlagChunks * Stride;
 
   function automatic logic [Stride-1:0] chunk_mask(int unsigned bits);
-    return Stride'((64'd1 << bits) - 64'd1);
+    chunk_mask = Stride'((64'd1 << bits) - 64'd1);
   endfunction
 
   typedef struct packed {
@@ -199,7 +197,7 @@ module filter_classifier
 
   // The better of two candidates, a from lower slots than b: ties go to a.
   function automatic node_t best(node_t a, node_t b);
-    return (b.v && (!a.v || b.p < a.p)) ? b : a;
+    best = (b.v && (!a.v || b.p < a.p)) ? b : a;
   endfunction
 
   if (Latency != 4 + TreeStages) begin : g_latency_check
@@ -230,8 +228,8 @@ module filter_classifier
   logic [NumFields-1:0] wneg_q;
   logic [FlagsPadW-1:0] wfv_q, wfm_q;
   logic [PrioW-1:0] wprio_q;
-  logic [FILTER_ACTION_W-1:0] wact_q;
-  logic [FILTER_REJECT_WITH_W-1:0] wrej_q;
+  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] wact_q;
+  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] wrej_q;
   logic wdone_q, werr_q;
   logic [EpochW-1:0] epoch_q;
   logic commit_req_q, cdone_q;
@@ -253,13 +251,12 @@ module filter_classifier
 
   always_comb begin
     wr_bad = (32'(wr_slot_i) >= Entries)
-             || !(32'(wr_action_i) inside {FILTER_ACTIONS_ACCEPT, FILTER_ACTIONS_DROP,
-                                           FILTER_ACTIONS_REJECT});
+             || !norman_regmap_pkg::filter_action_ok(32'(wr_action_i));
     for (int unsigned f = 0; f < NumFields; f++) begin
       logic [31:0] lo, hi, m;
-      m = 32'((64'd1 << FILTER_FIELD_W[f]) - 64'd1);
-      lo = 32'(wr_lo_i >> FILTER_FIELD_LSB[f]) & m;
-      hi = 32'(wr_hi_i >> FILTER_FIELD_LSB[f]) & m;
+      m = 32'((64'd1 << norman_regmap_pkg::filter_field_w(f)) - 64'd1);
+      lo = 32'(wr_lo_i >> norman_regmap_pkg::filter_field_lsb(f)) & m;
+      hi = 32'(wr_hi_i >> norman_regmap_pkg::filter_field_lsb(f)) & m;
       if (lo > hi) wr_bad = 1'b1;
     end
   end
@@ -471,7 +468,7 @@ module filter_classifier
         if (Lv == 2) o[n] = best(best(x[4*n], x[4*n+1]), best(x[4*n+2], x[4*n+3]));
         else o[n] = best(x[2*n], x[2*n+1]);
       end
-      return o;
+      reduce = o;
     endfunction
 
     // The leaves: a group without a match (the common case) needs no compare.
@@ -484,12 +481,16 @@ module filter_classifier
         if (v[G*n+:G] == '0) begin
           o[n] = '0;
         end else begin
-          for (int unsigned c = 0; c < G; c++) x[c] = '{v: v[G*n+c], p: p[G*n+c], i: SlotW'(G * n + c)};
+          for (int unsigned c = 0; c < G; c++) begin
+            x[c].v = v[G*n+c];
+            x[c].p = p[G*n+c];
+            x[c].i = SlotW'(G * n + c);
+          end
           if (Lv == 2) o[n] = best(best(x[0], x[1]), best(x[2], x[3]));
           else o[n] = best(x[0], x[1]);
         end
       end
-      return o;
+      reduce_leaves = o;
     endfunction
 
     if (t == 0) begin : g_src
@@ -533,8 +534,8 @@ module filter_classifier
   logic [TagW-1:0] res_tag_q;
   logic [SlotW-1:0] res_slot_q;
   logic [PrioW-1:0] res_prio_q;
-  logic [FILTER_ACTION_W-1:0] res_action_q;
-  logic [FILTER_REJECT_WITH_W-1:0] res_rej_q;
+  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] res_action_q;
+  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] res_rej_q;
 
   assign win_v = g_tree[TreeStages-1].nd_q[0].v;
   assign win_i = g_tree[TreeStages-1].nd_q[0].i;
@@ -560,7 +561,7 @@ module filter_classifier
       end else begin
         res_slot_q <= '0;
         res_prio_q <= '0;
-        res_action_q <= FILTER_ACTION_W'(FILTER_ACTIONS_ACCEPT);
+        res_action_q <= norman_regmap_pkg::FILTER_ACTION_W'(norman_regmap_pkg::FILTER_ACTIONS_ACCEPT);
         res_rej_q <= '0;
         res_log_q <= 1'b0;
       end

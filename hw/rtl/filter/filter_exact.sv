@@ -37,16 +37,14 @@
 // Reset: a sweep clears the valid bits of both banks, one bucket of every
 // table per cycle (2^(BucketsLog2+1) cycles); keys miss and writes wait
 // meanwhile. Masks reset to zero.
-module filter_exact
-  import norman_regmap_pkg::*;
-#(
-  parameter int unsigned Tables = FILTER_EXACT_TABLES,
-  parameter int unsigned BucketsLog2 = FILTER_EXACT_BUCKETS_LOG2,
-  parameter int unsigned Ways = FILTER_EXACT_WAYS,
+module filter_exact #(
+  parameter int unsigned Tables = norman_regmap_pkg::FILTER_EXACT_TABLES,
+  parameter int unsigned BucketsLog2 = norman_regmap_pkg::FILTER_EXACT_BUCKETS_LOG2,
+  parameter int unsigned Ways = norman_regmap_pkg::FILTER_EXACT_WAYS,
   parameter int unsigned Latency = 7,
   localparam int unsigned Entries = Tables * (2 ** BucketsLog2) * Ways,
   localparam int unsigned LocW = (Entries > 1) ? $clog2(Entries) : 1,
-  localparam int unsigned VecW = FILTER_EXACT_VECTOR_W
+  localparam int unsigned VecW = norman_regmap_pkg::FILTER_EXACT_VECTOR_W
 ) (
   input  logic                            clk_i,
   input  logic                            rst_ni,
@@ -57,9 +55,9 @@ module filter_exact
   output logic                            res_valid_o,
   output logic                            res_hit_o,
   output logic [LocW-1:0]                 res_loc_o,
-  output logic [FILTER_PRIO_BITS-1:0]     res_prio_o,
-  output logic [FILTER_ACTION_W-1:0]      res_action_o,
-  output logic [FILTER_REJECT_WITH_W-1:0] res_reject_with_o,
+  output logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0]     res_prio_o,
+  output logic [norman_regmap_pkg::FILTER_ACTION_W-1:0]      res_action_o,
+  output logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] res_reject_with_o,
   output logic                            res_log_o,
   // Writes into the shadow bank: an entry at location wr_idx_i, or
   // (wr_mask_i) the mask of table wr_idx_i.
@@ -70,15 +68,15 @@ module filter_exact
   input  logic [15:0]                     wr_idx_i,
   input  logic [VecW-1:0]                 wr_vec_i,
   input  logic                            wr_entry_valid_i,
-  input  logic [FILTER_PRIO_BITS-1:0]     wr_prio_i,
-  input  logic [FILTER_ACTION_W-1:0]      wr_action_i,
-  input  logic [FILTER_REJECT_WITH_W-1:0] wr_reject_with_i,
+  input  logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0]     wr_prio_i,
+  input  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0]      wr_action_i,
+  input  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] wr_reject_with_i,
   input  logic                            wr_log_i,
   output logic                            wr_refused_o,
   output logic                            idle_o
 );
-  localparam int unsigned PrioW = FILTER_PRIO_BITS;
-  localparam int unsigned RejW = FILTER_REJECT_WITH_W;
+  localparam int unsigned PrioW = norman_regmap_pkg::FILTER_PRIO_BITS;
+  localparam int unsigned RejW = norman_regmap_pkg::FILTER_REJECT_WITH_W;
   localparam int unsigned Buckets = 2 ** BucketsLog2;
   localparam int unsigned WayW = (Ways > 1) ? $clog2(Ways) : 0;
   localparam int unsigned WaySelW = (Ways > 1) ? WayW : 1;
@@ -115,7 +113,7 @@ module filter_exact
 
   // The better of two candidates, a at the lower location: ties go to a.
   function automatic node_t best(node_t a, node_t b);
-    return (b.v && (!a.v || b.p < a.p)) ? b : a;
+    best = (b.v && (!a.v || b.p < a.p)) ? b : a;
   endfunction
 
   // ---------------------------------------------------------------------------
@@ -137,8 +135,7 @@ module filter_exact
   assign wr_accept = wr_valid_i && wr_ready_o;
   assign wr_bad = wr_mask_i ? (32'(wr_idx_i) >= Tables)
                             : (32'(wr_idx_i) >= Entries
-                               || !(32'(wr_action_i) inside {FILTER_ACTIONS_ACCEPT, FILTER_ACTIONS_DROP,
-                                                             FILTER_ACTIONS_REJECT}));
+                               || !norman_regmap_pkg::filter_action_ok(32'(wr_action_i)));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -160,8 +157,12 @@ module filter_exact
       wq_idx_q <= wr_idx_i;
       wq_bank_q <= ~bank_i;
       wq_bad_q <= wr_bad;
-      wq_entry_q <= '{valid: wr_entry_valid_i, prio: wr_prio_i, action: 2'(wr_action_i),
-                      rej: wr_reject_with_i, log: wr_log_i, value: wr_vec_i};
+      wq_entry_q.valid <= wr_entry_valid_i;
+      wq_entry_q.prio <= wr_prio_i;
+      wq_entry_q.action <= 2'(wr_action_i);
+      wq_entry_q.rej <= wr_reject_with_i;
+      wq_entry_q.log <= wr_log_i;
+      wq_entry_q.value <= wr_vec_i;
     end
   end
 
@@ -294,7 +295,7 @@ module filter_exact
   assign res_hit_o = out_q[Pad].v;
   assign res_loc_o = out_q[Pad].loc;
   assign res_prio_o = out_q[Pad].p;
-  assign res_action_o = FILTER_ACTION_W'(out_q[Pad].action);
+  assign res_action_o = norman_regmap_pkg::FILTER_ACTION_W'(out_q[Pad].action);
   assign res_reject_with_o = out_q[Pad].rej;
   assign res_log_o = out_q[Pad].log;
 

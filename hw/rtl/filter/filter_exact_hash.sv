@@ -13,12 +13,10 @@
 //
 // Three stages, each loaded by en_i[s] (the valid bit of the key entering
 // it), so cycles without keys cost nothing: fold, products, bucket.
-module filter_exact_hash
-  import norman_regmap_pkg::*;
-#(
+module filter_exact_hash #(
   parameter int unsigned Table = 0,
-  parameter int unsigned BucketsLog2 = FILTER_EXACT_BUCKETS_LOG2,
-  localparam int unsigned VecW = FILTER_EXACT_VECTOR_W
+  parameter int unsigned BucketsLog2 = norman_regmap_pkg::FILTER_EXACT_BUCKETS_LOG2,
+  localparam int unsigned VecW = norman_regmap_pkg::FILTER_EXACT_VECTOR_W
 ) (
   input  logic                   clk_i,
   input  logic [2:0]             en_i,
@@ -26,25 +24,25 @@ module filter_exact_hash
   output logic [BucketsLog2-1:0] bucket_o
 );
   localparam int unsigned Words = (VecW + 31) / 32;
-  localparam logic [31:0] Seed = 32'(FILTER_EXACT_HASH_SEED)
-                                 ^ 32'(64'(Table) * 64'(FILTER_EXACT_HASH_SEED_STEP));
-  localparam logic [31:0] Mult = 32'(FILTER_EXACT_HASH_MULT);
+  localparam logic [31:0] Seed = 32'(norman_regmap_pkg::FILTER_EXACT_HASH_SEED)
+                                 ^ 32'(64'(Table) * 64'(norman_regmap_pkg::FILTER_EXACT_HASH_SEED_STEP));
+  localparam logic [31:0] Mult = 32'(norman_regmap_pkg::FILTER_EXACT_HASH_MULT);
 
   if (BucketsLog2 < 1 || BucketsLog2 > 16) begin : g_check
     $error("filter_exact_hash: BucketsLog2 must be 1..16");
   end
 
   function automatic logic [31:0] rotl32(logic [31:0] x, int unsigned r);
-    return (x << (r % 32)) | (x >> ((32 - r % 32) % 32));
+    rotl32 = (x << (r % 32)) | (x >> ((32 - r % 32) % 32));
   endfunction
 
   function automatic logic [31:0] fold(logic [Words*32-1:0] v);
     logic [31:0] f;
     f = Seed;
     for (int unsigned i = 0; i < Words; i++) begin
-      f ^= rotl32(v[32*i+:32], i * FILTER_EXACT_HASH_ROT_STEP + Table * FILTER_EXACT_HASH_TABLE_ROT);
+      f ^= rotl32(v[32*i+:32], i * norman_regmap_pkg::FILTER_EXACT_HASH_ROT_STEP + Table * norman_regmap_pkg::FILTER_EXACT_HASH_TABLE_ROT);
     end
-    return f;
+    fold = f;
   endfunction
 
   logic [31:0] f_q, lo_q;

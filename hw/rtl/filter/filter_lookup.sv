@@ -19,20 +19,18 @@
 // Reset: the classifier's flag sweep, the exact tables' valid-bit sweep and
 // the counters' sweep (Entries + ExactEntries cycles, the longest) run
 // together; range and exact writes wait until all are done.
-module filter_lookup
-  import norman_regmap_pkg::*;
-#(
-  parameter int unsigned Entries = FILTER_ENTRIES,
-  parameter int unsigned Stride = FILTER_STRIDE,
-  parameter int unsigned ExactTables = FILTER_EXACT_TABLES,
-  parameter int unsigned ExactBucketsLog2 = FILTER_EXACT_BUCKETS_LOG2,
-  parameter int unsigned ExactWays = FILTER_EXACT_WAYS,
+module filter_lookup #(
+  parameter int unsigned Entries = norman_regmap_pkg::FILTER_ENTRIES,
+  parameter int unsigned Stride = norman_regmap_pkg::FILTER_STRIDE,
+  parameter int unsigned ExactTables = norman_regmap_pkg::FILTER_EXACT_TABLES,
+  parameter int unsigned ExactBucketsLog2 = norman_regmap_pkg::FILTER_EXACT_BUCKETS_LOG2,
+  parameter int unsigned ExactWays = norman_regmap_pkg::FILTER_EXACT_WAYS,
   parameter int unsigned TagW = 1,
   parameter int unsigned BytesW = 16,
   parameter int unsigned EpochW = 32,
-  localparam int unsigned KeyW = FILTER_RANGE_KEY_W,
-  localparam int unsigned FlagsW = FILTER_FLAGS_W,
-  localparam int unsigned VecW = FILTER_EXACT_VECTOR_W,
+  localparam int unsigned KeyW = norman_regmap_pkg::FILTER_RANGE_KEY_W,
+  localparam int unsigned FlagsW = norman_regmap_pkg::FILTER_FLAGS_W,
+  localparam int unsigned VecW = norman_regmap_pkg::FILTER_EXACT_VECTOR_W,
   localparam int unsigned ExactEntries = ExactTables * (2 ** ExactBucketsLog2) * ExactWays,
   localparam int unsigned SlotW = $clog2(Entries + ExactEntries)
 ) (
@@ -48,23 +46,23 @@ module filter_lookup
   output logic [TagW-1:0]                 res_tag_o,
   output logic                            res_hit_o,
   output logic [SlotW-1:0]                res_slot_o,
-  output logic [FILTER_ACTION_W-1:0]      res_action_o,
-  output logic [FILTER_REJECT_WITH_W-1:0] res_reject_with_o,
+  output logic [norman_regmap_pkg::FILTER_ACTION_W-1:0]      res_action_o,
+  output logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] res_reject_with_o,
   output logic                            res_log_o,
   output logic [15:0]                     latency_o,
   // Range slot writes into the shadow bank (filter_classifier).
   input  logic                            wr_valid_i,
   output logic                            wr_ready_o,
-  input  logic [FILTER_SLOT_W-1:0]        wr_slot_i,
+  input  logic [norman_regmap_pkg::FILTER_SLOT_W-1:0]        wr_slot_i,
   input  logic                            wr_slot_valid_i,
   input  logic [KeyW-1:0]                 wr_lo_i,
   input  logic [KeyW-1:0]                 wr_hi_i,
-  input  logic [FILTER_NUM_FIELDS-1:0]    wr_neg_i,
+  input  logic [norman_regmap_pkg::FILTER_NUM_FIELDS-1:0]    wr_neg_i,
   input  logic [FlagsW-1:0]               wr_flags_value_i,
   input  logic [FlagsW-1:0]               wr_flags_mask_i,
-  input  logic [FILTER_PRIO_BITS-1:0]     wr_prio_i,
-  input  logic [FILTER_ACTION_W-1:0]      wr_action_i,
-  input  logic [FILTER_REJECT_WITH_W-1:0] wr_reject_with_i,
+  input  logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0]     wr_prio_i,
+  input  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0]      wr_action_i,
+  input  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] wr_reject_with_i,
   input  logic                            wr_log_i,
   output logic                            wr_done_o,
   output logic                            wr_error_o,
@@ -75,9 +73,9 @@ module filter_lookup
   input  logic [15:0]                     ex_wr_idx_i,
   input  logic [VecW-1:0]                 ex_wr_vec_i,
   input  logic                            ex_wr_entry_valid_i,
-  input  logic [FILTER_PRIO_BITS-1:0]     ex_wr_prio_i,
-  input  logic [FILTER_ACTION_W-1:0]      ex_wr_action_i,
-  input  logic [FILTER_REJECT_WITH_W-1:0] ex_wr_reject_with_i,
+  input  logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0]     ex_wr_prio_i,
+  input  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0]      ex_wr_action_i,
+  input  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] ex_wr_reject_with_i,
   input  logic                            ex_wr_log_i,
   output logic                            ex_wr_refused_o,
   // Bank switch (range slots, exact entries and masks together).
@@ -106,9 +104,9 @@ module filter_lookup
   logic [BytesW-1:0] cls_bytes;
   logic [TagW-1:0] cls_tag;
   logic [RangeSlotW-1:0] cls_slot;
-  logic [FILTER_PRIO_BITS-1:0] cls_prio;
-  logic [FILTER_ACTION_W-1:0] cls_action;
-  logic [FILTER_REJECT_WITH_W-1:0] cls_rej;
+  logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0] cls_prio;
+  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] cls_action;
+  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] cls_rej;
   logic [15:0] cls_latency;
   logic cnt_ready, cnt_idle;
 
@@ -160,9 +158,9 @@ module filter_lookup
   // Exact tables, answering with the classifier.
   logic ex_valid, ex_hit, ex_log, ex_idle;
   logic [LocW-1:0] ex_loc;
-  logic [FILTER_PRIO_BITS-1:0] ex_prio;
-  logic [FILTER_ACTION_W-1:0] ex_action;
-  logic [FILTER_REJECT_WITH_W-1:0] ex_rej;
+  logic [norman_regmap_pkg::FILTER_PRIO_BITS-1:0] ex_prio;
+  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] ex_action;
+  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] ex_rej;
 
   filter_exact #(
     .Tables(ExactTables), .BucketsLog2(ExactBucketsLog2), .Ways(ExactWays), .Latency(ClsLatency)
@@ -200,8 +198,8 @@ module filter_lookup
   logic [TagW-1:0] res_tag_q;
   logic [BytesW-1:0] res_bytes_q;
   logic [SlotW-1:0] res_slot_q;
-  logic [FILTER_ACTION_W-1:0] res_action_q;
-  logic [FILTER_REJECT_WITH_W-1:0] res_rej_q;
+  logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] res_action_q;
+  logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] res_rej_q;
   logic ex_wins;
 
   assign ex_wins = ex_hit && (!cls_hit || ex_prio < cls_prio);

@@ -189,14 +189,14 @@ package norman_pkg;
   function automatic int unsigned filter_latency(int unsigned entries);
     int unsigned slot_w;
     slot_w = (entries > 1) ? $clog2(entries) : 1;
-    return 4 + (slot_w + 1) / 2;
+    filter_latency = 4 + (slot_w + 1) / 2;
   endfunction
 
   // Cycles from a key entering filter_lookup (range slots and exact tables)
   // to its verdict: one stage after the classifier ranks the two winners.
   // The stages that wait for a verdict size their delay lines by it.
   function automatic int unsigned filter_lookup_latency(int unsigned entries);
-    return filter_latency(entries) + 1;
+    filter_lookup_latency = filter_latency(entries) + 1;
   endfunction
 
   // Each function reads the fields of its arguments it needs.
@@ -222,7 +222,7 @@ package norman_pkg;
     end
     h.tcp_flags = m.tcp_flags;
     h.ip_len = m.ipv4_len;
-    return h;
+    flt_hdr_of = h;
   endfunction
 
   function automatic logic [norman_regmap_pkg::FILTER_RANGE_KEY_W-1:0] flt_key_of(
@@ -241,7 +241,7 @@ package norman_pkg;
     k[norman_regmap_pkg::FLT_GID_LSB +: norman_regmap_pkg::FLT_GID_W] = o.gid;
     k[norman_regmap_pkg::FLT_CMD_ID_LSB +: norman_regmap_pkg::FLT_CMD_ID_W] = o.cmd_id;
     k[norman_regmap_pkg::FLT_CGROUP_LSB +: norman_regmap_pkg::FLT_CGROUP_W] = o.cgroup;
-    return k;
+    flt_key_of = k;
   endfunction
 
   function automatic logic [norman_regmap_pkg::FILTER_FLAGS_W-1:0] flt_flags_of(
@@ -253,7 +253,7 @@ package norman_pkg;
     f[norman_regmap_pkg::FLT_FLAG_L4_VALID] = h.l4_valid;
     f[norman_regmap_pkg::FLT_FLAG_OWNER_VALID] = owner_valid;
     for (int unsigned b = 0; b < 8; b++) f[norman_regmap_pkg::FLT_FLAG_TCP_FIN + b] = h.tcp_flags[b];
-    return f;
+    flt_flags_of = f;
   endfunction
   /* verilator lint_on UNUSEDSIGNAL */
 
@@ -295,6 +295,46 @@ package norman_pkg;
     logic               owner_valid;
     flt_owner_t         owner;
   } tx_info_t;
+
+  // Widths of the types above, for parameters of generic storage (FIFOs,
+  // delay lines). Yosys takes $bits only of a variable, not of a type.
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic int unsigned flow_key_w();
+    flow_key_t v;
+    flow_key_w = $bits(v);
+  endfunction
+  localparam int unsigned FlowKeyW = flow_key_w();
+  function automatic int unsigned rx_tag_w();
+    rx_tag_t v;
+    rx_tag_w = $bits(v);
+  endfunction
+  localparam int unsigned RxTagW = rx_tag_w();
+  function automatic int unsigned rx_desc_w();
+    rx_desc_t v;
+    rx_desc_w = $bits(v);
+  endfunction
+  localparam int unsigned RxDescW = rx_desc_w();
+  function automatic int unsigned rx_side_w();
+    rx_side_t v;
+    rx_side_w = $bits(v);
+  endfunction
+  localparam int unsigned RxSideW = rx_side_w();
+  function automatic int unsigned rx_meta_w();
+    rx_meta_t v;
+    rx_meta_w = $bits(v);
+  endfunction
+  localparam int unsigned RxMetaW = rx_meta_w();
+  function automatic int unsigned notify_req_w();
+    notify_req_t v;
+    notify_req_w = $bits(v);
+  endfunction
+  localparam int unsigned NotifyReqW = notify_req_w();
+  function automatic int unsigned tx_info_w();
+    tx_info_t v;
+    tx_info_w = $bits(v);
+  endfunction
+  localparam int unsigned TxInfoW = tx_info_w();
+  /* verilator lint_on UNUSEDSIGNAL */
 
 endpackage
 /* verilator lint_on UNUSEDPARAM */
