@@ -17,8 +17,8 @@
 //   table in one cycle without a sweep. The bitmap has three read ports:
 //   the registered RX and TX reads and the combinational doorbell probe
 //   (csr_regs screens a doorbell in the cycle it is accepted), so it is
-//   distributed RAM: 64 Kbit with three read ports, about 3,100 LUTs at
-//   65,536 connections (see docs/hw-interfaces.md).
+//   distributed RAM: 64 Kbit with three read ports, an estimated 4-5K LUTs
+//   at 65,536 connections (see docs/hw-interfaces.md).
 // A read in the cycle of a write to the same entry sees the old context,
 // valid bit included.
 module conn_ctx_mem #(
