@@ -36,7 +36,6 @@
 // and no whole bucket crosses a module boundary, so cycles without lookups or
 // commands cost the simulator little.
 module conn_table
-  import norman_pkg::*;
 #(
   parameter int unsigned Ways = norman_regmap_pkg::FLOW_WAYS,
   parameter int unsigned FlowBucketsLog2 = norman_regmap_pkg::FLOW_BUCKETS_LOG2,     // per sub-table, 1..16
@@ -47,26 +46,25 @@ module conn_table
   input  logic                           rst_ni,
   // Lookup: one key per cycle, no back-pressure, fixed latency LookupLatency.
   input  logic                           lookup_valid_i,
-  input  flow_key_t                      lookup_key_i,
+  input  norman_pkg::flow_key_t                      lookup_key_i,
   input  logic [TagW-1:0]                lookup_tag_i,
   output logic                           lookup_valid_o,
   output logic [TagW-1:0]                lookup_tag_o,
   output logic                           lookup_hit_o,
   output logic                           lookup_listen_o,
-  output logic [ConnIdW-1:0]             lookup_conn_o,
+  output logic [norman_pkg::ConnIdW-1:0]             lookup_conn_o,
   // Commands: one at a time.
   input  logic                           cmd_valid_i,
   output logic                           cmd_ready_o,
   input  logic [1:0]                     cmd_op_i,
   input  logic                           cmd_listen_i,
-  input  flow_key_t                      cmd_key_i,
-  input  logic [ConnIdW-1:0]             cmd_conn_i,
+  input  norman_pkg::flow_key_t                      cmd_key_i,
+  input  logic [norman_pkg::ConnIdW-1:0]             cmd_conn_i,
   output logic                           cmd_done_o,
   output norman_regmap_pkg::cmd_status_e cmd_status_o,
-  output logic [ConnIdW-1:0]             cmd_conn_o,
+  output logic [norman_pkg::ConnIdW-1:0]             cmd_conn_o,
   output logic [15:0]                    cmd_bucket_o
 );
-  import norman_regmap_pkg::*;
 
   /* verilator lint_off UNUSEDPARAM */
   localparam int unsigned LookupLatency = 4;  // lookup_valid_i -> lookup_valid_o, in cycles
@@ -80,44 +78,46 @@ module conn_table
 
   localparam logic [1:0] OpInsert = 2'd0, OpDelete = 2'd1, OpLookup = 2'd2;
 
-  if (Tables != FLOW_TABLES) begin : g_tables_mismatch
+  if (Tables != norman_regmap_pkg::FLOW_TABLES) begin : g_tables_mismatch
     $error("conn_table implements 2 sub-tables but the register map says FLOW_TABLES != 2");
   end
 
   // Entries are padded to whole 32-bit words with the key (flow) or the
   // address (listening) at bit 0, so that the simulator compares them word by
   // word without shifting; the Ways entries of a bucket form one memory word.
-  localparam int unsigned FlowRawW = 1 + ConnIdW + $bits(flow_key_t);
+  localparam int unsigned KeyW = 8 + 1 + 128 + 128 + 16 + 16;  // flow_key_t, checked below
+  localparam int unsigned FlowRawW = 1 + norman_pkg::ConnIdW + KeyW;
   localparam int unsigned FlowPadW = (FlowRawW + 31) / 32 * 32 - FlowRawW;
-  localparam int unsigned ListenRawW = 1 + ConnIdW + 16 + 1 + 8 + 128;
+  localparam int unsigned ListenRawW = 1 + norman_pkg::ConnIdW + 16 + 1 + 8 + 128;
   localparam int unsigned ListenPadW = (ListenRawW + 31) / 32 * 32 - ListenRawW;
 
   typedef struct packed {
     logic [FlowPadW-1:0] pad;  // always 0
     logic                valid;
-    logic [ConnIdW-1:0]  conn;
-    flow_key_t           key;
+    logic [norman_pkg::ConnIdW-1:0]  conn;
+    norman_pkg::flow_key_t           key;
   } flow_entry_t;
 
   typedef struct packed {
     logic [ListenPadW-1:0] pad;  // always 0
     logic                  valid;
-    logic [ConnIdW-1:0]    conn;
+    logic [norman_pkg::ConnIdW-1:0]    conn;
     logic [15:0]           port;
     logic                  is_ipv6;
     logic [7:0]            proto;
     logic [127:0]          ip;
   } listen_entry_t;
 
-  typedef flow_entry_t [Ways-1:0] flow_bucket_t;
-  typedef listen_entry_t [Ways-1:0] listen_bucket_t;
+  localparam int unsigned FlowEntryW = FlowRawW + FlowPadW;
+  localparam int unsigned ListenEntryW = ListenRawW + ListenPadW;
 
   // Hash parameters: table 0, table 1, listening table.
   localparam logic [31:0] Seed0 = 32'h9e37_79b9, Mult0 = 32'h7feb_352d;
   localparam logic [31:0] Seed1 = 32'h85eb_ca6b, Mult1 = 32'h846c_a68b;
   localparam logic [31:0] SeedL = 32'hc2b2_ae35, MultL = 32'h2c1b_3c6d;
   localparam int unsigned Rot0 = 7, Rot1 = 13, RotL = 5;
-  localparam flow_key_t ListenMask = '{proto: '1, is_ipv6: 1'b1, local_port: '1, default: '0};
+  // The listening hash covers (proto, is_ipv6, local_port) only.
+  localparam norman_pkg::flow_key_t ListenMask = {8'hff, 1'b1, 128'd0, 128'd0, 16'hffff, 16'd0};
 
   // ---------------------------------------------------------------------------
   // Command FSM state (declared first: the RAMs' port B belongs to it).
@@ -134,26 +134,27 @@ module conn_table
   // ---------------------------------------------------------------------------
   // Hashes: the lookup pipeline's and the command FSM's (ready two cycles
   // after acceptance, held until the next command).
-  logic [FlowBucketsLog2-1:0] lk_idx [Tables];
+  // Per sub-table signals are flat vectors, sub-table t at [t*W +: W].
+  logic [Tables*FlowBucketsLog2-1:0] lk_idx;
   logic [ListenBucketsLog2-1:0] lk_lidx;
-  logic [FlowBucketsLog2-1:0] cmd_idx [Tables];
+  logic [Tables*FlowBucketsLog2-1:0] cmd_idx;
   logic [ListenBucketsLog2-1:0] cmd_lidx;
 
   flow_hash #(.OutW(FlowBucketsLog2), .Seed(Seed0), .Mult(Mult0), .RotStep(Rot0)) u_lk_hash0 (
-    .clk_i, .rst_ni, .en_i(lookup_valid_i), .key_i(lookup_key_i), .hash_o(lk_idx[0])
+    .clk_i, .rst_ni, .en_i(lookup_valid_i), .key_i(lookup_key_i), .hash_o(lk_idx[0 +: FlowBucketsLog2])
   );
   flow_hash #(.OutW(FlowBucketsLog2), .Seed(Seed1), .Mult(Mult1), .RotStep(Rot1)) u_lk_hash1 (
-    .clk_i, .rst_ni, .en_i(lookup_valid_i), .key_i(lookup_key_i), .hash_o(lk_idx[1])
+    .clk_i, .rst_ni, .en_i(lookup_valid_i), .key_i(lookup_key_i), .hash_o(lk_idx[FlowBucketsLog2 +: FlowBucketsLog2])
   );
   flow_hash #(.OutW(ListenBucketsLog2), .Seed(SeedL), .Mult(MultL), .RotStep(RotL),
               .KeyMask(ListenMask)) u_lk_hashl (
     .clk_i, .rst_ni, .en_i(lookup_valid_i), .key_i(lookup_key_i), .hash_o(lk_lidx)
   );
   flow_hash #(.OutW(FlowBucketsLog2), .Seed(Seed0), .Mult(Mult0), .RotStep(Rot0)) u_cmd_hash0 (
-    .clk_i, .rst_ni, .en_i(cmd_accept), .key_i(cmd_key_i), .hash_o(cmd_idx[0])
+    .clk_i, .rst_ni, .en_i(cmd_accept), .key_i(cmd_key_i), .hash_o(cmd_idx[0 +: FlowBucketsLog2])
   );
   flow_hash #(.OutW(FlowBucketsLog2), .Seed(Seed1), .Mult(Mult1), .RotStep(Rot1)) u_cmd_hash1 (
-    .clk_i, .rst_ni, .en_i(cmd_accept), .key_i(cmd_key_i), .hash_o(cmd_idx[1])
+    .clk_i, .rst_ni, .en_i(cmd_accept), .key_i(cmd_key_i), .hash_o(cmd_idx[FlowBucketsLog2 +: FlowBucketsLog2])
   );
   flow_hash #(.OutW(ListenBucketsLog2), .Seed(SeedL), .Mult(MultL), .RotStep(RotL),
               .KeyMask(ListenMask)) u_cmd_hashl (
@@ -163,7 +164,7 @@ module conn_table
   // ---------------------------------------------------------------------------
   // Lookup pipeline: stage 1 fold, stage 2 mix, stage 3 RAM read, then compare.
   logic s1_valid_q, s2_valid_q, s3_valid_q, s3_ok_q;
-  flow_key_t s1_key_q, s2_key_q, s3_key_q;
+  norman_pkg::flow_key_t s1_key_q, s2_key_q, s3_key_q;
   logic [TagW-1:0] s1_tag_q, s2_tag_q, s3_tag_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -201,80 +202,95 @@ module conn_table
   // sub-table compares its own bucket and hands on only narrow results (the
   // simulator then never copies whole buckets between modules).
   logic b_re, b_clr, lsn_clr;
-  logic [Ways-1:0] flow_we [Tables];
+  logic [Tables*Ways-1:0] flow_we;
   logic [ListenBucketsLog2-1:0] lsn_addr;
   logic [Ways-1:0] lsn_we;
   logic [ClrW-1:0] clr_q;
-  flow_key_t key_q;
+  norman_pkg::flow_key_t key_q;
+  if (KeyW != $bits(key_q)) begin : g_key_w_mismatch
+    $error("conn_table: KeyW does not match flow_key_t");
+  end
   flow_entry_t wentry_q;    // what an insert writes ('0 for a delete)
   listen_entry_t wlentry_q;
 
   logic [Tables-1:0] tbl_hit;              // stage 3: lookup hit in this sub-table
-  logic [ConnIdW-1:0] tbl_hit_conn [Tables];
-  logic [Ways-1:0] fmatch [Tables];        // registered in CmdCmp: ways holding key_q
-  logic [Ways-1:0] fvalid [Tables];        // ... ways in use
-  logic [ConnIdW-1:0] fconn [Tables];      // ... conn of the matching way
+  logic [Tables*norman_pkg::ConnIdW-1:0] tbl_hit_conn;
+  logic [Tables*Ways-1:0] fmatch;          // registered in CmdCmp: ways holding key_q
+  logic [Tables*Ways-1:0] fvalid;          // ... ways in use
+  logic [Tables*norman_pkg::ConnIdW-1:0] fconn;  // ... conn of the matching way
 
   for (genvar t = 0; t < Tables; t++) begin : g_table
     /* verilator lint_off UNUSEDSIGNAL */
-    flow_bucket_t lk_bkt, cmd_bkt;  // pad bits unused
+    logic [Ways*FlowEntryW-1:0] lk_bkt, cmd_bkt;  // way w at [w*FlowEntryW +: FlowEntryW]
+    flow_entry_t lk_e, cmd_e;                     // pad bits unused
     /* verilator lint_on UNUSEDSIGNAL */
     logic hit;
-    logic [ConnIdW-1:0] hit_conn, fconn_q;
-    logic [Ways-1:0] fmatch_q, fvalid_q;
+    logic [norman_pkg::ConnIdW-1:0] hit_conn, fconn_d, fconn_q;
+    logic [Ways-1:0] fmatch_d, fvalid_d, fmatch_q, fvalid_q;
 
-    conn_table_ram #(.Width($bits(flow_entry_t)), .Ways(Ways), .Depth(FlowBuckets)) u_ram (
+    conn_table_ram #(.Width(FlowEntryW), .Ways(Ways), .Depth(FlowBuckets)) u_ram (
       .clk_i,
       .a_re_i   (s2_valid_q),
-      .a_addr_i (lk_idx[t]),
+      .a_addr_i (lk_idx[t*FlowBucketsLog2 +: FlowBucketsLog2]),
       .a_rdata_o(lk_bkt),
       .b_re_i   (b_re),
-      .b_addr_i (b_clr ? FlowBucketsLog2'(clr_q) : cmd_idx[t]),
+      .b_addr_i (b_clr ? FlowBucketsLog2'(clr_q) : cmd_idx[t*FlowBucketsLog2 +: FlowBucketsLog2]),
       .b_rdata_o(cmd_bkt),
       .b_clr_i  (b_clr),
-      .b_we_i   (flow_we[t]),
+      .b_we_i   (flow_we[t*Ways +: Ways]),
       .b_wdata_i(wentry_q)
     );
 
     always_comb begin
       hit = 1'b0;
       hit_conn = '0;
+      lk_e = '0;
       if (s3_valid_q) begin
         for (int unsigned w = 0; w < Ways; w++) begin
-          if (lk_bkt[w].valid && lk_bkt[w].key == s3_key_q) begin
+          lk_e = lk_bkt[w*FlowEntryW +: FlowEntryW];
+          if (lk_e.valid && lk_e.key == s3_key_q) begin
             hit = 1'b1;
-            hit_conn = lk_bkt[w].conn;
+            hit_conn = lk_e.conn;
           end
         end
       end
     end
 
+    always_comb begin
+      fconn_d = '0;
+      cmd_e = '0;
+      for (int unsigned w = 0; w < Ways; w++) begin
+        cmd_e = cmd_bkt[w*FlowEntryW +: FlowEntryW];
+        fvalid_d[w] = cmd_e.valid;
+        fmatch_d[w] = cmd_e.valid && cmd_e.key == key_q;
+        if (cmd_e.valid && cmd_e.key == key_q) fconn_d = cmd_e.conn;
+      end
+    end
+
     always_ff @(posedge clk_i) begin
       if (state_q == CmdCmp) begin
-        fconn_q <= '0;
-        for (int unsigned w = 0; w < Ways; w++) begin
-          fvalid_q[w] <= cmd_bkt[w].valid;
-          fmatch_q[w] <= cmd_bkt[w].valid && cmd_bkt[w].key == key_q;
-          if (cmd_bkt[w].valid && cmd_bkt[w].key == key_q) fconn_q <= cmd_bkt[w].conn;
-        end
+        fconn_q <= fconn_d;
+        fvalid_q <= fvalid_d;
+        fmatch_q <= fmatch_d;
       end
     end
 
     assign tbl_hit[t] = hit;
-    assign tbl_hit_conn[t] = hit_conn;
-    assign fmatch[t] = fmatch_q;
-    assign fvalid[t] = fvalid_q;
-    assign fconn[t] = fconn_q;
+    assign tbl_hit_conn[t*norman_pkg::ConnIdW +: norman_pkg::ConnIdW] = hit_conn;
+    assign fmatch[t*Ways +: Ways] = fmatch_q;
+    assign fvalid[t*Ways +: Ways] = fvalid_q;
+    assign fconn[t*norman_pkg::ConnIdW +: norman_pkg::ConnIdW] = fconn_q;
   end
 
   /* verilator lint_off UNUSEDSIGNAL */
-  listen_bucket_t lk_lbkt, cmd_lbkt;  // pad bits unused
+  logic [Ways*ListenEntryW-1:0] lk_lbkt, cmd_lbkt;  // way w at [w*ListenEntryW +: ListenEntryW]
+  listen_entry_t lk_le, cmd_le;                     // pad bits unused
   /* verilator lint_on UNUSEDSIGNAL */
 
   assign lsn_addr = b_clr ? ListenBucketsLog2'(clr_q) : cmd_lidx;
   assign lsn_clr = b_clr && ((clr_q >> ListenBucketsLog2) == '0);
 
-  conn_table_ram #(.Width($bits(listen_entry_t)), .Ways(Ways), .Depth(ListenBuckets)) u_listen_ram (
+  conn_table_ram #(.Width(ListenEntryW), .Ways(Ways), .Depth(ListenBuckets)) u_listen_ram (
     .clk_i,
     .a_re_i   (s2_valid_q),
     .a_addr_i (lk_lidx),
@@ -292,12 +308,12 @@ module conn_table
   typedef struct packed {
     logic               hit;
     logic               listen;
-    logic [ConnIdW-1:0] conn;
+    logic [norman_pkg::ConnIdW-1:0] conn;
   } result_t;
 
   result_t lk_res;
   logic spec_hit, wild_hit;
-  logic [ConnIdW-1:0] spec_conn, wild_conn;
+  logic [norman_pkg::ConnIdW-1:0] spec_conn, wild_conn;
 
   always_comb begin
     lk_res = '0;
@@ -305,22 +321,24 @@ module conn_table
     wild_hit = 1'b0;
     spec_conn = '0;
     wild_conn = '0;
+    lk_le = '0;
     if (s3_valid_q && s3_ok_q) begin
       for (int unsigned t = 0; t < Tables; t++) begin
         if (tbl_hit[t]) begin
           lk_res.hit = 1'b1;
-          lk_res.conn = tbl_hit_conn[t];
+          lk_res.conn = tbl_hit_conn[t*norman_pkg::ConnIdW +: norman_pkg::ConnIdW];
         end
       end
       for (int unsigned w = 0; w < Ways; w++) begin
-        if (lk_lbkt[w].valid && lk_lbkt[w].proto == s3_key_q.proto
-            && lk_lbkt[w].is_ipv6 == s3_key_q.is_ipv6 && lk_lbkt[w].port == s3_key_q.local_port) begin
-          if (lk_lbkt[w].ip == '0) begin
+        lk_le = lk_lbkt[w*ListenEntryW +: ListenEntryW];
+        if (lk_le.valid && lk_le.proto == s3_key_q.proto
+            && lk_le.is_ipv6 == s3_key_q.is_ipv6 && lk_le.port == s3_key_q.local_port) begin
+          if (lk_le.ip == '0) begin
             wild_hit = 1'b1;
-            wild_conn = lk_lbkt[w].conn;
-          end else if (lk_lbkt[w].ip == s3_key_q.local_ip) begin
+            wild_conn = lk_le.conn;
+          end else if (lk_le.ip == s3_key_q.local_ip) begin
             spec_hit = 1'b1;
-            spec_conn = lk_lbkt[w].conn;
+            spec_conn = lk_le.conn;
           end
         end
       end
@@ -360,11 +378,11 @@ module conn_table
   // at most one entry, done).
   logic [1:0] op_q;
   logic listen_q;
-  logic [ConnIdW-1:0] conn_q;
+  logic [norman_pkg::ConnIdW-1:0] conn_q;
 
   // Registered in Cmp (the flow sub-tables' are in g_table).
-  logic [Ways-1:0] lmatch_q, lvalid_q;
-  logic [ConnIdW-1:0] lfound_conn_q;
+  logic [Ways-1:0] lmatch_d, lvalid_d, lmatch_q, lvalid_q;
+  logic [norman_pkg::ConnIdW-1:0] lfound_conn_d, lfound_conn_q;
 
   always_ff @(posedge clk_i) begin
     if (cmd_accept) begin
@@ -387,52 +405,55 @@ module conn_table
       end
     end
     if (state_q == CmdCmp) begin
-      lfound_conn_q <= '0;
-      for (int unsigned w = 0; w < Ways; w++) begin
-        lvalid_q[w] <= cmd_lbkt[w].valid;
-        lmatch_q[w] <= cmd_lbkt[w].valid && cmd_lbkt[w].proto == key_q.proto
-                       && cmd_lbkt[w].is_ipv6 == key_q.is_ipv6
-                       && cmd_lbkt[w].port == key_q.local_port && cmd_lbkt[w].ip == key_q.local_ip;
-        if (cmd_lbkt[w].valid && cmd_lbkt[w].proto == key_q.proto
-            && cmd_lbkt[w].is_ipv6 == key_q.is_ipv6
-            && cmd_lbkt[w].port == key_q.local_port && cmd_lbkt[w].ip == key_q.local_ip) begin
-          lfound_conn_q <= cmd_lbkt[w].conn;
-        end
-      end
+      lfound_conn_q <= lfound_conn_d;
+      lvalid_q <= lvalid_d;
+      lmatch_q <= lmatch_d;
+    end
+  end
+
+  always_comb begin
+    lfound_conn_d = '0;
+    cmd_le = '0;
+    for (int unsigned w = 0; w < Ways; w++) begin
+      cmd_le = cmd_lbkt[w*ListenEntryW +: ListenEntryW];
+      lvalid_d[w] = cmd_le.valid;
+      lmatch_d[w] = cmd_le.valid && cmd_le.proto == key_q.proto && cmd_le.is_ipv6 == key_q.is_ipv6
+                    && cmd_le.port == key_q.local_port && cmd_le.ip == key_q.local_ip;
+      if (lmatch_d[w]) lfound_conn_d = cmd_le.conn;
     end
   end
 
   // Act-stage decision (narrow).
-  logic [LoadW-1:0] load [Tables];
+  logic [Tables*LoadW-1:0] load;
   logic ffound, lfound, ins_ok, ins_table;
   logic [Ways-1:0] ins_way, lins_way, lfree;
-  logic [ConnIdW-1:0] ffound_conn;
+  logic [norman_pkg::ConnIdW-1:0] ffound_conn;
 
   always_comb begin
     ffound = 1'b0;
     ffound_conn = '0;
     for (int unsigned t = 0; t < Tables; t++) begin
-      load[t] = '0;
+      load[t*LoadW +: LoadW] = '0;
       for (int unsigned w = 0; w < Ways; w++) begin
-        load[t] = load[t] + LoadW'(fvalid[t][w]);
+        load[t*LoadW +: LoadW] = load[t*LoadW +: LoadW] + LoadW'(fvalid[t*Ways + w]);
       end
-      if (fmatch[t] != '0) begin
+      if (fmatch[t*Ways +: Ways] != '0) begin
         ffound = 1'b1;
-        ffound_conn = fconn[t];
+        ffound_conn = fconn[t*norman_pkg::ConnIdW +: norman_pkg::ConnIdW];
       end
     end
     lfound = (lmatch_q != '0);
     lfree = ~lvalid_q;
     // Less-loaded candidate bucket, table 0 on a tie; full only if both are.
-    ins_table = (load[1] < load[0]);
-    ins_ok = (load[ins_table] < LoadW'(Ways));
+    ins_table = (load[LoadW +: LoadW] < load[0 +: LoadW]);
+    ins_ok = (load[32'(ins_table)*LoadW +: LoadW] < LoadW'(Ways));
     // First free way (one-hot).
-    ins_way = ~fvalid[ins_table] & (fvalid[ins_table] + Ways'(1));
+    ins_way = ~fvalid[32'(ins_table)*Ways +: Ways] & (fvalid[32'(ins_table)*Ways +: Ways] + Ways'(1));
     lins_way = lfree & ~(lfree - Ways'(1));
   end
 
-  cmd_status_e status_d, status_q;
-  logic [ConnIdW-1:0] res_conn_d, res_conn_q;
+  norman_regmap_pkg::cmd_status_e status_d, status_q;
+  logic [norman_pkg::ConnIdW-1:0] res_conn_d, res_conn_q;
   logic [15:0] bucket_q;
   logic done_q;
 
@@ -440,9 +461,9 @@ module conn_table
     state_d = state_q;
     b_re = 1'b0;
     b_clr = 1'b0;
-    for (int unsigned t = 0; t < Tables; t++) flow_we[t] = '0;
+    flow_we = '0;
     lsn_we = '0;
-    status_d = ST_OK;
+    status_d = norman_regmap_pkg::ST_OK;
     res_conn_d = '0;
 
     unique case (state_q)
@@ -463,13 +484,13 @@ module conn_table
           unique case (op_q)
             OpInsert: begin
               if (lfound) begin
-                status_d = ST_EXISTS;
+                status_d = norman_regmap_pkg::ST_EXISTS;
                 res_conn_d = lfound_conn_q;
               end else if (lfree != '0) begin
                 lsn_we = lins_way;
                 res_conn_d = conn_q;
               end else begin
-                status_d = ST_FULL;
+                status_d = norman_regmap_pkg::ST_FULL;
               end
             end
             OpDelete, OpLookup: begin
@@ -477,35 +498,35 @@ module conn_table
                 res_conn_d = lfound_conn_q;
                 if (op_q == OpDelete) lsn_we = lmatch_q;  // wlentry_q is '0
               end else begin
-                status_d = ST_NOT_FOUND;
+                status_d = norman_regmap_pkg::ST_NOT_FOUND;
               end
             end
-            default: status_d = ST_INVALID;
+            default: status_d = norman_regmap_pkg::ST_INVALID;
           endcase
         end else begin
           unique case (op_q)
             OpInsert: begin
               if (ffound) begin
-                status_d = ST_EXISTS;
+                status_d = norman_regmap_pkg::ST_EXISTS;
                 res_conn_d = ffound_conn;
               end else if (ins_ok) begin
-                flow_we[ins_table] = ins_way;
+                flow_we[32'(ins_table)*Ways +: Ways] = ins_way;
                 res_conn_d = conn_q;
               end else begin
-                status_d = ST_FULL;
+                status_d = norman_regmap_pkg::ST_FULL;
               end
             end
             OpDelete, OpLookup: begin
               if (ffound) begin
                 res_conn_d = ffound_conn;
                 if (op_q == OpDelete) begin
-                  for (int unsigned t = 0; t < Tables; t++) flow_we[t] = fmatch[t];  // wentry_q is '0
+                  flow_we = fmatch;  // wentry_q is '0
                 end
               end else begin
-                status_d = ST_NOT_FOUND;
+                status_d = norman_regmap_pkg::ST_NOT_FOUND;
               end
             end
-            default: status_d = ST_INVALID;
+            default: status_d = norman_regmap_pkg::ST_INVALID;
           endcase
         end
       end
@@ -518,7 +539,7 @@ module conn_table
       state_q <= CmdClear;
       clr_q <= '0;
       done_q <= 1'b0;
-      status_q <= ST_OK;
+      status_q <= norman_regmap_pkg::ST_OK;
       res_conn_q <= '0;
       bucket_q <= '0;
     end else begin
@@ -528,7 +549,7 @@ module conn_table
       if (state_q == CmdAct) begin
         status_q <= status_d;
         res_conn_q <= res_conn_d;
-        bucket_q <= listen_q ? 16'(cmd_lidx) : 16'(cmd_idx[0]);
+        bucket_q <= listen_q ? 16'(cmd_lidx) : 16'(cmd_idx[0 +: FlowBucketsLog2]);
       end
     end
   end

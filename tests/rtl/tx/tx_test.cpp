@@ -178,6 +178,13 @@ class TxHarness : public ::testing::Test {
     top_->final();
   }
 
+  // CONN_QUERY: the engine answers one cycle after the connection is
+  // presented (its state lives in block RAM with a registered read).
+  void query(const Conn& c) {
+    top_->query_conn_i = c.id;
+    tick();
+  }
+
   std::uint64_t cnt(Counter c) const { return counts_[static_cast<unsigned>(c)]; }
 
   void write_ctx(const Conn& c, bool valid = true) {
@@ -475,8 +482,7 @@ TEST_F(TxHarness, ManyLengthsGoOutByteExact) {
   EXPECT_EQ(cnt(Counter::kTxSent), lens.size());
   EXPECT_EQ(cnt(Counter::kTxFetched), lens.size());
   EXPECT_EQ(cnt(Counter::kTxDropSpoof), 0u);
-  top_->query_conn_i = c.id;
-  top_->eval();
+  query(c);
   EXPECT_EQ(top_->query_cons_o, c.prod);
 }
 
@@ -617,8 +623,7 @@ TEST_F(TxHarness, RingWrapsAndBatchesStayInsideRing) {
     EXPECT_GE(w.first, c.desc_base);
     EXPECT_LE(w.first + w.second, c.desc_base + 32);
   }
-  top_->query_conn_i = c.id;
-  top_->eval();
+  query(c);
   EXPECT_EQ(top_->query_cons_o, c.prod);
   // One TX_DONE per batch, all for this connection's queue.
   EXPECT_EQ(notes_.size(), wr_log_.size());
@@ -680,8 +685,7 @@ TEST_F(TxHarness, InterleavedConnectionsWithBackPressure) {
     } else {
       EXPECT_EQ(notes, 0u);
     }
-    top_->query_conn_i = c.id;
-    top_->eval();
+    query(c);
     EXPECT_EQ(top_->query_cons_o, c.prod);
   }
   EXPECT_EQ(cnt(Counter::kTxSent), expects_.size());
@@ -774,13 +778,11 @@ constexpr std::uint32_t kClosed = rm::tx_desc::kStatusDropClosed;
 class TxGuardTest : public TxHarness {
  protected:
   std::uint16_t cons_of(const Conn& c) {
-    top_->query_conn_i = c.id;
-    top_->eval();
+    query(c);
     return top_->query_cons_o;
   }
   std::uint16_t prod_of(const Conn& c) {
-    top_->query_conn_i = c.id;
-    top_->eval();
+    query(c);
     return top_->query_prod_o;
   }
 };
@@ -819,6 +821,79 @@ TEST_F(TxGuardTest, BogusProducerIndicesAreRefused) {
   EXPECT_EQ(cnt(Counter::kTxDoorbells), 6u);
   check_all();
   check_descs(c);
+}
+
+// The per-connection state lives in block RAM with a registered read: a
+// doorbell in the cycle after another of the same connection must still see
+// the producer index that one stored (forwarded, not read stale), so going
+// back is refused and the ring is sent once.
+TEST_F(TxGuardTest, BackToBackDoorbellsSeeEachOther) {
+  Conn c = udp4_conn(52, 32);
+  c.log2 = 4;
+  write_ctx(c);
+  for (unsigned i = 0; i < 6; i++) post(c, make_frame(spec_for(c, 90 + i)), kSent);
+  doorbell_raw(c.id, 6);
+  doorbell_raw(c.id, 3);  // behind the producer index stored the cycle before
+  doorbell_raw(c.id, 6);
+  doorbell_raw(c.id, 6);
+  run_idle();
+  EXPECT_EQ(cnt(Counter::kTxProdInvalid), 1u);
+  EXPECT_EQ(cnt(Counter::kTxDoorbells), 4u);
+  EXPECT_EQ(cnt(Counter::kTxSent), 6u);
+  EXPECT_EQ(cnt(Counter::kTxFetched), 6u);
+  EXPECT_EQ(prod_of(c), 6u);
+  EXPECT_EQ(cons_of(c), 6u);
+  check_all();
+  check_descs(c);
+}
+
+// A connection reset (CONN_SET) that meets a doorbell of another connection
+// waits for the state RAM's write port while doorbells keep it busy, yet
+// every read sees it at once and nothing of either connection is lost.
+TEST_F(TxGuardTest, ResetRacingDoorbellsOfAnotherConnection) {
+  Conn a = udp4_conn(53, 33);
+  Conn b = udp4_conn(54, 34);
+  a.log2 = 4;
+  b.log2 = 4;
+  write_ctx(a);
+  write_ctx(b);
+  for (unsigned i = 0; i < 3; i++) post(b, make_frame(spec_for(b, 70 + i)), kSent);
+  doorbell(b);
+  run_idle();
+  EXPECT_EQ(cons_of(b), 3u);
+
+  for (unsigned i = 0; i < 8; i++) post(a, make_frame(spec_for(a, 100 + i)), kSent);
+  // Doorbells of a on every cycle; b is reset in the cycle the first one
+  // stores its producer index, and its state is read meanwhile.
+  top_->query_conn_i = b.id;
+  top_->db_valid_i = 1;
+  top_->db_conn_i = a.id;
+  top_->db_prod_i = 1;
+  tick();
+  EXPECT_EQ(top_->query_prod_o, 3u);
+  Conn nb = b;
+  nb.prod = 0;
+  nb.data_base += 0x80000;
+  top_->db_prod_i = 2;
+  write_ctx(nb);  // ticks with the doorbell
+  for (std::uint16_t p = 3; p <= 8; p++) {
+    top_->db_prod_i = p;
+    tick();
+    EXPECT_EQ(top_->query_prod_o, 0u) << "a read missed the waiting reset";
+    EXPECT_EQ(top_->query_cons_o, 0u);
+  }
+  top_->db_valid_i = 0;
+  run_idle();
+  EXPECT_EQ(cons_of(a), 8u);
+  EXPECT_EQ(prod_of(nb), 0u);
+  EXPECT_EQ(cons_of(nb), 0u);
+  for (unsigned i = 0; i < 2; i++) post(nb, make_frame(spec_for(nb, 64 + i)), kSent);
+  doorbell(nb);
+  run_idle();
+  EXPECT_EQ(cons_of(nb), 2u);
+  EXPECT_EQ(cnt(Counter::kTxProdInvalid), 0u);
+  EXPECT_EQ(cnt(Counter::kTxSent), 13u);
+  check_all();
 }
 
 // Non-raw connections may not tag, send to martians, with TTL 0, or to a
