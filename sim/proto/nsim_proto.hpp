@@ -29,7 +29,7 @@
 namespace norman::nsim::proto {
 
 inline constexpr std::uint32_t kMsgMagic = 0x4D49534EU;  // "NSIM" little-endian
-inline constexpr std::uint16_t kProtoVersion = 2;
+inline constexpr std::uint16_t kProtoVersion = 3;
 inline constexpr std::size_t kMaxPayload = 4096;
 
 enum class MsgType : std::uint16_t {
@@ -142,6 +142,10 @@ struct PortStats {
   std::uint64_t tx_frames;        // frames the core sent that DPDK accepted
   std::uint64_t tx_bytes;
   std::uint64_t tx_drops;         // ring full, no mbuf, malformed beats
+  // DPDK polls nsim skipped because its queue ahead of the core was full (the
+  // core, paced at line rate, is behind the input): frames wait in the ethdev,
+  // whose overflow is rx_drops_dpdk. Nonzero means the input was back-pressured.
+  std::uint64_t rx_backpressure_polls;
 };
 struct StatsRsp {
   std::uint64_t cycles;
