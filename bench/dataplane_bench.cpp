@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core_model.hpp"
+#include "csr_access.hpp"
 #include "host_memory.hpp"
 #include "host_sink.hpp"
 #include "norman/regmap.hpp"
@@ -194,47 +195,11 @@ class Bench {
                 {"setup_wall_s", setup_wall_s_}};
   }
 
-  // ---------------------------------------------------------------- CSR
-  void csr_write(std::uint32_t addr, std::uint64_t v) {
-    in_.csr_valid = true;
-    in_.csr_write = true;
-    in_.csr_addr = addr;
-    in_.csr_wdata = v;
-    step_idle();
-    in_.csr_valid = false;
-  }
-  std::uint64_t csr_read(std::uint32_t addr) {
-    in_.csr_valid = true;
-    in_.csr_write = false;
-    in_.csr_addr = addr;
-    step_idle();
-    in_.csr_valid = false;
-    for (int i = 0; i < 16; ++i) {
-      if (out_.csr_rsp_valid) return out_.csr_rsp_data;
-      step_idle();
-    }
-    throw std::runtime_error("CSR read got no response");
-  }
-  rm::Status cmd(rm::Op op) {
-    csr_write(rm::kRegCmdOp, static_cast<std::uint64_t>(op));
-    for (int i = 0; i < 10000; ++i) {
-      std::uint64_t st = csr_read(rm::kRegCmdStatus);
-      if ((st & (1ULL << rm::kCmdStatusBusyBit)) == 0) {
-        return static_cast<rm::Status>(rm::kCmdStatusCode.get(st));
-      }
-    }
-    throw std::runtime_error("command stuck busy");
-  }
-  void arg(unsigned i, std::uint64_t v) { csr_write(rm::kRegCmdArg + i * rm::kRegCmdArgStride, v); }
-  std::uint64_t counter(rm::Counter c) {
-    return csr_read(rm::kRegCountersValue + static_cast<unsigned>(c) * rm::kRegCountersValueStride);
-  }
-
   // ---------------------------------------------------------------- setup
   void configure() {
     auto t0 = std::chrono::steady_clock::now();
     std::uint64_t c0 = core_.cycles();
-    if (csr_read(rm::kRegIdMagic) != rm::kMagic || csr_read(rm::kRegIdBuildId) != rm::kBuildId) {
+    if (csr_.read(rm::kRegIdMagic) != rm::kMagic || csr_.read(rm::kRegIdBuildId) != rm::kBuildId) {
       throw std::runtime_error("ID block mismatch");
     }
     // Notification queue 0.
@@ -242,40 +207,40 @@ class Bench {
     rm::nq::kNqId.set(a0, 0);
     rm::nq::kVector.set(a0, 0);
     rm::nq::kLog2.set(a0, kNqLog2);
-    arg(0, a0);
-    arg(1, kNqBase);
-    expect_ok(cmd(rm::Op::kNqSet), "NQ_SET");
+    csr_.arg(0, a0);
+    csr_.arg(1, kNqBase);
+    expect_ok(csr_.cmd(rm::Op::kNqSet), "NQ_SET");
     // Connection contexts: fallback 0 and 1..bypass. TX fields stay zero.
-    for (unsigned i = 2; i <= 10; ++i) arg(i, 0);
+    for (unsigned i = 2; i <= 10; ++i) csr_.arg(i, 0);
     std::uint64_t a2 = 0;
     rm::conn::kRxLog2.set(a2, rx_log2_);
-    arg(rm::conn::kRxLog2.arg, a2);
+    csr_.arg(rm::conn::kRxLog2.arg, a2);
     for (std::uint32_t c = 0; c <= bypass_; ++c) {
       std::uint64_t w0 = 0;
       rm::conn::kConnId.set(w0, c);
       rm::conn::kNqId.set(w0, 0);
       rm::conn::kPort.set(w0, 0);
-      arg(rm::conn::kConnId.arg, w0);
-      arg(rm::conn::kRxBase.arg, kRingBase + std::uint64_t{c} * sink_->config().ring_bytes());
-      expect_ok(cmd(rm::Op::kConnSet), "CONN_SET");
+      csr_.arg(rm::conn::kConnId.arg, w0);
+      csr_.arg(rm::conn::kRxBase.arg, kRingBase + std::uint64_t{c} * sink_->config().ring_bytes());
+      expect_ok(csr_.cmd(rm::Op::kConnSet), "CONN_SET");
     }
     // Flow entries: target k (remote 10.1.(k>>8).(k&255):4000 -> 10.0.0.1:5000) -> conn k + 1.
     std::uint64_t w1 = 0;
     rm::flow::kLocalPort.set(w1, kLocalPort);
     rm::flow::kRemotePort.set(w1, kRemotePort);
-    arg(rm::flow::kLocalPort.arg, w1);
-    arg(rm::flow::kLocalIpLo.arg, kLocalIp);
-    arg(rm::flow::kLocalIpHi.arg, 0);
-    arg(rm::flow::kRemoteIpHi.arg, 0);
+    csr_.arg(rm::flow::kLocalPort.arg, w1);
+    csr_.arg(rm::flow::kLocalIpLo.arg, kLocalIp);
+    csr_.arg(rm::flow::kLocalIpHi.arg, 0);
+    csr_.arg(rm::flow::kRemoteIpHi.arg, 0);
     for (std::uint32_t k = 0; k < bypass_; ++k) {
       std::uint64_t w0 = 0;
       rm::flow::kProto.set(w0, pg::ipproto::kUdp);
       rm::flow::kIsIpv6.set(w0, 0);
       rm::flow::kListen.set(w0, 0);
       rm::flow::kConnId.set(w0, k + 1);
-      arg(rm::flow::kProto.arg, w0);
-      arg(rm::flow::kRemoteIpLo.arg, kRemoteNet | k);
-      expect_ok(cmd(rm::Op::kFlowInsert), "FLOW_INSERT");
+      csr_.arg(rm::flow::kProto.arg, w0);
+      csr_.arg(rm::flow::kRemoteIpLo.arg, kRemoteNet | k);
+      expect_ok(csr_.cmd(rm::Op::kFlowInsert), "FLOW_INSERT");
     }
     setup_cycles_ = core_.cycles() - c0;
     setup_wall_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -314,7 +279,7 @@ class Bench {
     // Doorbells reach the core after the write becomes visible and an MMIO write crosses the link.
     sink_cfg_delay(pc.gen3 ? pcfg.write_latency + opt_.mmio_latency : 1);
 
-    csr_write(rm::kRegCountersClear, 1);
+    csr_.write(rm::kRegCountersClear, 1);
     step_idle();
 
     struct Port {
@@ -494,7 +459,7 @@ class Bench {
     json cnt = json::object();
     std::array<std::uint64_t, rm::kNumCounters> cv{};
     for (unsigned i = 0; i < rm::kNumCounters; ++i) {
-      cv[i] = counter(static_cast<rm::Counter>(i));
+      cv[i] = csr_.counter(static_cast<rm::Counter>(i));
       cnt[std::string(rm::kCounterNames[i])] = cv[i];
     }
     auto C = [&](rm::Counter c) { return cv[static_cast<unsigned>(c)]; };
@@ -688,6 +653,7 @@ class Bench {
   CoreModel core_;
   CoreModel::In in_{};
   CoreModel::Out out_{};
+  norman::bench::CsrAccess csr_{in_, out_, [this] { step_idle(); }};
   std::uint64_t setup_cycles_ = 0;
   double setup_wall_s_ = 0;
   std::uint64_t nq_base_ = 0, wr_base_ = 0, slot_base_ = 0;

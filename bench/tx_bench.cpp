@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core_model.hpp"
+#include "csr_access.hpp"
 #include "host_memory.hpp"
 #include "norman/regmap.hpp"
 #include "pcie_model.hpp"
@@ -134,39 +135,10 @@ class TxBench {
   }
 
   // ---------------------------------------------------------------- CSR
-  void csr_write(std::uint32_t addr, std::uint64_t v) {
-    in_.csr_valid = true;
-    in_.csr_write = true;
-    in_.csr_addr = addr;
-    in_.csr_wdata = v;
-    step_quiet();
-    in_.csr_valid = false;
-  }
-  std::uint64_t csr_read(std::uint32_t addr) {
-    in_.csr_valid = true;
-    in_.csr_write = false;
-    in_.csr_addr = addr;
-    step_quiet();
-    in_.csr_valid = false;
-    for (int i = 0; i < 16; ++i) {
-      if (out_.csr_rsp_valid) return out_.csr_rsp_data;
-      step_quiet();
-    }
-    throw std::runtime_error("CSR read got no response");
-  }
-  void arg(unsigned i, std::uint64_t v) { csr_write(rm::kRegCmdArg + i * rm::kRegCmdArgStride, v); }
   void cmd(rm::Op op, const char* what) {
-    csr_write(rm::kRegCmdOp, static_cast<std::uint64_t>(op));
-    for (int i = 0; i < 10000; ++i) {
-      std::uint64_t st = csr_read(rm::kRegCmdStatus);
-      if ((st & (1ULL << rm::kCmdStatusBusyBit)) == 0) {
-        auto s = static_cast<rm::Status>(rm::kCmdStatusCode.get(st));
-        if (s != rm::Status::kOk)
-          throw std::runtime_error(std::string(what) + ": " + std::string(rm::status_name(s)));
-        return;
-      }
-    }
-    throw std::runtime_error(std::string(what) + ": command stuck busy");
+    rm::Status s = csr_.cmd(op, what);
+    if (s != rm::Status::kOk)
+      throw std::runtime_error(std::string(what) + ": " + std::string(rm::status_name(s)));
   }
 
   // Contexts 0..conns-1 with TX rings, all with the same source (UDP from
@@ -174,7 +146,7 @@ class TxBench {
   void configure() {
     auto t0 = WallClock::now();
     const std::uint64_t c0 = core_.cycles();
-    if (csr_read(rm::kRegIdMagic) != rm::kMagic || csr_read(rm::kRegIdBuildId) != rm::kBuildId) {
+    if (csr_.read(rm::kRegIdMagic) != rm::kMagic || csr_.read(rm::kRegIdBuildId) != rm::kBuildId) {
       throw std::runtime_error("ID block mismatch");
     }
     namespace cf = rm::conn;
@@ -188,13 +160,13 @@ class TxBench {
     put(cf::kProto, pg::ipproto::kUdp);
     put(cf::kSrcPort, kSrcPort);
     put(cf::kSrcIpLo, kSrcIp);
-    for (unsigned i = 1; i < a.size(); ++i) arg(i, a[i]);
+    for (unsigned i = 1; i < a.size(); ++i) csr_.arg(i, a[i]);
     for (std::uint32_t c = 0; c < conns_; ++c) {
       std::uint64_t w0 = a[0];
       cf::kConnId.set(w0, c);
       cf::kPort.set(w0, c % opt_.ports);
-      arg(0, w0);
-      arg(cf::kTxDescBase.arg, kDescBase + c * ring_bytes_);
+      csr_.arg(0, w0);
+      csr_.arg(cf::kTxDescBase.arg, kDescBase + c * ring_bytes_);
       cmd(rm::Op::kConnSet, "CONN_SET");
     }
     setup_cycles_ = core_.cycles() - c0;
@@ -272,9 +244,6 @@ class TxBench {
       errors_.push_back("DMA outside a measured point");
     }
   }
-  std::uint64_t counter(rm::Counter c) {
-    return csr_read(rm::kRegCountersValue + static_cast<unsigned>(c) * rm::kRegCountersValueStride);
-  }
 
   struct Doorbell {
     std::uint64_t due;
@@ -293,6 +262,7 @@ class TxBench {
   CoreModel core_;
   CoreModel::In in_{};
   CoreModel::Out out_{};
+  norman::bench::CsrAccess csr_{in_, out_, [this] { step_quiet(); }};
   std::vector<std::uint32_t> prod_, done_, rung_;  // free-running, per connection
   std::vector<std::uint32_t> left_;                // frames still to post, per connection
   std::deque<Doorbell> doorbells_;
@@ -337,7 +307,7 @@ json TxBench::run_point(const PointCfg& pc) {
   const std::uint64_t db_delay = pc.gen3 ? opt_.mmio_latency : 1;
   std::deque<HostEvent> events;
 
-  csr_write(rm::kRegCountersClear, 1);
+  csr_.write(rm::kRegCountersClear, 1);
   doorbells_.clear();
   std::fill(prod_.begin(), prod_.end(), 0);
   std::fill(done_.begin(), done_.end(), 0);
@@ -496,10 +466,10 @@ json TxBench::run_point(const PointCfg& pc) {
   base_idx_ = done_;
   if (!ended) at_end_cycle = core_.cycles();
 
-  std::uint64_t tx_sent = counter(rm::Counter::kTxSent);
-  std::uint64_t tx_fetched = counter(rm::Counter::kTxFetched);
-  std::uint64_t tx_doorbells = counter(rm::Counter::kTxDoorbells);
-  std::uint64_t prod_invalid = counter(rm::Counter::kTxProdInvalid);
+  std::uint64_t tx_sent = csr_.counter(rm::Counter::kTxSent);
+  std::uint64_t tx_fetched = csr_.counter(rm::Counter::kTxFetched);
+  std::uint64_t tx_doorbells = csr_.counter(rm::Counter::kTxDoorbells);
+  std::uint64_t prod_invalid = csr_.counter(rm::Counter::kTxProdInvalid);
 
   const double frames = static_cast<double>(sent - at_start_sent);
   const double cyc = static_cast<double>(at_end_cycle - at_start_cycle);
