@@ -1,0 +1,352 @@
+// IPv4 (with -v's header line), a short IPv6 summary, and ICMP.
+#include <utility>
+
+#include "format_internal.hpp"
+
+namespace norman::ndump::detail {
+namespace {
+
+constexpr std::uint8_t proto_icmp = 1;
+constexpr std::uint8_t proto_tcp = 6;
+constexpr std::uint8_t proto_udp = 17;
+
+void demux(Printer& p, std::uint8_t nh, Bytes payload, std::uint32_t length, const IpContext& ip,
+           bool fragmented) {
+  switch (nh) {
+    case proto_tcp:
+      print_tcp(p, payload, length, ip, fragmented);
+      return;
+    case proto_udp:
+      print_udp(p, payload, length, ip, fragmented);
+      return;
+    case proto_icmp:
+      if (ip.version == 4) {
+        print_icmp(p, payload, length, ip, fragmented);
+      } else {
+        p.printf("[ICMP requires IPv4] (invalid)");
+      }
+      return;
+    default: {
+      const char* name = p.opt.numeric ? nullptr : ipproto_name(nh);
+      if (name && !p.opt.numeric)
+        p.printf(" %s", name);
+      else
+        p.printf(" ip-proto-%u", nh);
+      p.printf(" %u", length);
+    }
+  }
+}
+
+}  // namespace
+
+const char* ipproto_name(std::uint8_t proto) {
+  switch (proto) {
+    case 0:
+      return "HBH";
+    case 1:
+      return "ICMP";
+    case 2:
+      return "IGMP";
+    case 4:
+      return "IPIP";
+    case 6:
+      return "TCP";
+    case 8:
+      return "EGP";
+    case 9:
+      return "IGRP";
+    case 17:
+      return "UDP";
+    case 33:
+      return "DCCP";
+    case 41:
+      return "IPv6";
+    case 43:
+      return "Routing";
+    case 44:
+      return "Fragment";
+    case 46:
+      return "RSVP";
+    case 47:
+      return "GRE";
+    case 50:
+      return "ESP";
+    case 51:
+      return "AH";
+    case 55:
+      return "Mobile IP";
+    case 58:
+      return "ICMPv6";
+    case 59:
+      return "No Next Header";
+    case 60:
+      return "DSTOPT";
+    case 88:
+      return "EIGRP";
+    case 89:
+      return "OSPF";
+    case 103:
+      return "PIM";
+    case 108:
+      return "Compressed IP";
+    case 112:
+      return "VRRP";
+    case 113:
+      return "PGM";
+    case 132:
+      return "SCTP";
+    case 135:
+      return "Mobility";
+    default:
+      return nullptr;
+  }
+}
+
+void print_ipv4(Printer& p, Bytes b, std::uint32_t length) {
+  p.proto = "ip";
+  const std::uint8_t vhl = b.u8(0);
+  if (vhl >> 4 != 4) {
+    if (vhl >> 4 == 6)
+      p.printf("IP6, wrong link-layer encapsulation");
+    else
+      p.printf("IP%u", vhl >> 4);
+    p.printf(" (invalid)");
+    return;
+  }
+  if (!p.opt.link_header) p.printf("IP ");
+  b.need(0, 20);
+  if (length < 20) {
+    p.printf("truncated-ip %u", length);
+    return;
+  }
+  const std::uint32_t hlen = (vhl & 0x0f) * 4u;
+  if (hlen < 20) {
+    p.printf("bad-hlen %u", hlen);
+    return;
+  }
+  std::uint32_t len = b.u16(2);
+  if (length < len) p.printf("truncated-ip - %u bytes missing! ", len - length);
+  if (len < hlen) {
+    p.printf("bad-len %u", len);
+    return;
+  }
+  b = b.limit(len);  // Ethernet padding is not part of the datagram
+  len -= hlen;
+  const std::uint16_t off = b.u16(6);
+  const std::uint8_t proto = b.u8(9);
+  if (p.opt.verbose) {
+    const std::uint8_t tos = b.u8(1);
+    p.printf("(tos 0x%x", tos);
+    static const char* const ecn[] = {"", ",ECT(1)", ",ECT(0)", ",CE"};
+    p.printf("%s", ecn[tos & 3]);
+    const std::uint8_t ttl = b.u8(8);
+    if (ttl >= 1) p.printf(", ttl %u", ttl);
+    // tcpdump's bittok2str order: MF "+", DF, the reserved bit "rsvd".
+    std::string flags;
+    for (auto [bit, name] : {std::pair{0x2000, "+"}, {0x4000, "DF"}, {0x8000, "rsvd"}}) {
+      if (!(off & bit)) continue;
+      if (!flags.empty()) flags += ", ";
+      flags += name;
+    }
+    if (flags.empty()) flags = "none";
+    const char* pname = ipproto_name(proto);
+    p.printf(", id %u, offset %u, flags [%s], proto %s (%u)", b.u16(4), (off & 0x1fffu) * 8,
+             flags.c_str(), pname ? pname : "unknown", proto);
+    p.printf(", length %u", b.u16(2));
+    if (hlen > 20) p.printf(", options (%u bytes)", hlen - 20);
+    if (b.has(0, hlen)) {
+      std::uint16_t sum = in_cksum(b.data(), hlen);
+      if (sum != 0)
+        p.printf(", bad cksum %x (->%x)!", b.u16(10), in_cksum_shouldbe(b.u16(10), sum));
+    }
+    p.printf(")\n    ");
+  }
+  IpContext ip{4, b, proto};
+  if ((off & 0x1fff) == 0) {
+    if (proto != proto_tcp && proto != proto_udp && proto != 132 && proto != 33)
+      p.printf("%s > %s: ", p.ip4(b, 12).c_str(), p.ip4(b, 16).c_str());
+    if (!b.has(0, hlen)) {
+      p.printf(" [remaining caplen(%zu) < header length(%u)]", b.size(), hlen);
+      throw Truncated{};
+    }
+    demux(p, proto, b.from(hlen), len, ip, (off & 0x2000) != 0);
+  } else {
+    p.printf("%s > %s:", p.ip4(b, 12).c_str(), p.ip4(b, 16).c_str());
+    const char* name = p.opt.numeric ? nullptr : ipproto_name(proto);
+    if (name)
+      p.printf(" %s", name);
+    else
+      p.printf(" ip-proto-%u", proto);
+  }
+}
+
+void print_ipv6(Printer& p, Bytes b, std::uint32_t length) {
+  // A summary only (docs/ndump.md): addresses, then the transport as for
+  // IPv4 when it follows the fixed header directly.
+  p.proto = "ip6";
+  b.need(0, 40);
+  if (!p.opt.link_header) p.printf("IP6 ");
+  const std::uint32_t plen = b.u16(4);
+  const std::uint8_t nh = b.u8(6);
+  if (p.opt.verbose) {
+    const std::uint32_t flow = b.u32(0);
+    p.printf("(");
+    if (flow & 0x0ff00000) p.printf("class 0x%02x, ", (flow & 0x0ff00000) >> 20);
+    if (flow & 0x000fffff) p.printf("flowlabel 0x%05x, ", flow & 0x000fffff);
+    const char* name = ipproto_name(nh);
+    p.printf("hlim %u, next-header %s (%u) payload length: %u) ", b.u8(7), name ? name : "unknown",
+             nh, plen);
+  }
+  IpContext ip{6, b, nh};
+  std::uint32_t avail = length >= 40 ? length - 40 : 0;
+  if (plen < avail) avail = plen;
+  Bytes payload = b.limit(40 + static_cast<std::size_t>(plen)).from(40);
+  if (nh == proto_tcp || nh == proto_udp) {
+    demux(p, nh, payload, avail, ip, false);
+    return;
+  }
+  p.printf("%s > %s:", p.ip6(b, 8).c_str(), p.ip6(b, 24).c_str());
+  const char* name = ipproto_name(nh);
+  if (name)
+    p.printf(" %s", name);
+  else
+    p.printf(" ip-proto-%u", nh);
+  p.printf(" %u", avail);
+}
+
+void print_icmp(Printer& p, Bytes b, std::uint32_t plen, const IpContext&, bool fragmented) {
+  p.proto = "icmp";
+  const std::uint8_t type = b.u8(0);
+  const std::uint8_t code = b.u8(1);
+  std::string s;
+  char buf[256];
+  auto inner_dst = [&] { return p.ip4(b, 8 + 16); };
+  switch (type) {
+    case 0:
+    case 8:
+      std::snprintf(buf, sizeof buf, "echo %s, id %u, seq %u", type == 8 ? "request" : "reply",
+                    b.u16(4), b.u16(6));
+      s = buf;
+      break;
+    case 3:
+      switch (code) {
+        case 0:
+          s = "net " + inner_dst() + " unreachable";
+          break;
+        case 1:
+          s = "host " + inner_dst() + " unreachable";
+          break;
+        case 2:
+          s = inner_dst() + " protocol " + std::to_string(b.u8(8 + 9)) + " unreachable";
+          break;
+        case 3: {
+          const std::size_t ohlen = (b.u8(8) & 0x0f) * 4u;
+          const std::uint16_t dport = b.u16(8 + ohlen + 2);
+          const std::uint8_t oproto = b.u8(8 + 9);
+          if (oproto == proto_tcp)
+            s = inner_dst() + " tcp port " + p.tcp_port(dport) + " unreachable";
+          else if (oproto == proto_udp)
+            s = inner_dst() + " udp port " + p.udp_port(dport) + " unreachable";
+          else
+            s = inner_dst() + " protocol " + std::to_string(oproto) + " port " +
+                std::to_string(dport) + " unreachable";
+          break;
+        }
+        case 4: {
+          const std::uint16_t mtu = b.u16(6);
+          s = inner_dst() + " unreachable - need to frag";
+          if (mtu) s += " (mtu " + std::to_string(mtu) + ")";
+          break;
+        }
+        case 5:
+          s = inner_dst() + " unreachable - source route failed";
+          break;
+        case 6:
+          s = "net " + inner_dst() + " unreachable - unknown";
+          break;
+        case 7:
+          s = "host " + inner_dst() + " unreachable - unknown";
+          break;
+        case 8:
+          s = inner_dst() + " unreachable - source host isolated";
+          break;
+        case 9:
+          s = "net " + inner_dst() + " unreachable - admin prohibited";
+          break;
+        case 10:
+          s = "host " + inner_dst() + " unreachable - admin prohibited";
+          break;
+        case 11:
+          s = "net " + inner_dst() + " unreachable - tos prohibited";
+          break;
+        case 12:
+          s = "host " + inner_dst() + " unreachable - tos prohibited";
+          break;
+        case 13:
+          s = "host " + inner_dst() + " unreachable - admin prohibited filter";
+          break;
+        case 14:
+          s = "host " + inner_dst() + " unreachable - host precedence violation";
+          break;
+        case 15:
+          s = "host " + inner_dst() + " unreachable - precedence cutoff";
+          break;
+        default:
+          s = inner_dst() + " unreachable - #" + std::to_string(code);
+          break;
+      }
+      break;
+    case 11:
+      b.need(8 + 16, 4);
+      s = code == 0   ? "time exceeded in-transit"
+          : code == 1 ? "ip reassembly time exceeded"
+                      : "time exceeded-#" + std::to_string(code);
+      break;
+    case 4:
+      s = "source quench";
+      break;
+    case 13:
+      s = "time stamp request";
+      break;
+    case 15:
+      s = "information request";
+      break;
+    case 16:
+      s = "information reply";
+      break;
+    case 17:
+      s = "address mask request";
+      break;
+    case 10:
+      s = "router solicitation";
+      break;
+    case 12:
+      s = code ? "parameter problem - code " + std::to_string(code)
+               : "parameter problem - octet " + std::to_string(b.u8(4));
+      break;
+    case 18:
+      std::snprintf(buf, sizeof buf, "address mask is 0x%08x", b.u32(8));
+      s = buf;
+      break;
+    default:
+      s = "type-#" + std::to_string(type);
+      break;
+  }
+  p.printf("ICMP %s, length %u", s.c_str(), plen);
+  if (p.opt.verbose && !fragmented && b.has(0, plen)) {
+    std::uint16_t sum = in_cksum(b.data(), plen);
+    if (sum != 0)
+      p.printf(" (wrong icmp cksum %x (->%x)!)", b.u16(2), in_cksum_shouldbe(b.u16(2), sum));
+  }
+  const bool error_type = type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+  if (p.opt.verbose >= 1 && error_type) {
+    // The quoted datagram, printed as IP after a new line.
+    Bytes inner = b.from(8);
+    const std::uint16_t ilen = inner.u16(2);
+    p.printf("\n\t");
+    print_ipv4(p, inner.limit(ilen), ilen);
+  }
+  p.proto = "icmp";
+}
+
+}  // namespace norman::ndump::detail
