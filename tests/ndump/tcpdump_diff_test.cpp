@@ -3,11 +3,17 @@
 // and flag sets; -w output must read back in tcpdump as the filtered input;
 // bad flags and expressions are refused with tcpdump's exit status.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
+#include "names_traffic.hpp"
 #include "run_command.hpp"
 #include "traffic.hpp"
 
@@ -106,6 +112,15 @@ TEST_F(TcpdumpDiff, VeryVerboseOutputMatches) {
   for (const auto& e : {"", "udp"}) expect_same("-r " + pcap_ + " -n -vv " + e);
 }
 
+TEST_F(TcpdumpDiff, NamesWithoutNumericMatch) {
+  // Loopback addresses (localhost from /etc/hosts) and ports from
+  // /etc/services need no DNS; MACs get tcpdump's "(oui ...)" names.
+  std::string lo = (dir_ / "lo.pcap").string();
+  write_pcap(lo, loopback_traffic());
+  for (const auto& flags : {"", "-e", "-v", "-vv", "-e -v"})
+    expect_same(std::string(flags) + " -r " + lo);
+}
+
 TEST_F(TcpdumpDiff, CountStopsAfterN) {
   for (const auto& args : {"-c 1", "-c 5", "-c 3 tcp", "-nc 2 udp", "-c 1000"})
     expect_same(std::string("-n -r ") + pcap_ + " " + args);
@@ -156,6 +171,42 @@ TEST_F(TcpdumpDiff, TcpdumpFlagsNdumpLacksAreRefusedByName) {
     EXPECT_EQ(n.err.substr(0, n.err.find('\n')),
               std::string("ndump: invalid option -- '") + (flag + 1) + "'");
   }
+}
+
+TEST_F(TcpdumpDiff, SigtermEndsAReadFromAFifoAndFlushesTheOutput) {
+  // A FIFO as -r input blocks like a live capture: SIGTERM must end it with
+  // status 0 and a complete capture file, not an error.
+  std::string fifo = (dir_ / "in.fifo").string(), out = (dir_ / "fifo_out.pcap").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    execl(NDUMP_BINARY, "ndump", "-r", fifo.c_str(), "-w", out.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  FILE* w = std::fopen(fifo.c_str(), "w");
+  ASSERT_NE(w, nullptr);
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 262144);
+  pcap_dumper_t* d = pcap_dump_fopen(dead, w);
+  std::vector<Packet> pkts = varied_traffic();
+  for (int i = 0; i < 3; ++i) {
+    pcap_pkthdr h{};
+    h.caplen = h.len = static_cast<bpf_u_int32>(pkts[i].data.size());
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, pkts[i].data.data());
+  }
+  pcap_dump_flush(d);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(child, SIGTERM);
+  int st = 0;
+  waitpid(child, &st, 0);
+  pcap_dump_close(d);  // closes the FIFO's write end
+  pcap_close(dead);
+  ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  CommandResult back = tcpdump("-n -r " + out);
+  EXPECT_EQ(back.status, 0);
+  EXPECT_EQ(std::count(back.out.begin(), back.out.end(), '\n'), 3);
 }
 
 TEST_F(TcpdumpDiff, MissingFileIsRefused) { expect_same("-n -r " + (dir_ / "nope.pcap").string()); }

@@ -61,7 +61,7 @@ std::string open_error_text(const std::string& interface, const std::string& msg
 
 }  // namespace
 
-int run_capture(const Options& opts) {
+int run_capture(const Options& opts, const LivePath& live_path) {
   std::unique_ptr<RecordSource> source;
   FileRecordSource* file = nullptr;
   const bool live = !opts.read_file;
@@ -80,7 +80,7 @@ int run_capture(const Options& opts) {
       nic.cgroup = opts.cgroup;
       nic.normand_socket = opts.normand_socket;
       try {
-        source = open_nic_capture(nic);
+        source = live_path.open(nic);
       } catch (const std::exception& e) {
         err(open_error_text(opts.interface, e.what()));
         return 1;
@@ -132,6 +132,7 @@ int run_capture(const Options& opts) {
     return 1;
   }
 
+  interrupted = 0;
   active_source = source.get();
   install_signals();
   std::uint64_t captured = 0;
@@ -159,7 +160,7 @@ int run_capture(const Options& opts) {
   if (live) {
     CaptureStats stats{};
     try {
-      stats = nic_capture_stats(*source);
+      stats = live_path.stats(*source);
     } catch (const std::exception& e) {
       err(std::string("capture statistics: ") + e.what());
     }

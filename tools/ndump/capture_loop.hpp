@@ -3,12 +3,23 @@
 // flushed, the summary printed), and return tcpdump's exit status.
 #pragma once
 
-#include <cstdio>
-
+#include "nic_source.hpp"
 #include "options.hpp"
+
+#include <functional>
+#include <memory>
 
 namespace norman::ndump {
 
-int run_capture(const Options& opts);
+// The live path's two entry points, replaceable so tests can run the whole
+// loop on a scripted source.
+struct LivePath {
+  std::function<std::unique_ptr<RecordSource>(const NicCaptureOptions&)> open = open_nic_capture;
+  std::function<CaptureStats(RecordSource&)> stats = nic_capture_stats;
+};
+
+// Prints to stdout (packets, or the capture file with -w -) and stderr
+// (banner, errors, summary).
+int run_capture(const Options& opts, const LivePath& live = {});
 
 }  // namespace norman::ndump

@@ -25,6 +25,8 @@ bool FileRecordSource::next(CaptureRecord& rec) {
     const u_char* data = nullptr;
     int r = pcap_next_ex(pcap_, &h, &data);
     if (r == PCAP_ERROR_BREAK) return false;  // end of file
+    // A read interrupted by SIGINT/SIGTERM (a pipe or FIFO) ends quietly.
+    if (r < 0 && stopped_) return false;
     if (r < 0) throw std::runtime_error(pcap_geterr(pcap_));
     if (r == 0) continue;
     ++read_;

@@ -2,6 +2,7 @@
 // truncation marker, the owner. The protocol printers are in format_*.cpp.
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/ether.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -101,13 +102,88 @@ std::string Printer::ip6(Bytes b, std::size_t off) const {
   return buf;
 }
 
+namespace {
+// tcpdump's OUI names, printed after a MAC address without -n.
+const char* oui_name(std::uint32_t oui) {
+  switch (oui) {
+    case 0x000000:
+      return "Ethernet";
+    case 0x00000c:
+      return "Cisco";
+    case 0x00005e:
+      return "IANA";
+    case 0x000081:
+      return "Nortel Networks SONMP";
+    case 0x0000f8:
+      return "Cisco bridged";
+    case 0x0080c2:
+      return "Ethernet bridged";
+    case 0x00a03e:
+      return "ATM Forum";
+    case 0x00e02f:
+      return "DOCSIS Spanning Tree";
+    case 0x080007:
+      return "Appletalk";
+    case 0x009069:
+      return "Juniper";
+    case 0x080009:
+      return "Hewlett-Packard";
+    case 0x00120f:
+      return "IEEE 802.3 Private";
+    case 0x0012bb:
+      return "ANSI/TIA";
+    case 0x001b21:
+      return "DCBX";
+    case 0x002320:
+      return "Nicira Networks";
+    case 0x5c16c7:
+      return "Big Switch Networks";
+    case 0xb0d2f5:
+      return "Vello Systems";
+    case 0x002481:
+      return "HP";
+    case 0x0004ea:
+      return "HP-Labs";
+    case 0x748771:
+      return "Infoblox Inc";
+    case 0xa42305:
+      return "Open Networking Lab";
+    case 0x00049f:
+      return "Freescale";
+    case 0x0015ad:
+      return "Netronome";
+    case 0x001018:
+      return "Broadcom";
+    case 0x00e004:
+      return "PMC-Sierra";
+    case 0xd0f0db:
+      return "Ericsson";
+    default:
+      return "Unknown";
+  }
+}
+}  // namespace
+
 std::string Printer::mac(Bytes b, std::size_t off) const {
   b.need(off, 6);
   const std::uint8_t* m = b.data() + off;
-  char buf[18];
+  if (!opt.numeric) {
+    // /etc/ethers first, then the address with its OUI's name, as tcpdump.
+    ether_addr ea{};
+    std::memcpy(ea.ether_addr_octet, m, 6);
+    char host[1024];
+    if (ether_ntohost(host, &ea) == 0) return host;
+  }
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
                 m[5]);
-  return buf;
+  std::string s = buf;
+  if (!opt.numeric) {
+    s += " (oui ";
+    s += oui_name(static_cast<std::uint32_t>(m[0] << 16 | m[1] << 8 | m[2]));
+    s += ")";
+  }
+  return s;
 }
 
 namespace {

@@ -1,4 +1,7 @@
 // IPv4 (with -v's header line), a short IPv6 summary, and ICMP.
+#include <netdb.h>
+
+#include <string>
 #include <utility>
 
 #include "format_internal.hpp"
@@ -9,6 +12,25 @@ namespace {
 constexpr std::uint8_t proto_icmp = 1;
 constexpr std::uint8_t proto_tcp = 6;
 constexpr std::uint8_t proto_udp = 17;
+
+// Without -n tcpdump names protocols from /etc/protocols (netdb), not from
+// its own table.
+std::string netdb_protoname(std::uint8_t proto) {
+  protoent pe{};
+  protoent* res = nullptr;
+  char buf[1024];
+  if (getprotobynumber_r(proto, &pe, buf, sizeof buf, &res) == 0 && res != nullptr)
+    return res->p_name;
+  return {};
+}
+
+void print_proto_name(Printer& p, std::uint8_t proto) {
+  std::string name = p.opt.numeric ? std::string() : netdb_protoname(proto);
+  if (!name.empty())
+    p.printf(" %s", name.c_str());
+  else
+    p.printf(" ip-proto-%u", proto);
+}
 
 void demux(Printer& p, std::uint8_t nh, Bytes payload, std::uint32_t length, const IpContext& ip,
            bool fragmented) {
@@ -27,11 +49,7 @@ void demux(Printer& p, std::uint8_t nh, Bytes payload, std::uint32_t length, con
       }
       return;
     default: {
-      const char* name = p.opt.numeric ? nullptr : ipproto_name(nh);
-      if (name && !p.opt.numeric)
-        p.printf(" %s", name);
-      else
-        p.printf(" ip-proto-%u", nh);
+      print_proto_name(p, nh);
       p.printf(" %u", length);
     }
   }
@@ -172,11 +190,7 @@ void print_ipv4(Printer& p, Bytes b, std::uint32_t length) {
     demux(p, proto, b.from(hlen), len, ip, (off & 0x2000) != 0);
   } else {
     p.printf("%s > %s:", p.ip4(b, 12).c_str(), p.ip4(b, 16).c_str());
-    const char* name = p.opt.numeric ? nullptr : ipproto_name(proto);
-    if (name)
-      p.printf(" %s", name);
-    else
-      p.printf(" ip-proto-%u", proto);
+    print_proto_name(p, proto);
   }
 }
 
