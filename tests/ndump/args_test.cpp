@@ -93,6 +93,15 @@ TEST(NdumpArgs, RefusalsNameTheFlag) {
   EXPECT_EQ(UsageError::exit_code, 1);
 }
 
+TEST(NdumpArgs, FileSizeRotation) {
+  EXPECT_EQ(parse({"-C", "5", "-w", "f.pcap"}).rotate_bytes, 5000000u);
+  EXPECT_EQ(refusal({"-C", "0", "-w", "f"}), "invalid file size 0");
+  EXPECT_EQ(refusal({"-C", "1x", "-w", "f"}), "invalid file size 1x");
+  EXPECT_EQ(refusal({"-C", "99999999999999", "-w", "f"}), "file size 99999999999999 is too large");
+  EXPECT_EQ(refusal({"-C", "1"}), "-C needs -w with a file name");
+  EXPECT_EQ(refusal({"-C", "1", "-w", "-"}), "-C needs -w with a file name");
+}
+
 TEST(NdumpArgs, ParsesTwiceInOneProcess) {
   EXPECT_EQ(parse({"-c", "3"}).count, 3u);
   EXPECT_EQ(parse({"-c", "4"}).count, 4u);

@@ -163,7 +163,7 @@ TEST_F(TcpdumpDiff, BadFlagsAreRefusedWithTcpdumpsStatus) {
 }
 
 TEST_F(TcpdumpDiff, TcpdumpFlagsNdumpLacksAreRefusedByName) {
-  for (const auto& flag : {"-X", "-x", "-A", "-S", "-t", "-l", "-p", "-D", "-G", "-C", "-z"}) {
+  for (const auto& flag : {"-X", "-x", "-A", "-S", "-t", "-l", "-p", "-D", "-G", "-z"}) {
     SCOPED_TRACE(flag);
     CommandResult n = ndump(std::string(flag) + " 1 -r " + pcap_);
     EXPECT_EQ(n.status, 1);
@@ -207,6 +207,43 @@ TEST_F(TcpdumpDiff, SigtermEndsAReadFromAFifoAndFlushesTheOutput) {
   CommandResult back = tcpdump("-n -r " + out);
   EXPECT_EQ(back.status, 0);
   EXPECT_EQ(std::count(back.out.begin(), back.out.end(), '\n'), 3);
+}
+
+TEST_F(TcpdumpDiff, FileSizeRotationSplitsLikeTcpdump) {
+  // 1,300 full-size frames (about 2 MB): -C 1 gives PATH and PATH1, split
+  // at the same packet as tcpdump (which keeps root with -Z root).
+  std::vector<Packet> big;
+  const Ip4 s{10, 0, 0, 1}, d{10, 0, 0, 2};
+  for (int i = 0; i < 1300; ++i)
+    big.push_back({ether({2, 0, 0, 0, 0, 2}, {2, 0, 0, 0, 0, 1}, 0x0800,
+                         ipv4(s, d, 17, udp4(s, d, 40000, 9999, Bytes(1472)))),
+                   0});
+  std::string in = (dir_ / "big.pcap").string();
+  write_pcap(in, big);
+  std::string mine = (dir_ / "mine.pcap").string(), theirs = (dir_ / "theirs.pcap").string();
+  ASSERT_EQ(ndump("-r " + in + " -C 1 -w " + mine).status, 0);
+  ASSERT_EQ(tcpdump("-Z root -r " + in + " -C 1 -w " + theirs).status, 0);
+  for (const std::string suffix : {"", "1"}) {
+    CommandResult m = tcpdump("-n -r " + mine + suffix), t = tcpdump("-n -r " + theirs + suffix);
+    EXPECT_EQ(m.status, 0);
+    EXPECT_GT(m.out.size(), 0u);
+    EXPECT_EQ(m.out, t.out);
+  }
+  EXPECT_FALSE(fs::exists(mine + "2"));
+  // pcapng blocks are larger: more files, every packet in one of them, and
+  // each file starts with its own section and interface.
+  std::string ng = (dir_ / "mine.pcapng").string();
+  ASSERT_EQ(ndump("-r " + in + " -C 1 -w " + ng).status, 0);
+  std::size_t packets = 0;
+  for (const std::string suffix : {"", "1", "2"}) {
+    CommandResult m = tcpdump("-n -r " + ng + suffix);
+    EXPECT_EQ(m.status, 0) << suffix;
+    EXPECT_LE(fs::file_size(ng + suffix), 1000000u + 1600u);
+    packets += static_cast<std::size_t>(std::count(m.out.begin(), m.out.end(), '\n'));
+  }
+  EXPECT_EQ(packets, 1300u);
+  EXPECT_EQ(ndump("-C 0 -w x -r " + in).status, 1);
+  EXPECT_EQ(ndump("-C 1 -r " + in).status, 1);  // needs -w FILE
 }
 
 TEST_F(TcpdumpDiff, MissingFileIsRefused) { expect_same("-n -r " + (dir_ / "nope.pcap").string()); }

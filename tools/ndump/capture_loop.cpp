@@ -118,7 +118,7 @@ int run_capture(const Options& opts, const LivePath& live_path) {
       w.linktype = source->linktype();
       w.snaplen = source->snaplen();
       if (live) w.interface_name = [](std::uint8_t port) { return "nic" + std::to_string(port); };
-      writer = open_writer(w);
+      writer = opts.rotate_bytes ? open_rotating_writer(w, opts.rotate_bytes) : open_writer(w);
     } else {
       FormatOptions f;
       f.numeric = opts.numeric;

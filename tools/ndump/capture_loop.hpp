@@ -3,11 +3,11 @@
 // flushed, the summary printed), and return tcpdump's exit status.
 #pragma once
 
-#include "nic_source.hpp"
-#include "options.hpp"
-
 #include <functional>
 #include <memory>
+
+#include "nic_source.hpp"
+#include "options.hpp"
 
 namespace norman::ndump {
 

@@ -16,6 +16,7 @@ struct Options {
   std::optional<std::string> read_file;   // -r FILE (offline)
   std::optional<std::string> write_file;  // -w FILE, "-" for stdout
   bool pcapng = false;                    // --pcapng, or a .pcapng name for -w
+  std::uint64_t rotate_bytes = 0;         // -C N: N million bytes per file, 0 = no rotation
   std::optional<std::uint64_t> count;     // -c N
   std::uint32_t snaplen = 262144;         // -s N (0 means the default)
   bool numeric = false;                   // -n

@@ -41,7 +41,7 @@ const option long_options[] = {
 // Leading '+' would stop at the first non-option; tcpdump lets options
 // follow the expression, so keep glibc's permutation. ':' first reports a
 // missing argument as ':' rather than '?'.
-constexpr const char* short_options = ":c:ehi:nQ:r:s:vw:";
+constexpr const char* short_options = ":C:c:ehi:nQ:r:s:vw:";
 
 template <typename T>
 std::optional<T> to_number(const char* s) {
@@ -63,7 +63,7 @@ std::mutex getopt_mutex;  // getopt keeps global state
 }  // namespace
 
 std::string usage_text() {
-  return "Usage: ndump [-env] [-c count] [-i nic0|nic1|any] [-Q in|out|inout]\n"
+  return "Usage: ndump [-env] [-c count] [-C file_size] [-i nic0|nic1|any] [-Q in|out|inout]\n"
          "\t\t[-r file] [-s snaplen] [-w file] [--pcapng]\n"
          "\t\t[--uid user] [--pid pid] [--comm name] [--cgroup path]\n"
          "\t\t[--socket path] [ expression ]\n";
@@ -83,6 +83,15 @@ Options parse_args(int argc, char* const argv[]) {
         auto v = to_number<std::uint64_t>(optarg);
         if (!v || *v == 0) throw UsageError(std::string("invalid packet count ") + optarg);
         o.count = *v;
+        break;
+      }
+      case 'C': {
+        // tcpdump's -C: millions of bytes, checked before each packet.
+        auto v = to_number<std::int64_t>(optarg);
+        if (!v || *v <= 0) throw UsageError(std::string("invalid file size ") + optarg);
+        if (*v > INT64_MAX / 1000000)
+          throw UsageError(std::string("file size ") + optarg + " is too large");
+        o.rotate_bytes = static_cast<std::uint64_t>(*v) * 1000000u;
         break;
       }
       case 'e':
@@ -171,6 +180,8 @@ Options parse_args(int argc, char* const argv[]) {
     if (!o.expression.empty()) o.expression += ' ';
     o.expression += argv[i];
   }
+  if (o.rotate_bytes && (!o.write_file || *o.write_file == "-"))
+    throw UsageError("-C needs -w with a file name");
   if (o.write_file && o.write_file->size() > 7 &&
       o.write_file->compare(o.write_file->size() - 7, 7, ".pcapng") == 0)
     o.pcapng = true;

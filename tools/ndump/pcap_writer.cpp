@@ -39,6 +39,11 @@ class PcapWriter : public PacketWriter {
   void flush() override {
     if (pcap_dump_flush(dumper_) != 0) throw std::runtime_error("error writing the capture file");
   }
+  std::uint64_t bytes_written() override {
+    std::int64_t pos = pcap_dump_ftell64(dumper_);
+    if (pos < 0) throw std::runtime_error("ftell fails on output file");
+    return static_cast<std::uint64_t>(pos);
+  }
 
  private:
   bool to_stdout_;
@@ -54,6 +59,38 @@ std::unique_ptr<PacketWriter> open_pcap_writer(const WriterOptions& opts) {
 
 std::unique_ptr<PacketWriter> open_writer(const WriterOptions& opts) {
   return opts.pcapng ? open_pcapng_writer(opts) : open_pcap_writer(opts);
+}
+
+namespace {
+
+class RotatingWriter : public PacketWriter {
+ public:
+  RotatingWriter(const WriterOptions& o, std::uint64_t max_bytes)
+      : opts_(o), max_(max_bytes), current_(open_writer(o)) {}
+  void write(const CaptureRecord& rec) override {
+    if (current_->bytes_written() > max_) {
+      current_.reset();  // closes and flushes the full file
+      WriterOptions next = opts_;
+      next.path += std::to_string(++count_);
+      current_ = open_writer(next);
+    }
+    current_->write(rec);
+  }
+  void flush() override { current_->flush(); }
+  std::uint64_t bytes_written() override { return current_->bytes_written(); }
+
+ private:
+  WriterOptions opts_;
+  std::uint64_t max_;
+  std::unique_ptr<PacketWriter> current_;
+  unsigned count_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<PacketWriter> open_rotating_writer(const WriterOptions& opts,
+                                                   std::uint64_t max_bytes) {
+  return std::make_unique<RotatingWriter>(opts, max_bytes);
 }
 
 }  // namespace norman::ndump

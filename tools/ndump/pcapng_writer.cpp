@@ -104,6 +104,7 @@ class PcapngWriter : public PacketWriter {
   void flush() override {
     if (std::fflush(file_) != 0) throw std::runtime_error("error writing the capture file");
   }
+  std::uint64_t bytes_written() override { return written_; }
 
  private:
   std::uint32_t interface_for(std::uint8_t port) {
@@ -125,12 +126,14 @@ class PcapngWriter : public PacketWriter {
   void put(const std::vector<std::uint8_t>& b) {
     if (std::fwrite(b.data(), 1, b.size(), file_) != b.size())
       throw std::runtime_error("error writing the capture file");
+    written_ += b.size();
   }
 
   WriterOptions opts_;
   bool to_stdout_;
   std::FILE* file_ = nullptr;
   std::map<std::uint8_t, std::uint32_t> ids_;
+  std::uint64_t written_ = 0;
 };
 
 }  // namespace

@@ -19,6 +19,8 @@ class PacketWriter {
   // Throws std::runtime_error when the file cannot be written (disk full...).
   virtual void write(const CaptureRecord& rec) = 0;
   virtual void flush() = 0;
+  // Bytes in the file so far (for -C).
+  [[nodiscard]] virtual std::uint64_t bytes_written() = 0;
 };
 
 struct WriterOptions {
@@ -32,6 +34,10 @@ struct WriterOptions {
 
 // Throws std::runtime_error with a message fit for the user.
 std::unique_ptr<PacketWriter> open_writer(const WriterOptions& opts);
+// -C: like tcpdump, before each packet a file larger than max_bytes is
+// closed and the next one opened: PATH, PATH1, PATH2, ...
+std::unique_ptr<PacketWriter> open_rotating_writer(const WriterOptions& opts,
+                                                   std::uint64_t max_bytes);
 std::unique_ptr<PacketWriter> open_pcap_writer(const WriterOptions& opts);
 std::unique_ptr<PacketWriter> open_pcapng_writer(const WriterOptions& opts);
 
