@@ -262,11 +262,14 @@ TEST_F(TcpdumpDiff, WrittenPcapReadsBackAsTheFilteredInput) {
 }
 
 TEST_F(TcpdumpDiff, WriteToStdoutPipesIntoTcpdump) {
-  CommandResult piped = run_command(std::string(NDUMP_BINARY) + " -r " + pcap_ +
-                                        " -w - tcp 2>/dev/null | /usr/bin/tcpdump -n -r -",
-                                    (dir_ / "pipe.err").string());
-  EXPECT_EQ(piped.status, 0);
-  EXPECT_EQ(piped.out, tcpdump("-n -r " + pcap_ + " tcp").out);
+  for (const std::string fmt : {"", "--pcapng "}) {
+    SCOPED_TRACE(fmt);
+    CommandResult piped = run_command(std::string(NDUMP_BINARY) + " -r " + pcap_ + " " + fmt +
+                                          "-w - tcp 2>/dev/null | /usr/bin/tcpdump -n -r -",
+                                      (dir_ / "pipe.err").string());
+    EXPECT_EQ(piped.status, 0);
+    EXPECT_EQ(piped.out, tcpdump("-n -r " + pcap_ + " tcp").out);
+  }
 }
 
 TEST_F(TcpdumpDiff, PcapngOutputReadsBackInTcpdump) {
