@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "names_traffic.hpp"
+#include "random_traffic.hpp"
 #include "run_command.hpp"
 #include "traffic.hpp"
 
@@ -119,6 +120,18 @@ TEST_F(TcpdumpDiff, NamesWithoutNumericMatch) {
   write_pcap(lo, loopback_traffic());
   for (const auto& flags : {"", "-e", "-v", "-vv", "-e -v"})
     expect_same(std::string(flags) + " -r " + lo);
+}
+
+TEST_F(TcpdumpDiff, RandomFramesMatch) {
+  // Seeded random headers within the decoded layers: every ICMP type and
+  // code, random TCP flags and options (valid, malformed, cut), random IP
+  // fields and snap lengths.
+  for (unsigned seed : {1u, 2u, 3u}) {
+    std::string f = (dir_ / ("random" + std::to_string(seed) + ".pcap")).string();
+    write_pcap(f, random_traffic(seed, 1500));
+    for (const char* flags : {"-n", "-n -v", "-n -vv", "-n -e"})
+      expect_same(std::string(flags) + " -r " + f);
+  }
 }
 
 TEST_F(TcpdumpDiff, CountStopsAfterN) {

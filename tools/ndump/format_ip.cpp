@@ -320,8 +320,65 @@ void print_icmp(Printer& p, Bytes b, std::uint32_t plen, const IpContext&, bool 
       s = "source quench";
       break;
     case 13:
-      s = "time stamp request";
+      std::snprintf(buf, sizeof buf, "time stamp query id %u seq %u", b.u16(4), b.u16(6));
+      s = buf;
       break;
+    case 14: {
+      // Milliseconds since midnight UT as tcpdump prints them.
+      auto ms = [](std::uint32_t t) {
+        char out[48];
+        std::uint32_t msec = t % 1000, sec = t / 1000, min = sec / 60;
+        sec -= min * 60;
+        std::uint32_t hrs = min / 60;
+        min -= hrs * 60;
+        std::snprintf(out, sizeof out, "%02u:%02u:%02u.%03u", hrs, min, sec, msec);
+        return std::string(out);
+      };
+      std::snprintf(buf, sizeof buf, "time stamp reply id %u seq %u: org ", b.u16(4), b.u16(6));
+      s = buf + ms(b.u32(8)) + ", recv " + ms(b.u32(12)) + ", xmit " + ms(b.u32(16));
+      break;
+    }
+    case 5: {
+      const std::string gw = p.ip4(b, 4), dst = inner_dst();
+      switch (code) {
+        case 0:
+          s = "redirect " + dst + " to net " + gw;
+          break;
+        case 1:
+          s = "redirect " + dst + " to host " + gw;
+          break;
+        case 2:
+          s = "redirect-tos " + dst + " to net " + gw;
+          break;
+        case 3:
+          s = "redirect-tos " + dst + " to host " + gw;
+          break;
+        default:
+          s = "redirect-#" + std::to_string(code) + " " + dst + " to " + gw;
+      }
+      break;
+    }
+    case 9: {
+      s = "router advertisement lifetime ";
+      const std::uint32_t life = b.u16(6);
+      if (life < 60)
+        std::snprintf(buf, sizeof buf, "%u", life);
+      else if (life < 3600)
+        std::snprintf(buf, sizeof buf, "%u:%02u", life / 60, life % 60);
+      else
+        std::snprintf(buf, sizeof buf, "%u:%02u:%02u", life / 3600, life % 3600 / 60, life % 60);
+      s += buf;
+      std::uint32_t num = b.u8(4);
+      s += " " + std::to_string(num) + ":";
+      const std::uint32_t size = b.u8(5);
+      if (size != 2) {
+        s += " [size " + std::to_string(size) + "]";
+        break;
+      }
+      for (std::size_t off = 8; num != 0; --num, off += 8)
+        s += " {" + p.ip4(b, off) + " " + std::to_string(b.u32(off + 4)) + "}";
+      break;
+    }
     case 15:
       s = "information request";
       break;
@@ -356,8 +413,8 @@ void print_icmp(Printer& p, Bytes b, std::uint32_t plen, const IpContext&, bool 
   if (p.opt.verbose >= 1 && error_type) {
     // The quoted datagram, printed as IP after a new line.
     Bytes inner = b.from(8);
-    const std::uint16_t ilen = inner.u16(2);
     p.printf("\n\t");
+    const std::uint16_t ilen = inner.u16(2);
     print_ipv4(p, inner.limit(ilen), ilen);
   }
   p.proto = "icmp";

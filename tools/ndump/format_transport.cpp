@@ -59,7 +59,7 @@ const char* tcp_option_name(std::uint8_t opt) {
     case 12:
       return "ccnew";
     case 13:
-      return "ccecho";
+      return "";  // tcpdump 4.99's table names ccecho so
     case 19:
       return "md5";
     case 20:
@@ -76,6 +76,19 @@ const char* tcp_option_name(std::uint8_t opt) {
       return "exp";
     default:
       return nullptr;
+  }
+}
+
+// TCP Fast Open's cookie option (RFC 7413), bare or as experiment 254.
+void print_fastopen(Printer& p, Bytes b, std::size_t cp, std::uint32_t datalen, bool exp) {
+  if (exp) p.printf("tfo");
+  if (datalen == 0) {
+    p.printf(" cookiereq");
+  } else if (datalen % 2 != 0 || datalen < 4 || datalen > 16) {
+    p.printf(" (invalid)");
+  } else {
+    p.printf(" cookie ");
+    for (std::uint32_t i = 0; i < datalen; ++i) p.printf("%02x", b.u8(cp + i));
   }
 }
 
@@ -144,6 +157,7 @@ void print_tcp(Printer& p, Bytes b, std::uint32_t length, const IpContext& ip, b
   print_addrs_ports(p, ip, p.tcp_port(sport), p.tcp_port(dport), proto_tcp);
   b.need(0, 20);
   std::uint32_t hlen = (b.u8(12) >> 4) * 4u;
+  const std::uint32_t hdr_len = hlen;
   if (hlen < 20) {
     p.printf(" tcp %u [bad hdr length %u - too short, < 20]", length - hlen, hlen);
     return;
@@ -217,20 +231,14 @@ void print_tcp(Printer& p, Bytes b, std::uint32_t length, const IpContext& ip, b
     p.printf(", seq %u", seq);
     if (length > 0) p.printf(":%u", seq + length);
   }
-  if (flags & 0x10)
-    p.printf(", ack %u", ack);
-  else if (p.opt.verbose > 1 && ack != 0)
-    p.printf(", [ack %u != 0 while ACK flag not set]", ack);
+  if (flags & 0x10) p.printf(", ack %u", ack);
   p.printf(", win %u", win);
-  if (flags & 0x20)
-    p.printf(", urg %u", urp);
-  else if (p.opt.verbose > 1 && urp != 0)
-    p.printf(", [urg %u != 0 while URG flag not set]", urp);
+  if (flags & 0x20) p.printf(", urg %u", urp);
 
+  char sep = '\0';  // tcpdump's "ch": set once an option was printed
   if (hlen > 20) {
     std::uint32_t left = hlen - 20;
     std::size_t cp = 20;
-    char sep = '\0';
     p.printf(", options [");
     while (left != 0) {
       if (sep) p.printf("%c", sep);
@@ -312,6 +320,60 @@ void print_tcp(Printer& p, Bytes b, std::uint32_t length, const IpContext& ip, b
         case 1:
         case 4:
           break;
+        case 19:  // TCP-MD5: tcpdump cannot check it without -M
+          datalen = 16;
+          if (lencheck(datalen)) {
+            p.printf(" ");
+            p.printf(b.has(hdr_len, length) ? "shared secret not supplied with -M, "
+                                            : "snaplen too short, ");
+            p.printf("can't check - ");
+            for (std::uint32_t i = 0; i < 16; ++i) p.printf("%02x", b.u8(cp + i));
+          }
+          break;
+        case 20:
+          datalen = 2;
+          if (lencheck(datalen)) p.printf(" cap %02x id %u", b.u8(cp), b.u8(cp + 1));
+          break;
+        case 29:
+          datalen = len - 2;
+          if (datalen < 2) {
+            p.printf(" (invalid)");
+          } else if (lencheck(1)) {
+            p.printf(" keyid %u", b.u8(cp));
+            if (lencheck(2)) {
+              p.printf(" rnextkeyid %u", b.u8(cp + 1));
+              if (datalen > 2) {
+                p.printf(" mac 0x");
+                for (std::uint32_t i = 2; i < datalen; ++i) {
+                  if (!lencheck(i + 1)) break;
+                  p.printf("%02x", b.u8(cp + i));
+                }
+              }
+            }
+          }
+          break;
+        case 34:
+          datalen = len - 2;
+          if (lencheck(datalen)) {
+            p.printf(" ");
+            print_fastopen(p, b, cp, datalen, false);
+          }
+          break;
+        case 254:
+          datalen = len - 2;
+          if (lencheck(datalen)) {
+            if (datalen < 2) {
+              bad = true;
+              break;
+            }
+            const std::uint16_t magic = b.u16(cp);
+            p.printf("-");
+            if (magic == 0xf989)
+              print_fastopen(p, b, cp + 2, datalen - 2, true);
+            else
+              p.printf("%04x", magic);
+          }
+          break;
         case 28: {
           datalen = 2;
           if (lencheck(datalen)) {
@@ -354,9 +416,34 @@ void print_tcp(Printer& p, Bytes b, std::uint32_t length, const IpContext& ip, b
   }
   p.printf(", length %u", length);
   if (length == 0) return;
-  if (!b.has(0, (b.u8(12) >> 4) * 4u)) {
-    p.printf(" [remaining caplen(%zu) < header length(%u)]", b.size(), (b.u8(12) >> 4) * 4u);
+  if (!b.has(0, hdr_len)) {
+    p.printf(" [remaining caplen(%zu) < header length(%u)]", b.size(), hdr_len);
     throw Truncated{};
+  }
+  if ((flags & 0x04) && p.opt.verbose) {
+    // A reset's payload (RFC 1122 allows a reason): with -v its first 30
+    // bytes as tcpdump escapes them, "!RST" when not all captured.
+    Bytes data = b.from(hdr_len);
+    p.printf(data.has(0, length) ? " [RST" : " [!RST");
+    std::uint32_t n = length;
+    if (n > 30) {
+      n = 30;
+      p.printf("+");
+    }
+    p.printf(" ");
+    for (std::size_t i = 0; i < n && i < data.size(); ++i) {
+      std::uint8_t c = data.u8(i);
+      if (c >= 0x80) {
+        c &= 0x7f;
+        p.printf("M-");
+      }
+      if (c < 0x20 || c > 0x7e) {
+        c ^= 0x40;
+        p.printf("^");
+      }
+      p.printf("%c", c);
+    }
+    p.printf("]");
   }
 }
 
