@@ -60,6 +60,15 @@ TEST_F(Format, OwnerAndDirectionAnnotations) {
             "22:13:20.123456 nic1  In IP 10.0.0.1.40000 > 10.0.0.2.6379: UDP, length 4");
 }
 
+TEST_F(Format, NamesWithoutNumericAreLookedUpOnceAndReused) {
+  PacketFormatter f({});
+  const Ip4 lo{127, 0, 0, 1};
+  Bytes frame = ether(b, a, 0x0800, ipv4(lo, lo, 17, udp4(lo, lo, 40000, 40001, {})));
+  const std::string want = "22:13:20.123456 IP localhost.40000 > localhost.40001: UDP, length 0";
+  EXPECT_EQ(f.format(record(frame)), want);
+  EXPECT_EQ(f.format(record(frame)), want);  // from the cache
+}
+
 TEST_F(Format, TcpRelativeSequenceNumbers) {
   PacketFormatter f({.numeric = true});
   auto seg = [&](bool fwd, std::uint32_t seq, std::uint32_t ack, std::uint8_t fl, std::size_t n) {

@@ -40,7 +40,7 @@ std::string PacketFormatter::owner_suffix(const Owner& o) {
 }
 
 std::string PacketFormatter::format(const CaptureRecord& rec) {
-  Printer p{opts_, tcp_seq_, {}, ""};
+  Printer p{opts_, tcp_seq_, names_, {}, ""};
   p.out = timestamp(rec.ts_ns);
   p.out += ' ';
   // Live records know their port and direction; tcpdump -i any prints
@@ -79,19 +79,40 @@ void Printer::printf(const char* fmt, ...) {
   out += big;
 }
 
+namespace {
+// The name of an address (NI_NAMEREQD: none when it has none), cached.
+std::string host_name(NameCache& cache, const std::uint8_t* addr, int family, const char* numeric) {
+  std::string key(reinterpret_cast<const char*>(addr), family == AF_INET ? 4 : 16);
+  auto it = cache.hosts.find(key);
+  if (it != cache.hosts.end()) return it->second;
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (family == AF_INET) {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    std::memcpy(&sa->sin_addr, addr, 4);
+    len = sizeof(sockaddr_in);
+  } else {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa->sin6_family = AF_INET6;
+    std::memcpy(&sa->sin6_addr, addr, 16);
+    len = sizeof(sockaddr_in6);
+  }
+  char host[NI_MAXHOST];
+  std::string name = numeric;
+  if (getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, nullptr, 0,
+                  NI_NAMEREQD) == 0)
+    name = host;
+  cache.hosts.emplace(std::move(key), name);
+  return name;
+}
+}  // namespace
+
 std::string Printer::ip4(Bytes b, std::size_t off) const {
   b.need(off, 4);
   char buf[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, b.data() + off, buf, sizeof buf);
-  if (!opt.numeric) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    std::memcpy(&sa.sin_addr, b.data() + off, 4);
-    char host[NI_MAXHOST];
-    if (getnameinfo(reinterpret_cast<sockaddr*>(&sa), sizeof sa, host, sizeof host, nullptr, 0,
-                    NI_NAMEREQD) == 0)
-      return host;
-  }
+  if (!opt.numeric) return host_name(names, b.data() + off, AF_INET, buf);
   return buf;
 }
 
@@ -99,6 +120,7 @@ std::string Printer::ip6(Bytes b, std::size_t off) const {
   b.need(off, 16);
   char buf[INET6_ADDRSTRLEN];
   inet_ntop(AF_INET6, b.data() + off, buf, sizeof buf);
+  if (!opt.numeric) return host_name(names, b.data() + off, AF_INET6, buf);
   return buf;
 }
 

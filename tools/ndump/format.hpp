@@ -31,6 +31,12 @@ class TcpSeqTable {
   std::map<std::string, Entry> entries;
 };
 
+// Host names already looked up (without -n), keyed by the raw address: one
+// resolver query per address per run, as tcpdump caches them.
+struct NameCache {
+  std::map<std::string, std::string> hosts;
+};
+
 class PacketFormatter {
  public:
   explicit PacketFormatter(FormatOptions opts);
@@ -45,6 +51,7 @@ class PacketFormatter {
  private:
   FormatOptions opts_;
   TcpSeqTable tcp_seq_;
+  NameCache names_;
 };
 
 }  // namespace norman::ndump

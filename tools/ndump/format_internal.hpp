@@ -58,6 +58,7 @@ class Names;
 struct Printer {
   const FormatOptions& opt;
   TcpSeqTable& tcp_seq;
+  NameCache& names;
   std::string out;
   const char* proto = "";  // for the truncation marker
 
