@@ -93,6 +93,13 @@ TEST(NdumpArgs, RefusalsNameTheFlag) {
   EXPECT_EQ(UsageError::exit_code, 1);
 }
 
+TEST(NdumpArgs, Buffering) {
+  Options o = parse({"-lU"});
+  EXPECT_TRUE(o.line_buffered);
+  EXPECT_TRUE(o.packet_buffered);
+  EXPECT_FALSE(parse({}).line_buffered);
+}
+
 TEST(NdumpArgs, FileSizeRotation) {
   EXPECT_EQ(parse({"-C", "5", "-w", "f.pcap"}).rotate_bytes, 5000000u);
   EXPECT_EQ(refusal({"-C", "0", "-w", "f"}), "invalid file size 0");

@@ -101,6 +101,10 @@ LoopRun run(std::vector<std::string> args, int raise_after = -1, int sig = SIGIN
   return r;
 }
 
+std::size_t lines(const std::string& s) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
 TEST(LiveLoop, SessionOptionsFollowTheCommandLine) {
   LoopRun r = run({"-i", "nic1", "-s", "128", "-Q", "in", "--uid", "1001", "--comm", "redis-server",
                    "--socket", "/tmp/s", "udp", "port", "6379"});
@@ -133,14 +137,17 @@ TEST(LiveLoop, LinesCarryDirectionAndOwnerAndTheSummaryIsTcpdumps) {
   EXPECT_TRUE(r.source_stopped);
 }
 
+TEST(LiveLoop, LineBufferedOutputIsWholeLines) {
+  LoopRun r = run({"-n", "-l", "-c", "2"});
+  EXPECT_EQ(lines(r.out), 2u);
+  LoopRun u = run({"-n", "-U", "-c", "2", "-w", "/dev/null"});
+  EXPECT_EQ(u.status, 0);
+}
+
 TEST(LiveLoop, AnyNamesThePort) {
   LoopRun r = run({"-n", "-i", "any", "-c", "3"});
   EXPECT_NE(r.out.find("22:13:20.000002 nic1  In IP"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("22:13:20.000000 nic0  In IP"), std::string::npos) << r.out;
-}
-
-std::size_t lines(const std::string& s) {
-  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
 }
 
 TEST(LiveLoop, CountDirectionAndOwnerFilters) {

@@ -144,10 +144,12 @@ int run_capture(const Options& opts, const LivePath& live_path) {
       ++captured;
       if (writer) {
         writer->write(rec);
+        if (opts.packet_buffered) writer->flush();
       } else {
         std::string line = formatter->format(rec);
         line += '\n';
         std::fwrite(line.data(), 1, line.size(), stdout);
+        if (opts.line_buffered) std::fflush(stdout);
       }
     }
     if (writer) writer->flush();

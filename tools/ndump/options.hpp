@@ -21,6 +21,8 @@ struct Options {
   std::uint32_t snaplen = 262144;         // -s N (0 means the default)
   bool numeric = false;                   // -n
   bool link_header = false;               // -e
+  bool line_buffered = false;             // -l: text output flushed per line
+  bool packet_buffered = false;           // -U: -w output flushed per packet
   int verbose = 0;                        // -v, -vv
   bool capture_in = true;                 // -Q in|out|inout
   bool capture_out = true;

@@ -41,7 +41,7 @@ const option long_options[] = {
 // Leading '+' would stop at the first non-option; tcpdump lets options
 // follow the expression, so keep glibc's permutation. ':' first reports a
 // missing argument as ':' rather than '?'.
-constexpr const char* short_options = ":C:c:ehi:nQ:r:s:vw:";
+constexpr const char* short_options = ":C:c:ehi:lnQ:r:s:Uvw:";
 
 template <typename T>
 std::optional<T> to_number(const char* s) {
@@ -63,7 +63,7 @@ std::mutex getopt_mutex;  // getopt keeps global state
 }  // namespace
 
 std::string usage_text() {
-  return "Usage: ndump [-env] [-c count] [-C file_size] [-i nic0|nic1|any] [-Q in|out|inout]\n"
+  return "Usage: ndump [-elnUv] [-c count] [-C file_size] [-i nic0|nic1|any] [-Q in|out|inout]\n"
          "\t\t[-r file] [-s snaplen] [-w file] [--pcapng]\n"
          "\t\t[--uid user] [--pid pid] [--comm name] [--cgroup path]\n"
          "\t\t[--socket path] [ expression ]\n";
@@ -99,6 +99,12 @@ Options parse_args(int argc, char* const argv[]) {
         break;
       case 'h':
         o.help = true;
+        break;
+      case 'l':
+        o.line_buffered = true;
+        break;
+      case 'U':
+        o.packet_buffered = true;
         break;
       case 'i':
         o.interface = optarg;
