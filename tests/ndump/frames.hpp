@@ -77,12 +77,15 @@ struct Ip4Opts {
 };
 
 inline Bytes ipv4(const Ip4& src, const Ip4& dst, std::uint8_t proto, const Bytes& payload,
-                  Ip4Opts o = {}) {
+                  Ip4Opts o = {}, const Bytes& options = {}) {
+  Bytes opts = options;  // padded with EOL to 4 bytes
+  while (opts.size() % 4) opts.push_back(0);
+  const std::size_t hlen = 20 + opts.size();
   Bytes b;
-  b.push_back(0x45);
+  b.push_back(static_cast<std::uint8_t>(0x40 | hlen / 4));
   b.push_back(o.tos);
   put16(b, o.total_len >= 0 ? static_cast<std::uint16_t>(o.total_len)
-                            : static_cast<std::uint16_t>(20 + payload.size()));
+                            : static_cast<std::uint16_t>(hlen + payload.size()));
   put16(b, o.id);
   put16(b, static_cast<std::uint16_t>((o.df ? 0x4000 : 0) | (o.mf ? 0x2000 : 0) |
                                       (o.frag_offset / 8)));
@@ -91,7 +94,8 @@ inline Bytes ipv4(const Ip4& src, const Ip4& dst, std::uint8_t proto, const Byte
   put16(b, 0);
   append(b, src);
   append(b, dst);
-  std::uint16_t ck = fold(sum16(b.data(), 20));
+  append(b, opts);
+  std::uint16_t ck = fold(sum16(b.data(), hlen));
   set16(b, 10, o.bad_checksum ? static_cast<std::uint16_t>(ck ^ 0x1234) : ck);
   append(b, payload);
   return b;

@@ -142,6 +142,15 @@ inline std::vector<Packet> varied_traffic() {
   add(ether(b, a, 0x0800,
             ipv4(ipa, ipb, 17, udp4(ipa, ipb, 40006, 9993, {1}, true), {.id = 62, .ttl = 0})));
   add(ether(b, a, 0x0800, ipv4(ipa, ipb, 253, Bytes(8, 0), {.id = 63})));  // experimental protocol
+  // IP options: record route, router alert, NOP/EOL, a bad length, an
+  // unknown option, and loose source route (whose last hop is the UDP
+  // pseudo-header's destination). Time stamp options are not decoded
+  // (docs/ndump.md).
+  for (const Bytes& opts :
+       {Bytes{7, 11, 8, 10, 0, 0, 1, 0, 0, 0, 0}, Bytes{148, 4, 0, 0}, Bytes{148, 4, 0, 5, 1, 0},
+        Bytes{1, 1, 1, 0}, Bytes{7, 40}, Bytes{99, 4, 1, 2}, Bytes{131, 7, 4, 192, 168, 1, 1}})
+    add(ether(b, a, 0x0800,
+              ipv4(ipa, ipb, 17, udp4(ipa, ipb, 40008, 9991, {1}), {.id = 80}, opts)));
   // An ethertype tcpdump does not decode either (hex dump).
   add(ether(b, a, 0x88b5, Bytes{'h', 'e', 'l', 'l', 'o', 0, 1, 2, 3}));
   // Cut by the snap length inside every header.

@@ -235,9 +235,30 @@ std::uint16_t in_cksum(const std::uint8_t* data, std::size_t len, std::uint32_t 
 
 std::uint32_t pseudo_header_sum(const IpContext& ip, std::uint8_t proto, std::uint32_t len) {
   std::uint32_t s = 0;
-  const std::size_t src = ip.version == 4 ? 12 : 8;
-  const std::size_t alen = ip.version == 4 ? 4 : 16;
-  for (std::size_t i = 0; i < 2 * alen; i += 2) s += ip.header.u16(src + i);
+  if (ip.version == 4) {
+    // The destination is the final hop of a source route when there is one
+    // (RFC 791), as tcpdump's ip_finddst takes it.
+    std::size_t dst = 16;
+    const std::size_t hlen = (ip.header.u8(0) & 0x0f) * 4u;
+    for (std::size_t cp = 20, optlen = 0; cp < hlen && ip.header.has(cp, 1); cp += optlen) {
+      const std::uint8_t code = ip.header.u8(cp);
+      if (code == 0) break;
+      if (code == 1) {
+        optlen = 1;
+        continue;
+      }
+      if (!ip.header.has(cp + 1, 1)) break;
+      optlen = ip.header.u8(cp + 1);
+      if (optlen < 2 || cp + optlen > hlen || !ip.header.has(cp, optlen)) break;
+      if ((code == 131 || code == 137) && optlen >= 7) {
+        dst = cp + optlen - 4;
+        break;
+      }
+    }
+    s += ip.header.u16(12) + ip.header.u16(14) + ip.header.u16(dst) + ip.header.u16(dst + 2);
+  } else {
+    for (std::size_t i = 0; i < 32; i += 2) s += ip.header.u16(8 + i);
+  }
   s += proto;
   s += len >> 16;
   s += len & 0xffff;

@@ -32,6 +32,102 @@ void print_proto_name(Printer& p, std::uint8_t proto) {
     p.printf(" ip-proto-%u", proto);
 }
 
+// IPv4 options with -v, as tcpdump's ip_optprint: false when an option
+// runs past the captured bytes (tcpdump's "[truncated-option]").
+bool print_ip_route(Printer& p, Bytes b, std::size_t cp, std::uint32_t length) {
+  if (length < 3) {
+    p.printf(" [bad length %u]", length);
+    return true;
+  }
+  if ((length + 1) & 3) p.printf(" [bad length %u]", length);
+  const std::uint32_t ptr = b.u8(cp + 2) - 1u;
+  if (ptr < 3 || ((ptr + 1) & 3) || ptr > length + 1) p.printf(" [bad ptr %u]", b.u8(cp + 2));
+  for (std::uint32_t len = 3; len < length; len += 4) {
+    if (!b.has(cp + len, 4)) return false;
+    p.printf(" %s", p.ip4(b, cp + len).c_str());
+    if (ptr > len) p.printf(",");
+  }
+  return true;
+}
+
+bool print_ip_options(Printer& p, Bytes b, std::size_t cp, std::uint32_t length) {
+  const char* sep = "";
+  std::uint32_t option_len = 0;
+  for (; length > 0; cp += option_len, length -= option_len) {
+    p.printf("%s", sep);
+    sep = ",";
+    const std::uint8_t code = b.u8(cp);
+    switch (code) {
+      case 0:
+        p.printf("EOL");
+        break;
+      case 1:
+        p.printf("NOP");
+        break;
+      case 68:
+        p.printf("timestamp");
+        break;
+      case 130:
+        p.printf("security");
+        break;
+      case 7:
+        p.printf("RR");
+        break;
+      case 137:
+        p.printf("SSRR");
+        break;
+      case 131:
+        p.printf("LSRR");
+        break;
+      case 148:
+        p.printf("RA");
+        break;
+      case 82:
+        p.printf("traceroute");
+        break;
+      default:
+        p.printf("unknown %u", code);
+    }
+    if (code == 0 || code == 1) {
+      option_len = 1;
+    } else {
+      option_len = b.u8(cp + 1);
+      if (option_len < 2) {
+        p.printf(" [bad length %u]", option_len);
+        return true;
+      }
+    }
+    if (option_len > length) {
+      p.printf(" [bad length %u]", option_len);
+      return true;
+    }
+    if (!b.has(cp, option_len)) return false;
+    switch (code) {
+      case 0:
+        return true;
+      case 7:
+      case 131:
+      case 137:
+        if (!print_ip_route(p, b, cp, option_len)) return false;
+        break;
+      case 148:
+        if (option_len < 4) {
+          p.printf(" [bad length %u]", option_len);
+          break;
+        }
+        if (b.u16(cp + 2) != 0) p.printf(" value %u", b.u16(cp + 2));
+        break;
+      case 68:
+        // tcpdump decodes the time stamps; ndump prints the option's name
+        // only (docs/ndump.md).
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
 void demux(Printer& p, std::uint8_t nh, Bytes payload, std::uint32_t length, const IpContext& ip,
            bool fragmented) {
   switch (nh) {
@@ -171,13 +267,25 @@ void print_ipv4(Printer& p, Bytes b, std::uint32_t length) {
     p.printf(", id %u, offset %u, flags [%s], proto %s (%u)", b.u16(4), (off & 0x1fffu) * 8,
              flags.c_str(), pname ? pname : "unknown", proto);
     p.printf(", length %u", b.u16(2));
-    if (hlen > 20) p.printf(", options (%u bytes)", hlen - 20);
+    bool truncated = false;
+    if (hlen > 20) {
+      p.printf(", options (");
+      if (!print_ip_options(p, b, 20, hlen - 20)) {
+        p.printf(" [truncated-option]");
+        truncated = true;
+      }
+      p.printf(")");
+    }
     if (b.has(0, hlen)) {
       std::uint16_t sum = in_cksum(b.data(), hlen);
       if (sum != 0)
         p.printf(", bad cksum %x (->%x)!", b.u16(10), in_cksum_shouldbe(b.u16(10), sum));
     }
     p.printf(")\n    ");
+    if (truncated) {
+      p.printf("%s > %s: ", p.ip4(b, 12).c_str(), p.ip4(b, 16).c_str());
+      throw Truncated{};
+    }
   }
   IpContext ip{4, b, proto};
   if ((off & 0x1fff) == 0) {
