@@ -248,7 +248,26 @@ def warnings_of(log):
     return fatal, ff_arrays, other
 
 
+def files_of(top, mods):
+    """The module files `top` needs: its own and, transitively, those of the
+    modules its text names (a superset is harmless: unused modules go)."""
+    defines = {f: set(module_names([f])) for f in mods}
+    texts = {f: re.sub(r"//[^\n]*|/\*.*?\*/", "", open(f).read(), flags=re.S) for f in mods}
+    todo = [f for f in mods if top in defines[f]]
+    need = set(todo)
+    while todo:
+        f = todo.pop()
+        words = set(re.findall(r"\b\w+\b", texts[f]))
+        for g in mods:
+            if g not in need and defines[g] & words:
+                need.add(g)
+                todo.append(g)
+    return [f for f in mods if f in need]
+
+
 def synthesise(work, regmap, pkgs, mods, timeout, top=None):
+    if top:
+        mods = files_of(top, mods)  # reading every file costs a minute a pass
     files, bad = readable_files(work, regmap, pkgs, mods, timeout)
     if top and top not in module_names(files):
         raise SystemExit(f"synth: module {top} not found or does not elaborate")
