@@ -36,14 +36,21 @@ module dma_wr_arbiter #(
   logic [IdxW-1:0] pick, sel;
   logic found;
   logic [NumSrc-1:0] cand;
+  logic [IdxW:0] sum;
+  logic [IdxW-1:0] idx;
 
   always_comb begin
     cand = (|(in_valid_i & ~LowPrio)) ? (in_valid_i & ~LowPrio) : in_valid_i;
     pick = prio_q;
     found = 1'b0;
+    sum = '0;
+    idx = '0;
     for (int unsigned i = 1; i <= NumSrc; i++) begin
-      logic [IdxW-1:0] idx;
-      idx = IdxW'((32'(prio_q) + i) % NumSrc);
+      // prio_q + i wraps at NumSrc. prio_q < NumSrc and i <= NumSrc, so one
+      // conditional subtraction does it: a `%` by a NumSrc that is not a
+      // power of two would be a divider, dozens of LUT levels deep.
+      sum = {1'b0, prio_q} + (IdxW + 1)'(i);
+      idx = (32'(sum) >= NumSrc) ? IdxW'(32'(sum) - NumSrc) : IdxW'(sum);
       if (!found && cand[idx]) begin
         pick = idx;
         found = 1'b1;

@@ -108,35 +108,60 @@ module filter_log
   logic [1:0] n_take, n_drop_ev;
   logic [1:0][31:0] ev_dropped;
   logic [31:0] carry_d;
+  // Everything an event's decision needs, for n = 0 or 1 events taken
+  // before it in this cycle, is computed from flip-flops and inputs in
+  // parallel; the decisions then only select. Chaining each port's decision
+  // into the next one's sums and compares was 12 LUT levels.
+  logic [1:0] ok_n;             // ring room, FIFO room and a token
+  logic [31:0] carry_p1, carry_p2;  // carry_q + 1 and + 2, saturating
+  always_comb begin
+    for (int unsigned n = 0; n < 2; n++) begin
+      // Records taken but not written yet occupy ring slots already.
+      ok_n[n] = ring_on
+                && (prod_q + 16'(count_q) + 16'(n) - cons_i) < size
+                && 32'(count_q) + n < FifoDepth
+                && (unlimited || 32'(tokens_q) > n);
+    end
+    carry_p1 = sat_add(carry_q, 32'd1);
+    carry_p2 = sat_add(carry_q, 32'd2);
+  end
+
+  // The carry after some events: zero once one was taken, then the drops
+  // since; else carry_q plus the drops (saturating, as one sat_add each).
+  function automatic logic [31:0] carry_of(logic zero, logic [1:0] k, logic [31:0] c0,
+                                           logic [31:0] c1, logic [31:0] c2);
+    if (zero) carry_of = 32'(k);
+    else if (k == 2'd0) carry_of = c0;
+    else if (k == 2'd1) carry_of = c1;
+    else carry_of = c2;
+  endfunction
+
   always_comb begin
     logic [1:0] n;
-    logic [31:0] c;
-    logic room, token;
+    logic zero;
+    logic [1:0] k;
     n = '0;
-    c = carry_q;
+    zero = 1'b0;
+    k = '0;
     take = '0;
     n_drop_ev = '0;
     ev_dropped = '0;
     for (int unsigned i = 0; i < 2; i++) begin
-      // Records taken but not written yet occupy ring slots already.
-      room = ring_on
-             && (prod_q + 16'(count_q) + 16'(n) - cons_i) < size
-             && 32'(count_q) + 32'(n) < FifoDepth;
-      token = unlimited || 32'(tokens_q) > 32'(n);
       if (ev_valid_i[i]) begin
-        if (room && token) begin
+        if ((n == 2'd0) ? ok_n[0] : ok_n[1]) begin
           take[i] = 1'b1;
-          ev_dropped[i] = c;
-          c = '0;
+          ev_dropped[i] = carry_of(zero, k, carry_q, carry_p1, carry_p2);
+          zero = 1'b1;
+          k = '0;
           n = n + 2'd1;
         end else begin
-          c = sat_add(c, 32'd1);
+          k = k + 2'd1;
           n_drop_ev = n_drop_ev + 2'd1;
         end
       end
     end
     n_take = n;
-    carry_d = c;
+    carry_d = carry_of(zero, k, carry_q, carry_p1, carry_p2);
   end
 
   // Taken events go to consecutive FIFO slots in port order. The wide
@@ -221,6 +246,18 @@ module filter_log
   assign wr_last_o = 1'b1;
 
   // ---------------------------------------------------------------- state
+  // The bucket after spending k tokens (one per taken event) and the
+  // refill, for each k, so the taken count only selects.
+  logic [2:0][15:0] tokens_after;
+  always_comb begin
+    for (int unsigned k = 0; k < 3; k++) begin
+      logic [16:0] t;
+      t = 17'(tokens_q) - 17'(k);
+      if (refill && t < 17'(rate_burst_i)) t = t + 17'd1;
+      tokens_after[k] = t[15:0];
+    end
+  end
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wr_ptr_q <= '0;
@@ -249,10 +286,11 @@ module filter_log
         tokens_q <= rate_burst_i;
         tick_q <= '0;
       end else if (!unlimited) begin
-        logic [16:0] t;
-        t = 17'(tokens_q) - 17'(n_take);
-        if (refill && t < 17'(rate_burst_i)) t = t + 17'd1;
-        tokens_q <= t[15:0];
+        unique case (n_take)
+          2'd0: tokens_q <= tokens_after[0];
+          2'd1: tokens_q <= tokens_after[1];
+          default: tokens_q <= tokens_after[2];
+        endcase
         tick_q <= refill ? '0 : tick_q + 32'd1;
       end
     end

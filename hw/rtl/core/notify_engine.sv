@@ -169,30 +169,41 @@ module notify_engine
   assign ev_pop = take_ev;
   assign s0_nq = take_ev ? ev_head.nq : notify_i.nq_id;
 
+  // What s1 will need about the queue besides its state word, found here
+  // so that s1 starts from flip-flops: whether the event now in s1 is for
+  // the same queue (its write is then the one the RAM read missed), and the
+  // queue's set bit, including a CFG to it now in s1.
+  logic s1_same_d, s1_same_q, set_d, set_rd_q;
+  logic [norman_pkg::NqIdW-1:0] s1_nq;
+  assign s1_nq = s1_is_req_q ? s1_req_q.nq_id : s1_ev_q.nq;
+  assign s1_same_d = s1_valid_q && s1_nq == s0_nq;
+  assign set_d = set_q[s0_nq] || (s1_same_d && !s1_is_req_q && s1_ev_q.kind == EV_CFG);
+
   always_ff @(posedge clk_i) begin
-    if (take_ev || take_req) rd_st_q <= st_mem[s0_nq];
+    if (take_ev || take_req) begin
+      rd_st_q <= st_mem[s0_nq];
+      s1_same_q <= s1_same_d;
+      set_rd_q <= set_d;
+    end
     if (take_ev) s1_ev_q <= ev_head;
     if (take_req) s1_req_q <= notify_i;
   end
 
   // ---------------------------------------------------------------- s1: decide
   logic fwd_valid_q;
-  logic [norman_pkg::NqIdW-1:0] fwd_nq_q;
   nq_st_t fwd_st_q;
 
   nq_st_t st;
-  logic [norman_pkg::NqIdW-1:0] s1_nq;
   logic st_we;
   logic [norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_d;
   logic [31:0] size, diff, idx;
   logic [15:0] seq;
+  logic full;
   logic irq_fire, db_invalid;
 
-  assign s1_nq = s1_is_req_q ? s1_req_q.nq_id : s1_ev_q.nq;
-
   always_comb begin
-    st = (fwd_valid_q && fwd_nq_q == s1_nq) ? fwd_st_q : rd_st_q;
-    st.en = st.en && set_q[s1_nq];
+    st = (fwd_valid_q && s1_same_q) ? fwd_st_q : rd_st_q;
+    st.en = st.en && set_rd_q;
     st_new = st;
     st_we = 1'b0;
     op_push = 1'b0;
@@ -203,8 +214,14 @@ module notify_engine
     diff = 32'(16'(st.prod - st.cons));
     idx = 32'(st.prod) & (size - 32'd1);
     seq = st.prod + 16'd1;
+    // diff >= size, as "a bit of diff at or above log2 is set": a mask per
+    // bit and an OR, not a compare behind a decoder.
+    full = 1'b0;
+    for (int unsigned k = 0; k < 32; k++) begin
+      if (k >= 32'(st.log2) && diff[k]) full = 1'b1;
+    end
     if (s1_valid_q && s1_is_req_q) begin
-      if (!st.en || diff >= size) begin
+      if (!st.en || full) begin
         cnt_d[norman_regmap_pkg::CNT_NOTIFY_DROP_NQ_FULL] = 1'b1;
       end else begin
         cnt_d[norman_regmap_pkg::CNT_NOTIFY_WRITTEN] = 1'b1;
@@ -262,7 +279,6 @@ module notify_engine
       s1_valid_q <= 1'b0;
       s1_is_req_q <= 1'b0;
       fwd_valid_q <= 1'b0;
-      fwd_nq_q <= '0;
       fwd_st_q <= '0;
       cnt_o <= '0;
       set_q <= '0;
@@ -271,10 +287,7 @@ module notify_engine
       s1_valid_q <= take_ev || take_req;
       s1_is_req_q <= take_req;
       fwd_valid_q <= st_we;
-      if (st_we) begin
-        fwd_nq_q <= s1_nq;
-        fwd_st_q <= st_new;
-      end
+      if (st_we) fwd_st_q <= st_new;
       cnt_o <= cnt_d;
     end
   end

@@ -136,18 +136,21 @@ module rx_classify
   assign ctx_conn_o = hit ? lookup_conn_i : norman_pkg::ConnIdW'(norman_regmap_pkg::FALLBACK_CONN);
 
   logic s2_valid_q, s2_hit_q;
+  logic s2_runt_q;  // the length check, done here so stage 2 starts from it
   norman_pkg::rx_tag_t s2_tag_q;
   logic [norman_pkg::ConnIdW-1:0] s2_conn_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       s2_valid_q <= 1'b0;
       s2_hit_q <= 1'b0;
+      s2_runt_q <= 1'b0;
       s2_tag_q <= '0;
       s2_conn_q <= '0;
     end else begin
       s2_valid_q <= lookup_valid_i;
       s2_hit_q <= hit;
       s2_tag_q <= lookup_tag_i;
+      s2_runt_q <= 32'(lookup_tag_i.len) < norman_regmap_pkg::MIN_FRAME_BYTES;
       s2_conn_q <= ctx_conn_o;
     end
   end
@@ -165,7 +168,7 @@ module rx_classify
     desc.fallback = !s2_hit_q;
     if (s2_tag_q.mac_err) desc.drop = norman_pkg::RXD_MAC_ERROR;
     else if (s2_tag_q.too_big) desc.drop = norman_pkg::RXD_TOO_BIG;
-    else if (32'(s2_tag_q.len) < norman_regmap_pkg::MIN_FRAME_BYTES) desc.drop = norman_pkg::RXD_RUNT;
+    else if (s2_runt_q) desc.drop = norman_pkg::RXD_RUNT;
     else if (s2_tag_q.dst_drop) desc.drop = norman_pkg::RXD_DST_MAC;
     else if (!ctx_i.valid) desc.drop = norman_pkg::RXD_NO_QUEUE;
     else desc.drop = norman_pkg::RXD_NONE;

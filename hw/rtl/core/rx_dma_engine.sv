@@ -163,7 +163,10 @@ module rx_dma_engine
 
   logic s1_valid_q, s1_is_desc_q;
   rx_ev_t s1_ev_q;
+  // rx_base reaches s1 folded into s1_base_q.
+  /* verilator lint_off UNUSEDSIGNAL */
   norman_pkg::rx_desc_t s1_desc_q;
+  /* verilator lint_on UNUSEDSIGNAL */
   conn_st_t rd_st_q;
 
   // Credit: the job FIFO must have room for the event in s1 and this one.
@@ -176,19 +179,34 @@ module rx_dma_engine
   assign ev_pop = take_ev;
   assign s0_conn = take_ev ? ev_head.conn : desc_i.conn_id;
 
+  // What s1 needs besides the state word, found here so that s1 starts
+  // from flip-flops: whether the event now in s1 is for the same connection
+  // (its write is then the one the RAM read missed), and the part of the
+  // slot address that does not depend on the ring's state.
+  logic s1_same_d, s1_same_q;
+  logic [norman_pkg::ConnIdW-1:0] s1_conn;
+  logic [norman_pkg::DmaAddrW-1:0] s1_base_q;  // rx_base + trailer offset - len
+  assign s1_conn = s1_is_desc_q ? s1_desc_q.conn_id : s1_ev_q.conn;
+  assign s1_same_d = s1_valid_q && s1_conn == s0_conn;
+
   always_ff @(posedge clk_i) begin
-    if (take_ev || take_desc) rd_st_q <= st_mem[s0_conn];
+    if (take_ev || take_desc) begin
+      rd_st_q <= st_mem[s0_conn];
+      s1_same_q <= s1_same_d;
+    end
     if (take_ev) s1_ev_q <= ev_head;
-    if (take_desc) s1_desc_q <= desc_i;
+    if (take_desc) begin
+      s1_desc_q <= desc_i;
+      s1_base_q <= desc_i.rx_base + 64'(norman_regmap_pkg::RX_SLOT_TRAILER_OFFSET)
+                   - 64'(desc_i.len);
+    end
   end
 
   // ---------------------------------------------------------------- s1: decide
   logic fwd_valid_q;
-  logic [norman_pkg::ConnIdW-1:0] fwd_conn_q;
   conn_st_t fwd_st_q;
 
   conn_st_t st;
-  logic [norman_pkg::ConnIdW-1:0] s1_conn;
   logic st_we;
   logic [norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_d;
 
@@ -196,11 +214,10 @@ module rx_dma_engine
   logic [31:0] slot_idx;
   logic [15:0] seq;
   logic [LaneW-1:0] len_lanes;
-
-  assign s1_conn = s1_is_desc_q ? s1_desc_q.conn_id : s1_ev_q.conn;
+  logic full;
 
   always_comb begin
-    st = (fwd_valid_q && fwd_conn_q == s1_conn) ? fwd_st_q : rd_st_q;
+    st = (fwd_valid_q && s1_same_q) ? fwd_st_q : rd_st_q;
     st_new = st;
     st_we = 1'b0;
     job_push = 1'b0;
@@ -211,10 +228,26 @@ module rx_dma_engine
     slot_idx = 32'(st.prod) & (size - 32'd1);
     seq = st.prod + 16'd1;
     len_lanes = s1_desc_q.len[LaneW-1:0];
+    // diff >= size, as "a bit of diff at or above log2 is set".
+    full = 1'b0;
+    for (int unsigned k = 0; k < 32; k++) begin
+      if (k >= 32'(s1_desc_q.rx_log2) && diff[k]) full = 1'b1;
+    end
 
     if (s1_valid_q && s1_is_desc_q) begin
       job_push = 1'b1;
       job_d.kind = JOB_DROP;
+      // The write's shape, whatever the decision: a drop job ignores it, so
+      // the wide fields wait on no decision.
+      job_d.addr = s1_base_q + (64'(slot_idx) << SlotShift);
+      job_d.len = norman_pkg::DmaLenW'(s1_desc_q.len) + norman_pkg::DmaLenW'(TrailerBytes);
+      // The shifted frame ends at lane TrailerLane of its last input beat
+      // only if its tail (len mod 64) is 1..TrailerLane bytes; otherwise
+      // frame end + trailer fall into one more beat.
+      job_d.carry = (len_lanes == '0) || (32'(len_lanes) > TrailerLane);
+      job_d.trailer[norman_regmap_pkg::RX_SLOT_LEN_LSB +: norman_regmap_pkg::RX_SLOT_LEN_W] = norman_regmap_pkg::RX_SLOT_LEN_W'(s1_desc_q.len);
+      job_d.trailer[norman_regmap_pkg::RX_SLOT_FLAGS_LSB +: norman_regmap_pkg::RX_SLOT_FLAGS_W] = s1_desc_q.flags;
+      job_d.trailer[norman_regmap_pkg::RX_SLOT_SEQ_LSB +: norman_regmap_pkg::RX_SLOT_SEQ_W] = seq;
       if (s1_desc_q.drop != norman_pkg::RXD_NONE) begin
         unique case (s1_desc_q.drop)
           norman_pkg::RXD_MAC_ERROR: cnt_d[norman_regmap_pkg::CNT_RX_DROP_MAC_ERROR] = 1'b1;
@@ -226,7 +259,7 @@ module rx_dma_engine
           // FILTER, and any reason a future overlay adds, still needs a fate.
           default:       cnt_d[norman_regmap_pkg::CNT_RX_DROP_FILTER] = 1'b1;
         endcase
-      end else if (diff >= size) begin
+      end else if (full) begin
         // '==' in normal operation; '>' only after a bogus RX_CONS, which
         // must not let us overwrite slots the application still owns.
         cnt_d[norman_regmap_pkg::CNT_RX_DROP_RING_FULL] = 1'b1;
@@ -237,16 +270,6 @@ module rx_dma_engine
         else if (s1_desc_q.fallback) cnt_d[norman_regmap_pkg::CNT_RX_DELIVERED_FALLBACK] = 1'b1;
         else cnt_d[norman_regmap_pkg::CNT_RX_DELIVERED_CONN] = 1'b1;
         job_d.kind = JOB_WRITE;
-        job_d.addr = s1_desc_q.rx_base + (64'(slot_idx) << SlotShift)
-                     + 64'(norman_regmap_pkg::RX_SLOT_TRAILER_OFFSET) - 64'(s1_desc_q.len);
-        job_d.len = norman_pkg::DmaLenW'(s1_desc_q.len) + norman_pkg::DmaLenW'(TrailerBytes);
-        // The shifted frame ends at lane TrailerLane of its last input beat
-        // only if its tail (len mod 64) is 1..TrailerLane bytes; otherwise
-        // frame end + trailer fall into one more beat.
-        job_d.carry = (len_lanes == '0) || (32'(len_lanes) > TrailerLane);
-        job_d.trailer[norman_regmap_pkg::RX_SLOT_LEN_LSB +: norman_regmap_pkg::RX_SLOT_LEN_W] = norman_regmap_pkg::RX_SLOT_LEN_W'(s1_desc_q.len);
-        job_d.trailer[norman_regmap_pkg::RX_SLOT_FLAGS_LSB +: norman_regmap_pkg::RX_SLOT_FLAGS_W] = s1_desc_q.flags;
-        job_d.trailer[norman_regmap_pkg::RX_SLOT_SEQ_LSB +: norman_regmap_pkg::RX_SLOT_SEQ_W] = seq;
         job_d.notify = !st.pend;
         job_d.nreq.nq_id = s1_desc_q.nq_id;
         job_d.nreq.conn_id = s1_desc_q.conn_id;
@@ -294,17 +317,13 @@ module rx_dma_engine
       s1_valid_q <= 1'b0;
       s1_is_desc_q <= 1'b0;
       fwd_valid_q <= 1'b0;
-      fwd_conn_q <= '0;
       fwd_st_q <= '0;
       cnt_o <= '0;
     end else begin
       s1_valid_q <= take_ev || take_desc;
       s1_is_desc_q <= take_desc;
       fwd_valid_q <= st_we;
-      if (st_we) begin
-        fwd_conn_q <= s1_conn;
-        fwd_st_q <= st_new;
-      end
+      if (st_we) fwd_st_q <= st_new;
       cnt_o <= cnt_d;
     end
   end

@@ -37,21 +37,39 @@ module rx_dma_evq #(
   assign count_o = count_q;
 
   // Room is judged before this cycle's pop so that the write slots computed
-  // below never alias the entry being read.
+  // below never alias the entry being read. A push is accepted when the
+  // pushes valid before it (in input order) still leave room: once one is
+  // refused the queue is full for every later one, so counting the valid
+  // ones rather than the accepted ones gives the same answer, and room[k]
+  // depends on count_q alone (no compare behind an adder behind the
+  // previous input's decision).
   logic [NumIn-1:0] accept;
+  logic [NumIn-1:0] room;
   logic [CountW-1:0] n_acc;
   always_comb begin
+    logic [CountW-1:0] n_valid;
+    logic ok;
+    for (int unsigned k = 0; k < NumIn; k++) begin
+      room[k] = 32'(count_q) + k < Depth;
+    end
     accept = '0;
     n_acc = '0;
+    n_valid = '0;
     overflow_o = 1'b0;
+    ok = 1'b0;
     for (int unsigned i = 0; i < NumIn; i++) begin
       if (in_valid_i[i]) begin
-        if (32'(count_q) + 32'(n_acc) < Depth) begin
+        ok = 1'b0;
+        for (int unsigned k = 0; k < NumIn; k++) begin
+          if (32'(n_valid) == k) ok = room[k];
+        end
+        if (ok) begin
           accept[i] = 1'b1;
           n_acc = n_acc + 1'b1;
         end else begin
           overflow_o = 1'b1;
         end
+        n_valid = n_valid + 1'b1;
       end
     end
   end

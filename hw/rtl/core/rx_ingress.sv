@@ -70,7 +70,35 @@ module rx_ingress
   logic [NumPorts-1:0][$bits(cur)-1:0] pf_in, pf_out;
   logic [NumPorts-1:0][PortCntW-1:0] pf_count;
 
+  logic [NumPorts-1:0] in_valid_q;  // a MAC beat waits in the input register
+
   for (genvar p = 0; p < NumPorts; p++) begin : g_port
+    // Input register: the MAC's beat and its byte count, so the length,
+    // size and drop decisions below start from flip-flops (a 64-bit
+    // popcount is most of a cycle on its own).
+    logic in_last_q, in_user_q;
+    logic [norman_pkg::DataW-1:0] in_data_q;
+    logic [norman_pkg::KeepW-1:0] in_keep_q;
+    logic [6:0] in_nbytes_q;
+
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        in_valid_q[p] <= 1'b0;
+      end else begin
+        in_valid_q[p] <= eth_rx_tvalid_i[p];
+      end
+    end
+
+    always_ff @(posedge clk_i) begin
+      if (eth_rx_tvalid_i[p]) begin
+        in_last_q <= eth_rx_tlast_i[p];
+        in_user_q <= eth_rx_tuser_i[p];
+        in_data_q <= eth_rx_tdata_i[p];
+        in_keep_q <= eth_rx_tkeep_i[p];
+        in_nbytes_q <= popcount(eth_rx_tkeep_i[p]);
+      end
+    end
+
     logic in_frame_q, dropping_q;
     logic [15:0] len_q;   // bytes so far, saturating
     logic [5:0] beats_q;  // beats pushed so far, saturating at ReserveBeats
@@ -78,9 +106,9 @@ module rx_ingress
     logic [15:0] len_next;
     logic [6:0] nbytes;
 
-    assign beat = eth_rx_tvalid_i[p];
+    assign beat = in_valid_q[p];
     assign first = beat && !in_frame_q;
-    assign nbytes = popcount(eth_rx_tkeep_i[p]);
+    assign nbytes = in_nbytes_q;
     always_comb begin
       len_next = (first ? 16'd0 : len_q) + 16'(nbytes);
       if (!first && len_q > 16'hFF00) len_next = len_q;
@@ -96,14 +124,14 @@ module rx_ingress
     // Beats past the reservation are discarded; the final beat still goes in.
     logic [5:0] beat_idx;
     assign beat_idx = first ? 6'd0 : beats_q;
-    assign keep_beat = (32'(beat_idx) < ReserveBeats - 1) || eth_rx_tlast_i[p];
+    assign keep_beat = (32'(beat_idx) < ReserveBeats - 1) || in_last_q;
 
     assign pf_in_valid[p] = beat && !drop_now && keep_beat;
     beat_t pin;
-    assign pin.data = eth_rx_tdata_i[p];
-    assign pin.keep = eth_rx_tkeep_i[p];
-    assign pin.last = eth_rx_tlast_i[p];
-    assign pin.mac_err = eth_rx_tuser_i[p] && eth_rx_tlast_i[p];  // tuser counts only with tlast
+    assign pin.data = in_data_q;
+    assign pin.keep = in_keep_q;
+    assign pin.last = in_last_q;
+    assign pin.mac_err = in_user_q && in_last_q;  // tuser counts only with tlast
     assign pin.too_big = 32'(len_next) > norman_regmap_pkg::MAX_FRAME_BYTES;
     assign pf_in[p] = pin;
 
@@ -114,7 +142,7 @@ module rx_ingress
         len_q <= '0;
         beats_q <= '0;
       end else if (beat) begin
-        in_frame_q <= !eth_rx_tlast_i[p];
+        in_frame_q <= !in_last_q;
         dropping_q <= drop_now;
         len_q <= len_next;
         if (pf_in_valid[p] && beats_q != 6'h3F) beats_q <= beat_idx + 6'd1;
@@ -124,11 +152,11 @@ module rx_ingress
 
     always_comb begin
       cnt_o[p] = '0;
-      cnt_o[p][norman_regmap_pkg::CNT_RX_FRAMES] = beat && eth_rx_tlast_i[p];
+      cnt_o[p][norman_regmap_pkg::CNT_RX_FRAMES] = beat && in_last_q;
       cnt_o[p][norman_regmap_pkg::CNT_RX_DROP_DISABLED] = drop_disabled;
       cnt_o[p][norman_regmap_pkg::CNT_RX_DROP_OVERFLOW] = drop_overflow;
     end
-    assign bytes_valid_o[p] = beat && eth_rx_tlast_i[p];
+    assign bytes_valid_o[p] = beat && in_last_q;
     assign bytes_o[p] = len_next;
 
     // The reservation at the first beat guarantees room for every kept beat.
@@ -153,13 +181,22 @@ module rx_ingress
 
   always_comb begin
     logic found;
+    logic [PortSelW:0] sum;
+    logic [PortSelW-1:0] port;
     sel_d = sel_q;
     found = 1'b0;
+    sum = '0;
+    port = '0;
     if (!locked_q) begin
       // Between frames, start with the port after the one served last.
       for (int unsigned k = 1; k <= NumPorts; k++) begin
-        if (!found && pf_out_valid[PortSelW'((32'(sel_q) + k) % NumPorts)]) begin
-          sel_d = PortSelW'((32'(sel_q) + k) % NumPorts);
+        // sel_q + k wraps at NumPorts by one conditional subtraction
+        // (sel_q < NumPorts, k <= NumPorts): no divider for a `%` by a
+        // NumPorts that is not a power of two.
+        sum = {1'b0, sel_q} + (PortSelW + 1)'(k);
+        port = (32'(sum) >= NumPorts) ? PortSelW'(32'(sum) - NumPorts) : PortSelW'(sum);
+        if (!found && pf_out_valid[port]) begin
+          sel_d = port;
           found = 1'b1;
         end
       end
@@ -245,6 +282,6 @@ module rx_ingress
   logic unused;
   assign unused = side_valid ^ (|df_count) ^ (|pf_in_ready) ^ meta_in_ready;
 
-  assign idle_o = (pf_out_valid == '0) && !df_valid && (side_count == '0) && (meta_count == '0)
+  assign idle_o = (in_valid_q == '0) && (pf_out_valid == '0) && !df_valid && (side_count == '0) && (meta_count == '0)
                   && !locked_q;
 endmodule

@@ -16,7 +16,7 @@
 
 namespace norman::parser_test {
 
-inline constexpr uint64_t kParserLatency = 2;  // pkt_parser's ParserLatency
+inline constexpr uint64_t kParserLatency = 5;  // pkt_parser's ParserLatency
 inline constexpr size_t kBeatBytes = 64;
 
 // pkt_meta_t in declaration order. In a packed struct the first member is the
