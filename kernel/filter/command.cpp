@@ -135,6 +135,21 @@ Rule new_rule(const Command& cmd, const std::function<std::uint64_t()>& next_id)
 
 bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t()>& next_id) {
   using Op = Command::Op;
+  if (!cmd.expanded.empty()) {
+    // One command per address, on a copy, so that the whole list applies
+    // or nothing does (iptables-nft sends them in one transaction).
+    if (cmd.op == Op::kReplace) fail(EINVAL, "Replacement rule does not specify a unique address");
+    Ruleset rs = rules;
+    bool all = true;
+    for (const Rule& r : cmd.expanded) {
+      Command one = cmd;
+      one.expanded.clear();
+      one.rule = r;
+      all = apply(rs, one, next_id) && all;
+    }
+    if (cmd.op != Op::kCheck) rules = std::move(rs);
+    return all;
+  }
   // Commands on one rule or one policy validate everything before touching
   // the table, so they edit in place (restore files append thousands of
   // rules, normand applies each command to a table of thousands); the other
@@ -239,8 +254,10 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
       if (cmd.chain.empty()) {
         if (cmd.rulenum) fail(EINVAL, "-Z with a rule number needs a chain");
         for (auto& c : rs.chains) zero_chain(c);
+        rs.forward_policy_counters = {};
       } else if (cmd.chain == kForward) {
         if (cmd.rulenum) fail(E2BIG, "Index of counter too big");
+        rs.forward_policy_counters = {};
       } else {
         Chain& c = existing_chain(rs, cmd.chain);
         if (cmd.rulenum) {
@@ -344,6 +361,7 @@ void to_json(json& j, const Command& c) {
   j = json{{"op", op}, {"chain", c.chain}};
   if (c.rulenum) j["rulenum"] = *c.rulenum;
   if (c.rule) j["rule"] = *c.rule;
+  if (!c.expanded.empty()) j["expanded"] = c.expanded;
   if (c.op == Command::Op::kRenameChain) j["new_name"] = c.new_name;
   if (c.op == Command::Op::kPolicy) j["policy"] = c.policy == Policy::kAccept ? "ACCEPT" : "DROP";
   j["verbose"] = c.verbose;
@@ -356,9 +374,9 @@ void to_json(json& j, const Command& c) {
 
 void from_json(const json& j, Command& out) {
   if (!j.is_object()) bad("expected an object");
-  static constexpr std::array<std::string_view, 12> kKeys{
-      "op",      "chain",   "rulenum", "rule",         "new_name", "policy",
-      "verbose", "numeric", "exact",   "line_numbers", "zero",     "json"};
+  static constexpr std::array<std::string_view, 13> kKeys{
+      "op",      "chain", "rulenum",      "rule", "new_name", "policy",  "verbose",
+      "numeric", "exact", "line_numbers", "zero", "json",     "expanded"};
   for (const auto& [k, v] : j.items()) {
     if (std::find(kKeys.begin(), kKeys.end(), k) == kKeys.end()) bad("unknown key \"" + k + "\"");
   }
@@ -381,6 +399,14 @@ void from_json(const json& j, Command& out) {
     c.rulenum = it->get<std::uint32_t>();
   }
   if (auto it = j.find("rule"); it != j.end() && !it->is_null()) c.rule = it->get<Rule>();
+  if (auto it = j.find("expanded"); it != j.end()) {
+    if (!it->is_array()) bad("\"expanded\" must be an array of rules");
+    // A bound on what one command may ask normand to add (iptables has
+    // none; a name resolving to thousands of addresses is a mistake).
+    if (it->size() > 65536) bad("\"expanded\" holds more than 65536 rules");
+    for (const auto& r : *it) c.expanded.push_back(r.get<Rule>());
+    if (!c.expanded.empty() && !c.rule) bad("\"expanded\" without \"rule\"");
+  }
   c.new_name = str(j, "new_name");
   if (j.contains("policy")) {
     const std::string p = str(j, "policy");

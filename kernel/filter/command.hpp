@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "ruleset.hpp"
 
@@ -34,6 +35,13 @@ struct Command {
   std::string chain;                   // empty: all chains (-L -S -F -Z -X)
   std::optional<std::uint32_t> rulenum;  // 1-based
   std::optional<Rule> rule;
+  // Set when -s/-d held an address list or a host name with several
+  // addresses: the rules iptables makes of the one written (each source
+  // with each destination, in that order); `rule` is then the first. -A
+  // appends them all, -I inserts each at rulenum (so they end up in reverse
+  // order, as with iptables), -D deletes each, -C holds if all exist; all or
+  // nothing.
+  std::vector<Rule> expanded;
   std::string new_name;                // -E
   Policy policy = Policy::kAccept;     // -P
   // Listing options (-L/-S): -v -n -x --line-numbers, and -Z with -L.

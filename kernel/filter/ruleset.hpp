@@ -196,6 +196,10 @@ struct Chain {
 // new); user chains follow in creation order.
 struct Ruleset {
   std::vector<Chain> chains;
+  // FORWARD exists only as the empty ACCEPT chain (the NIC does not
+  // forward), but its policy counters are the administrator's: a file
+  // restored with -c saves them back, as iptables-save -c does.
+  Counters forward_policy_counters;
 
   Ruleset();  // INPUT and OUTPUT, empty, policy ACCEPT
   [[nodiscard]] Chain* find(std::string_view name);

@@ -419,10 +419,12 @@ void to_json(json& j, const Ruleset& rs) {
     chains.push_back(std::move(cj));
   }
   j = json{{"chains", std::move(chains)}};
+  if (rs.forward_policy_counters != Counters{})
+    j["forward_policy_counters"] = counters_json(rs.forward_policy_counters);
 }
 
 void from_json(const json& j, Ruleset& out) {
-  expect_object(j, "ruleset", {"chains"});
+  expect_object(j, "ruleset", {"chains", "forward_policy_counters"});
   const json& chains = field(j, "ruleset", "chains");
   if (!chains.is_array()) bad("ruleset.chains", "expected an array");
   Ruleset rs;
@@ -481,6 +483,8 @@ void from_json(const json& j, Ruleset& out) {
         bad("ruleset", "chain " + c.name + " jumps to built-in chain " + r.target.chain);
     }
   }
+  if (auto fc = j.find("forward_policy_counters"); fc != j.end())
+    rs.forward_policy_counters = counters_from(*fc, "ruleset.forward_policy_counters");
   out = std::move(rs);
 }
 

@@ -206,8 +206,14 @@ void FilterInstaller::assign_priorities(std::vector<Slot>& next, std::size_t pre
   }
 }
 
-InstallStats FilterInstaller::install(const filter::Program& program) {
-  const auto& want = program.entries;
+struct FilterInstaller::Plan {
+  std::size_t pre = 0;
+  std::size_t suf = 0;
+  std::vector<Slot> gone;
+  Placement placement;
+};
+
+FilterInstaller::Plan FilterInstaller::plan(const std::vector<filter::CompiledEntry>& want) {
   if (want.size() > capacity()) throw filter::CapacityError(want.size(), capacity());
 
   // The unchanged head and tail keep their slots, priorities and counters.
@@ -228,6 +234,20 @@ InstallStats FilterInstaller::install(const filter::Program& program) {
     // What fits depends on the masks and the hash, not only on the count.
     throw filter::CapacityError(n_new, n_new - p.overflow);
   }
+  return Plan{pre, suf, std::move(gone), std::move(p)};
+}
+
+void FilterInstaller::check(const filter::Program& program) { (void)plan(program.entries); }
+
+InstallStats FilterInstaller::install(const filter::Program& program) {
+  const auto& want = program.entries;
+  Plan planned = plan(want);
+  const std::size_t pre = planned.pre;
+  const std::size_t suf = planned.suf;
+  const std::size_t n_new = want.size();
+  const std::size_t n_add = n_new - pre - suf;
+  std::vector<Slot>& gone = planned.gone;
+  Placement& p = planned.placement;
 
   std::vector<Slot> next;
   next.reserve(n_new);

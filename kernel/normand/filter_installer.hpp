@@ -64,6 +64,9 @@ class FilterInstaller {
   // Makes the NIC hold `program`. Throws filter::CapacityError (nothing
   // changed) if it does not fit.
   InstallStats install(const filter::Program& program);
+  // Throws what install(program) would throw for lack of room, and changes
+  // nothing either way (nfw-restore --test).
+  void check(const filter::Program& program);
 
   // Current counts per CounterRef: installed entries (read from the NIC)
   // plus what retired entries counted.
@@ -99,6 +102,10 @@ class FilterInstaller {
     return slot >= norman::regmap::kFilterEntries;
   }
   Placement place(const std::vector<Slot>& gone, std::span<const filter::CompiledEntry> add);
+  // The unchanged head (pre) and tail (suf) of the installed entries, and
+  // where the rest of `want` goes; throws CapacityError when it does not fit.
+  struct Plan;
+  Plan plan(const std::vector<filter::CompiledEntry>& want);
   std::map<filter::CounterRef, filter::Counters> counts_where(
       const std::function<bool(const filter::CounterRef&)>& wanted);
   static void assign_priorities(std::vector<Slot>& next, std::size_t pre, std::size_t n_add,

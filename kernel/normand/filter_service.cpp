@@ -93,6 +93,9 @@ void FilterService::zero(const filter::Command& cmd,
     if (auto it = raw.find(ref); it != raw.end()) c = it->second;
     offset_[ref] = {-static_cast<std::int64_t>(c.packets), -static_cast<std::int64_t>(c.bytes)};
   };
+  // FORWARD's policy counters are kept as loaded (the NIC does not forward).
+  if ((cmd.chain.empty() || cmd.chain == "FORWARD") && !cmd.rulenum)
+    rules_.forward_policy_counters = {};
   for (const auto& c : rules_.chains) {
     if (!cmd.chain.empty() && c.name != cmd.chain) continue;
     if (cmd.rulenum) {
@@ -137,8 +140,9 @@ bool FilterService::command(const filter::Command& cmd) {
     // -C only reads the table.
     return filter::apply(rules_, cmd, [] { return std::uint64_t{0}; });
   }
-  const bool one_rule = cmd.op == Op::kAppend || cmd.op == Op::kInsert || cmd.op == Op::kReplace ||
-                        cmd.op == Op::kDelete || cmd.op == Op::kPolicy;
+  const bool one_rule = (cmd.op == Op::kAppend || cmd.op == Op::kInsert || cmd.op == Op::kReplace ||
+                         cmd.op == Op::kDelete || cmd.op == Op::kPolicy) &&
+                        cmd.expanded.empty();
   if (one_rule && rules_.find(cmd.chain) != nullptr) return edit_in_place(cmd);
   filter::Ruleset next = rules_;
   std::uint64_t id = next_id_;
@@ -213,18 +217,7 @@ bool FilterService::edit_in_place(const filter::Command& cmd) {
   return true;
 }
 
-void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> expected_generation,
-                            bool with_counters) {
-  if (expected_generation && *expected_generation != generation_) {
-    throw filter::CommandError(EAGAIN,
-                               "the filter table changed while it was being restored; try again");
-  }
-  for (const char* builtin : {"INPUT", "OUTPUT"}) {
-    if (rules.find(builtin) == nullptr || !rules.find(builtin)->builtin()) {
-      throw filter::CommandError(EINVAL,
-                                 std::string("the table lacks the built-in chain ") + builtin);
-    }
-  }
+std::set<std::uint64_t> FilterService::assign_ids(filter::Ruleset& rules) {
   std::set<std::uint64_t> current;
   for (const auto& c : rules_.chains) {
     for (const auto& r : c.rules) current.insert(r.id);
@@ -238,6 +231,35 @@ void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> 
     }
   }
   next_id_ = id;
+  return current;
+}
+
+void FilterService::check(filter::Ruleset rules) {
+  for (const char* builtin : {"INPUT", "OUTPUT"}) {
+    if (rules.find(builtin) == nullptr || !rules.find(builtin)->builtin()) {
+      throw filter::CommandError(EINVAL,
+                                 std::string("the table lacks the built-in chain ") + builtin);
+    }
+  }
+  // The ids replace() would give, so that the placement is the one the load
+  // would make; the ids handed out here are never used (harmless gaps).
+  assign_ids(rules);
+  installer_.check(filter::compile(rules, ids_, options_));
+}
+
+void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> expected_generation,
+                            bool with_counters) {
+  if (expected_generation && *expected_generation != generation_) {
+    throw filter::CommandError(EAGAIN,
+                               "the filter table changed while it was being restored; try again");
+  }
+  for (const char* builtin : {"INPUT", "OUTPUT"}) {
+    if (rules.find(builtin) == nullptr || !rules.find(builtin)->builtin()) {
+      throw filter::CommandError(EINVAL,
+                                 std::string("the table lacks the built-in chain ") + builtin);
+    }
+  }
+  const std::set<std::uint64_t> current = assign_ids(rules);
   try {
     install(rules, Assume::kNothing);
   } catch (...) {

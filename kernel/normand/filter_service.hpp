@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "command.hpp"
@@ -61,6 +62,11 @@ class FilterService {
   void replace(filter::Ruleset rules, std::optional<std::uint64_t> expected_generation,
                bool with_counters);
 
+  // Everything replace(rules) checks (structure, compilation, room on the
+  // NIC), changing nothing: nfw-restore --test, which must refuse exactly
+  // what the load refuses. Throws as replace() does.
+  void check(filter::Ruleset rules);
+
   // What the table says about a packet the NIC REJECTed on INPUT (the NIC
   // hands those to normand): the --reject-with to answer with, or nullopt
   // if the current table does not reject it (it changed meanwhile).
@@ -85,6 +91,9 @@ class FilterService {
   // compile + install, throws. `assume`: what the compiler may take for
   // granted about `rules` compared with the last compiled table.
   void install(const filter::Ruleset& rules, filter::IncrementalCompiler::Assume assume);
+  // Gives every rule of `rules` that is new, or whose id is unknown or taken
+  // twice, a fresh id; returns the ids of the current table.
+  std::set<std::uint64_t> assign_ids(filter::Ruleset& rules);
   // -A -I -R -D -P, edited in rules_ itself (and put back if the NIC refuses
   // the result) rather than on a copy of the whole table.
   bool edit_in_place(const filter::Command& cmd);

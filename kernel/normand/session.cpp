@@ -488,6 +488,12 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
       }
       std::optional<std::uint64_t> gen;
       if (req.contains("generation")) gen = req.at("generation").get<std::uint64_t>();
+      if (req.value("test", false)) {
+        // nfw-restore --test: the load's checks, nothing installed.
+        f.check(std::move(rules));
+        g.results = {{"generation", f.generation()}};
+        return g;
+      }
       const auto t0 = std::chrono::steady_clock::now();
       f.replace(std::move(rules), gen, req.value("counters", false));
       log_change("replaced", t0);

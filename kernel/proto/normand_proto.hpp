@@ -55,11 +55,12 @@
 //              JSON, norman::filter::Ruleset, with current counters)
 //   filter_cmd {command}                       -> {result, generation}: one
 //              nfw command (norman::filter::Command JSON); result is -C's answer
-//   filter_replace {counters, [generation]}; fds: ["ruleset"] (memfd, JSON)
+//   filter_replace {counters, [generation], [test]}; fds: ["ruleset"] (memfd, JSON)
 //                                              -> {generation}: the whole table,
 //              atomically (nfw-restore); EAGAIN if `generation` is given and the
-//              table changed since. Every filter op needs root or CAP_NET_ADMIN
-//              (EPERM) and works without hello.
+//              table changed since; with test: true only checks it (compiles and
+//              places it, installs nothing: nfw-restore --test). Every filter op needs root or
+//              CAP_NET_ADMIN (EPERM) and works without hello.
 //   status     {}                              -> {clients, connections:[...],
 //              nqs, dma_bytes, fallback: {...}, nic_counters: {...},
 //              rx_balanced} (root sees every owner; others see only their own

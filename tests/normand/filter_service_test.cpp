@@ -273,5 +273,46 @@ TEST_F(FilterServiceTest, LogRulesOnAnEntrysPathGiveTheirPrefixes) {
   EXPECT_TRUE(svc.log_prefixes(static_cast<std::uint16_t>(*other)).empty());
 }
 
+// check() (nfw-restore --test) refuses what replace() refuses, for the same
+// reasons, and changes nothing: not the table, not the NIC, not the
+// generation.
+TEST_F(FilterServiceTest, CheckRefusesWhatReplaceRefusesAndChangesNothing) {
+  ASSERT_TRUE(svc.command(cmd("-A INPUT -p udp --dport 53 -j ACCEPT")));
+  const auto gen = svc.generation();
+  const auto writes = hw.writes;
+  filter::Ruleset lo = svc.snapshot();
+  lo.find("INPUT")->rules.push_back(*cmd("-A INPUT -i lo -j ACCEPT").rule);
+  std::string check_error;
+  std::string replace_error;
+  try {
+    svc.check(lo);
+  } catch (const filter::CompileError& e) {
+    check_error = e.what();
+  }
+  EXPECT_NE(check_error.find("unknown interface lo"), std::string::npos) << check_error;
+  EXPECT_EQ(svc.generation(), gen);
+  EXPECT_EQ(hw.writes, writes);
+  try {
+    svc.replace(lo, std::nullopt, false);
+  } catch (const filter::CompileError& e) {
+    replace_error = e.what();
+  }
+  EXPECT_EQ(replace_error, check_error);
+
+  filter::Ruleset big;
+  for (int i = 0; i < 5000; ++i) {
+    big.find("INPUT")->rules.push_back(
+        *cmd("-A INPUT -p tcp --dport " + std::to_string(i + 1) + " ! -s 10.0.0.0/8 -j DROP").rule);
+  }
+  EXPECT_THROW(svc.check(big), filter::CapacityError);
+  // A table that fits passes and is not installed.
+  filter::Ruleset good = svc.snapshot();
+  good.find("OUTPUT")->rules.push_back(*cmd("-A OUTPUT -p udp --dport 9 -j DROP").rule);
+  svc.check(good);
+  EXPECT_EQ(svc.generation(), gen);
+  EXPECT_EQ(hw.writes, writes);
+  EXPECT_TRUE(svc.snapshot().find("OUTPUT")->rules.empty());
+}
+
 }  // namespace
 }  // namespace norman::normand

@@ -314,6 +314,90 @@ TEST_F(Nfw, EmptyMangledOrCutRestoreLeavesTheTableAlone) {
   ASSERT_EQ(nfw("-D INPUT -p tcp --dport 4444 -j DROP").first, 0);
 }
 
+// The command line as iptables': exit statuses (1 failed command, 2 usage,
+// 4 no privilege), one tool prefix per message, -V, -4/-6, -w, a lone -j,
+// address lists, FORWARD's policy counters, and --test refusing exactly
+// what the load refuses (normand compiles both).
+TEST_F(Nfw, CommandLineAndExitStatusAsIptables) {
+  const std::string sock = " --socket " + env().normand_socket();
+  const std::string restore = std::string(NFW_RESTORE_BINARY) + sock;
+  const std::string save = std::string(NFW_SAVE_BINARY) + sock;
+  auto [rc0, before] = sh(save + " -c");
+  ASSERT_EQ(rc0, 0) << before;
+
+  auto [rc1, out1] = nfw("-L NOPE");
+  EXPECT_EQ(rc1, 1);
+  EXPECT_EQ(out1, "nfw: No chain/target/match by that name.\n");
+  EXPECT_EQ(nfw("-S NOPE").first, 1);
+  EXPECT_EQ(nfw("-L NOPE || exit 9").first, 9);  // the `-L X || -N X' idiom
+  EXPECT_EQ(nfw("-S FORWARD").first, 0);
+
+  auto [rc2, out2] = nfw("-A INPUT -j");
+  EXPECT_EQ(rc2, 2);
+  EXPECT_NE(out2.find("nfw: option `-j' requires an argument"), std::string::npos) << out2;
+  EXPECT_EQ(out2.find("nfw: nfw:"), std::string::npos) << out2;
+  auto [rc3, out3] = nfw("-A INPUT -i eth7 -j DROP");  // refused by normand's compiler
+  EXPECT_EQ(rc3, 1);
+  EXPECT_EQ(out3.find("nfw: nfw:"), std::string::npos) << out3;
+  EXPECT_NE(out3.find("unknown interface eth7"), std::string::npos) << out3;
+
+  for (const std::string& tool : {std::string(NFW_BINARY), save, restore}) {
+    auto [rc, out] = sh(tool + " -V");
+    EXPECT_EQ(rc, 0) << tool;
+    EXPECT_NE(out.find(" v"), std::string::npos) << out;
+  }
+  EXPECT_EQ(nfw("-4 -S INPUT").first, 0);
+  EXPECT_EQ(nfw("-6 -S INPUT").first, 2);
+  EXPECT_EQ(sh(save + " -6").first, 2);
+  EXPECT_EQ(sh(restore + " -6 < /dev/null").first, 2);
+
+  // No privilege is a resource problem (4), for every tool.
+  const std::string bob = "setpriv --reuid=60001 --regid=60001 --clear-groups -- ";
+  EXPECT_EQ(sh(bob + NFW_BINARY + sock + " -A INPUT -j DROP").first, 4);
+  EXPECT_EQ(sh(bob + NFW_BINARY + sock + " -L").first, 4);
+  EXPECT_EQ(sh(bob + save).first, 4);
+  EXPECT_EQ(sh(bob + restore + " --test < /dev/null").first, 0);  // no table: nothing asked
+  EXPECT_EQ(sh("printf '*filter\\nCOMMIT\\n' | " + bob + restore + " --test").first, 4);
+
+  // --test and the load agree: both refuse a NIC-less interface, both take
+  // a good file (and --test changes nothing).
+  const std::string file = env().dir() + "/cli-case";
+  std::ofstream(file, std::ios::trunc)
+      << "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [5:600]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A INPUT -i lo -j ACCEPT\nCOMMIT\n";
+  auto [rt, outt] = sh(restore + " --test " + file);
+  auto [rl, outl] = sh(restore + " " + file);
+  EXPECT_EQ(rt, 1) << outt;
+  EXPECT_EQ(rl, rt) << outl;
+  EXPECT_EQ(outt, outl);
+  EXPECT_EQ(outt.find("nfw-restore: nfw:"), std::string::npos) << outt;
+  std::ofstream(file, std::ios::trunc)
+      << "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [5:600]\n:OUTPUT ACCEPT [0:0]\n"
+         "-A INPUT -s 192.0.2.1,192.0.2.2 -p udp --dport 9 -j DROP\nCOMMIT\n";
+  auto [rt2, outt2] = sh(restore + " -w 5 --test " + file);
+  EXPECT_EQ(rt2, 0) << outt2;
+  EXPECT_EQ(sh(save + " -c").second.find("192.0.2.1"), std::string::npos);
+  auto [rl2, outl2] = sh(restore + " --wait -c " + file);
+  EXPECT_EQ(rl2, 0) << outl2;
+  const std::string loaded = sh(save + " -c").second;
+  EXPECT_NE(loaded.find(":FORWARD ACCEPT [5:600]\n"), std::string::npos) << loaded;
+  EXPECT_NE(loaded.find("-A INPUT -s 192.0.2.1/32 -p udp -m udp --dport 9 -j DROP\n"
+                        "[0:0] -A INPUT -s 192.0.2.2/32 -p udp -m udp --dport 9 -j DROP\n"),
+            std::string::npos)
+      << loaded;
+  ASSERT_EQ(nfw("-Z").first, 0);
+  EXPECT_NE(sh(save + " -c").second.find(":FORWARD ACCEPT [0:0]\n"), std::string::npos);
+  // An address list on the command line: all or nothing.
+  EXPECT_EQ(nfw("-D INPUT -s 192.0.2.1,192.0.2.9 -p udp --dport 9 -j DROP").first, 1);
+  EXPECT_EQ(nfw("-C INPUT -s 192.0.2.1,192.0.2.2 -p udp --dport 9 -j DROP").first, 0);
+  EXPECT_EQ(nfw("-D INPUT -s 192.0.2.1,192.0.2.2 -p udp --dport 9 -j DROP").first, 0);
+  EXPECT_EQ(sh(save).second.find("192.0.2."), std::string::npos);
+
+  std::ofstream(file, std::ios::trunc) << before;
+  auto [rc9, out9] = sh(restore + " -c " + file);
+  EXPECT_EQ(rc9, 0) << out9;
+}
+
 }  // namespace
 }  // namespace norman::system_test
 

@@ -288,7 +288,8 @@ std::string header(const filter::Ruleset& rules, const filter::Chain& c, const F
 
 std::string format_list(const Ruleset& rules, const Command& cmd) {
   const Format f{cmd.numeric, cmd.verbose, cmd.exact, cmd.line_numbers};
-  const filter::Chain forward{"FORWARD", filter::Policy::kAccept, {}, {}};
+  const filter::Chain forward{
+      "FORWARD", filter::Policy::kAccept, rules.forward_policy_counters, {}};
   std::vector<const filter::Chain*> order;
   if (!cmd.chain.empty()) {
     const filter::Chain* c = cmd.chain == "FORWARD" ? &forward : rules.find(cmd.chain);

@@ -185,7 +185,7 @@ std::string format_save(const Ruleset& rules, bool counters) {
   const filter::Chain* input = rules.find("INPUT");
   const filter::Chain* output = rules.find("OUTPUT");
   if (input) decl(*input);
-  out += ":FORWARD ACCEPT [0:0]\n";
+  decl(filter::Chain{"FORWARD", filter::Policy::kAccept, rules.forward_policy_counters, {}});
   if (output) decl(*output);
   const auto users = detail::user_chains_sorted(rules);
   for (const auto* c : users) decl(*c);
@@ -224,7 +224,8 @@ std::string format_rules(const Ruleset& rules, const Command& cmd) {
       out += "-A " + c.name + rule_spec(c.rules[i], cmd.verbose) + "\n";
     }
   };
-  const filter::Chain forward{"FORWARD", filter::Policy::kAccept, {}, {}};
+  const filter::Chain forward{
+      "FORWARD", filter::Policy::kAccept, rules.forward_policy_counters, {}};
   if (!cmd.chain.empty()) {
     const filter::Chain* c = cmd.chain == "FORWARD" ? &forward : rules.find(cmd.chain);
     if (c == nullptr) return out;

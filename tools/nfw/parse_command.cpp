@@ -121,6 +121,7 @@ constexpr CommandName kCommands[] = {
     {"-F", "--flush", Op::kFlush},
     {"-Z", "--zero", Op::kZero},
     {"-N", "--new-chain", Op::kNewChain},
+    {"-N", "--new", Op::kNewChain},
     {"-X", "--delete-chain", Op::kDeleteChain},
     {"-E", "--rename-chain", Op::kRenameChain},
     {"-P", "--policy", Op::kPolicy},
@@ -262,8 +263,9 @@ Command parse_command(std::span<const std::string> argv) {
       continue;
     }
 
-    // -j alone (no target word after it) is --json, which only listings use.
-    if ((opt == "-j" && !item.attached && !args.has_word()) || opt == "--json") {
+    // --json only: iptables reads a lone -j as a jump missing its target
+    // (option "-j" requires an argument), and so does nfw.
+    if (opt == "--json") {
       if (item.inverted) syntax_error("!", "nfw: cannot have ! before " + opt);
       if (json_token) syntax_error(opt, "nfw: multiple " + opt + " flags not allowed");
       json_token = opt;
@@ -293,6 +295,13 @@ Command parse_command(std::span<const std::string> argv) {
       const std::string t = args.value(item);
       if (t != "filter")
         syntax_error(t, "nfw: only the filter table is supported (not `" + t + "')");
+    } else if (opt == "-4" || opt == "--ipv4") {
+      // The family nfw always works in (iptables accepts -4 too).
+      if (item.inverted) syntax_error("!", "nfw: cannot have ! before " + opt);
+    } else if (opt == "-6" || opt == "--ipv6") {
+      syntax_error(opt, "nfw: " + opt +
+                            ": this is the IPv4 version of iptables (the NIC's filter table judges "
+                            "IPv4 only; IPv6 is not supported)");
     } else if (opt == "-w" || opt == "--wait") {
       // Accepted for scripts written for iptables; there is nothing to wait
       // for, as normand applies one update at a time.
@@ -315,7 +324,13 @@ Command parse_command(std::span<const std::string> argv) {
     syntax_error(rules.first_token(),
                  "nfw: Illegal option `" + rules.first_token() + "' with this command");
   }
-  if (rule_op) cmd.rule = rules.finish();
+  if (rule_op) {
+    cmd.rule = rules.finish();
+    cmd.expanded = rules.expand(*cmd.rule);
+    if (cmd.op == Op::kReplace && !cmd.expanded.empty()) {
+      syntax_error(rules.first_token(), "nfw: Replacement rule does not specify a unique address");
+    }
+  }
   const bool list = cmd.op == Op::kList;
   const bool list_rules = cmd.op == Op::kListRules;
   if (numeric_token && !list && !list_rules)

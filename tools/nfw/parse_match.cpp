@@ -43,6 +43,18 @@ std::string_view module_name(Module m) {
   return "?";
 }
 
+// iptables matches nfw does not implement yet: named as such, so that a
+// file written for iptables learns what stops it (connection tracking, rate
+// limits and sets are the usual ones), unlike a misspelt name.
+constexpr std::array<std::string_view, 48> kOtherMatches{
+    "addrtype", "ah",        "bpf",    "cluster", "connbytes", "connlabel", "connlimit",
+    "connmark", "conntrack", "cpu",    "dccp",    "devgroup",  "dscp",      "ecn",
+    "esp",      "hashlimit", "helper", "hl",      "icmp6",     "iprange",   "ipvs",
+    "length",   "limit",     "mac",    "mark",    "nfacct",    "osf",       "physdev",
+    "pkttype",  "policy",    "quota",  "rateest", "realm",     "recent",    "rpfilter",
+    "sctp",     "set",       "socket", "state",   "statistic", "string",    "tcpmss",
+    "time",     "tos",       "ttl",    "u32",     "udplite",   "ipcomp"};
+
 // iptables targets nfw does not implement: refused by name rather than
 // taken for a user chain of that name.
 constexpr std::array<std::string_view, 36> kOtherTargets{
@@ -94,17 +106,36 @@ std::optional<std::uint32_t> dotted(std::string_view s, bool require_four) {
   return a << (8 * (4 - parts));
 }
 
-filter::Addr parse_addr(const std::string& word, bool negated) {
-  if (word.find(',') != std::string::npos) {
-    syntax_error(word, "nfw: one address per rule (`" + word + "'): write one rule per address");
+// The IPv4 addresses of a host name, in the resolver's order, duplicates
+// dropped (as xtables_ipparse_any does).
+std::vector<std::uint32_t> resolve(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_RAW;
+  addrinfo* res = nullptr;
+  std::vector<std::uint32_t> out;
+  if (host.empty() || getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return out;
+  for (const addrinfo* p = res; p != nullptr; p = p->ai_next) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(p->ai_addr);
+    const std::uint32_t a = ntohl(sin->sin_addr.s_addr);
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
   }
+  freeaddrinfo(res);
+  return out;
+}
+
+// One item of -s/-d: ADDRESS[/MASK] or HOSTNAME[/MASK]; a name gives one
+// address per address it resolves to (iptables adds one rule for each).
+std::vector<filter::Addr> parse_addr_item(const std::string& word, bool negated) {
   const auto slash = word.find('/');
   const std::string host = word.substr(0, slash);
-  auto addr = dotted(host, false);
-  if (!addr) {
-    syntax_error(word, "nfw: host/network `" + host +
-                           "' not found (nfw takes IPv4 addresses, not host names)");
+  std::vector<std::uint32_t> addrs;
+  if (auto a = dotted(host, false)) {
+    addrs.push_back(*a);
+  } else {
+    addrs = resolve(host);
   }
+  if (addrs.empty()) syntax_error(word, "nfw: host/network `" + host + "' not found");
   std::uint8_t len = 32;
   if (slash != std::string::npos) {
     const std::string m = word.substr(slash + 1);
@@ -123,7 +154,28 @@ filter::Addr parse_addr(const std::string& word, bool negated) {
     }
   }
   const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
-  return filter::Addr{{*addr & mask, len}, negated};
+  std::vector<filter::Addr> out;
+  for (std::uint32_t a : addrs) out.push_back(filter::Addr{{a & mask, len}, negated});
+  return out;
+}
+
+// -s/-d's value: a comma-separated list of items, as iptables takes it
+// (xtables_ipparse_multiple); each item expands the rule (see expand()).
+std::vector<filter::Addr> parse_addrs(const std::string& word, bool negated) {
+  std::vector<filter::Addr> out;
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = word.find(',', start);
+    const std::string item =
+        word.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    for (auto& a : parse_addr_item(item, negated)) out.push_back(a);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (negated && out.size() > 1) {
+    syntax_error(word, "nfw: ! not allowed with multiple source or destination IP addresses");
+  }
+  return out;
 }
 
 std::uint16_t parse_port(const std::string& word, const std::string& proto) {
@@ -324,10 +376,13 @@ bool RuleParser::option(Args& args, Args::Item& item) {
          std::string("nfw: multiple ") + (src ? "-s" : "-d") + " flags not allowed");
     const std::string v = args.value(item);
     no_old_bang(v, opt);
-    filter::Addr a = parse_addr(v, item.inverted);
-    std::optional<filter::Addr> value;
-    if (a.prefix.len != 0 || a.negated) value = a;
-    (src ? rule_.src : rule_.dst) = value;
+    std::vector<std::optional<filter::Addr>>& list = src ? srcs_ : dsts_;
+    list.clear();
+    for (const filter::Addr& a : parse_addrs(v, item.inverted)) {
+      // 0.0.0.0/0 is no match at all, as iptables-save shows it.
+      list.push_back(a.prefix.len != 0 || a.negated ? std::optional(a) : std::nullopt);
+    }
+    (src ? rule_.src : rule_.dst) = list.front();
     return true;
   }
   if (opt == "-i" || opt == "--in-interface" || opt == "-o" || opt == "--out-interface") {
@@ -360,8 +415,12 @@ bool RuleParser::option(Args& args, Args::Item& item) {
     const auto it =
         std::find_if(kMatches.begin(), kMatches.end(), [&](const auto& m) { return m.first == v; });
     if (it == kMatches.end()) {
-      syntax_error(v, "nfw: unsupported match `" + v +
-                          "' (supported: " + std::string(kSupportedMatches) + ")");
+      if (std::find(kOtherMatches.begin(), kOtherMatches.end(), v) != kOtherMatches.end()) {
+        syntax_error(v, "nfw: match `" + v + "' is not yet supported (supported: " +
+                            std::string(kSupportedMatches) + ")");
+      }
+      syntax_error(v, "nfw: Couldn't load match `" + v +
+                          "': no such match (supported: " + std::string(kSupportedMatches) + ")");
     }
     load_module(it->second, v);
     return true;
@@ -388,8 +447,9 @@ bool RuleParser::option(Args& args, Args::Item& item) {
       if (go) syntax_error(v, "nfw: -g needs a user chain, not `" + v + "'");
       rule_.target.kind = b->second;
     } else if (std::find(kOtherTargets.begin(), kOtherTargets.end(), v) != kOtherTargets.end()) {
-      syntax_error(v, "nfw: unsupported target `" + v +
-                          "' (supported: ACCEPT, DROP, REJECT, RETURN, LOG, or a user chain)");
+      syntax_error(v, "nfw: target `" + v +
+                          "' is not yet supported (supported: ACCEPT, DROP, REJECT, RETURN, LOG, "
+                          "or a user chain)");
     } else {
       rule_.target.kind = go ? TargetKind::kGoto : TargetKind::kJump;
       rule_.target.chain = v;
@@ -674,6 +734,23 @@ Rule RuleParser::finish() {
     syntax_error("tcp-reset", "nfw: --reject-with tcp-reset needs `-p tcp'");
   }
   return rule_;
+}
+
+std::vector<Rule> RuleParser::expand(const Rule& rule) const {
+  if (srcs_.size() <= 1 && dsts_.size() <= 1) return {};
+  const std::vector<std::optional<filter::Addr>> none{std::nullopt};
+  const auto& srcs = srcs_.empty() ? none : srcs_;
+  const auto& dsts = dsts_.empty() ? none : dsts_;
+  std::vector<Rule> out;
+  for (const auto& s : srcs) {
+    for (const auto& d : dsts) {
+      Rule r = rule;
+      if (!srcs_.empty()) r.src = s;
+      if (!dsts_.empty()) r.dst = d;
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
 }
 
 }  // namespace norman::nfw::detail

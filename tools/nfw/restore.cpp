@@ -209,6 +209,7 @@ RestoreFile parse_restore(std::string_view text) {
           line_error(lineno, pol,
                      "FORWARD must keep policy ACCEPT: the NIC does not forward packets");
         }
+        file.forward_counters = decl.counters;
         continue;
       }
       if (std::any_of(file.chains.begin(), file.chains.end(),
@@ -251,6 +252,7 @@ RestoreFile parse_restore(std::string_view text) {
       if (!cmd.rule)
         line_error(lineno, std::string(line), "counters given for a command without a rule");
       cmd.rule->counters = *counters;
+      for (auto& r : cmd.expanded) r.counters = *counters;
     }
     file.commands.push_back(std::move(cmd));
     file.command_lines.push_back(lineno);
@@ -268,6 +270,7 @@ void apply_restore(Ruleset& rules, const RestoreFile& file, bool noflush, bool w
     throw filter::CommandError(e.errno_value,
                                "nfw-restore: line " + std::to_string(line) + ": " + e.what());
   };
+  if (with_counters && file.forward_counters) rs.forward_policy_counters = *file.forward_counters;
   for (const auto& decl : file.chains) {
     if (decl.policy) {
       filter::Chain* c = rs.find(decl.name);
@@ -301,6 +304,7 @@ void apply_restore(Ruleset& rules, const RestoreFile& file, bool noflush, bool w
     if (!with_counters && cmd->rule) {
       stripped = *cmd;
       stripped.rule->counters = {};
+      for (auto& r : stripped.expanded) r.counters = {};
       cmd = &stripped;
     }
     try {

@@ -53,6 +53,9 @@ struct RestoreFile {
   // A *filter block was read. A file without one (empty, only comments or
   // empty lines) is no table at all: restoring it changes nothing.
   bool has_table = false;
+  // ":FORWARD ACCEPT [p:b]": FORWARD holds no rules on the NIC, but its
+  // policy counters come back with nfw-save -c as they were restored.
+  std::optional<filter::Counters> forward_counters;
 };
 
 [[nodiscard]] RestoreFile parse_restore(std::string_view text);

@@ -109,6 +109,10 @@ class RuleParser {
   bool option(Args& args, Args::Item& item);
   // Final checks (module needs its -p, owner needs an option...).
   Rule finish();
+  // The rules a rule with address lists or host names in -s/-d stands for,
+  // in iptables' order (each source with each destination); empty when -s
+  // and -d name one address each.
+  [[nodiscard]] std::vector<Rule> expand(const Rule& rule) const;
   [[nodiscard]] bool any() const { return any_; }
   [[nodiscard]] const std::string& first_token() const { return first_token_; }
 
@@ -119,6 +123,8 @@ class RuleParser {
   void once(const std::string& key, const std::string& token, const std::string& message);
 
   Rule rule_;
+  std::vector<std::optional<filter::Addr>> srcs_;  // -s, one per address (nullopt: any)
+  std::vector<std::optional<filter::Addr>> dsts_;
   bool any_ = false;
   std::string first_token_;
   std::vector<std::string> seen_;

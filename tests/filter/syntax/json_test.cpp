@@ -103,10 +103,10 @@ TEST(RulesetJson, BadInputIsRefusedWithAMessage) {
 }
 
 TEST(CommandJson, RoundTrip) {
-  for (const char* line :
-       {"-A INPUT -p tcp --dport 22 -j ACCEPT", "-I INPUT 3 -j DROP", "-D INPUT 2",
-        "-R OUTPUT 1 -j DROP", "-L INPUT -v -n -x --line-numbers", "-L -Z", "-S OUTPUT 2", "-F",
-        "-Z INPUT 1", "-N x", "-X", "-E a b", "-P OUTPUT DROP", "-L -j"}) {
+  for (const char* line : {"-A INPUT -p tcp --dport 22 -j ACCEPT", "-I INPUT 3 -j DROP",
+                           "-D INPUT 2", "-R OUTPUT 1 -j DROP", "-L INPUT -v -n -x --line-numbers",
+                           "-L -Z", "-S OUTPUT 2", "-F", "-Z INPUT 1", "-N x", "-X", "-E a b",
+                           "-P OUTPUT DROP", "-L --json", "-A INPUT -s 1.1.1.1,2.2.2.2 -j DROP"}) {
     const Command c = cmd(line);
     const json j = c;
     const Command back = j.get<Command>();
@@ -117,6 +117,7 @@ TEST(CommandJson, RoundTrip) {
     if (c.rule) {
       EXPECT_TRUE(back.rule->same_spec(*c.rule)) << line;
     }
+    EXPECT_EQ(back.expanded.size(), c.expanded.size()) << line;
   }
   const auto bad = [](const json& j) {
     EXPECT_THROW((void)j.get<Command>(), std::invalid_argument) << j.dump();
@@ -126,6 +127,10 @@ TEST(CommandJson, RoundTrip) {
   bad(json{{"op", "replace"}, {"chain", "INPUT"}, {"rule", json(rule("-A X -j DROP"))}});
   bad(json{{"op", "list"}, {"verbose", "yes"}});
   bad(json{{"op", "list"}, {"colour", true}});
+  bad(json{{"op", "append"}, {"chain", "INPUT"}, {"expanded", "x"}});
+  bad(json{{"op", "append"},
+           {"chain", "INPUT"},
+           {"expanded", json::array({json(rule("-A X -j DROP"))})}});
 }
 
 }  // namespace

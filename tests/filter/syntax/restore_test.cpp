@@ -118,8 +118,8 @@ TEST(Restore, ErrorsCarryTheLine) {
   EXPECT_EQ(e.line, 3u);
   EXPECT_EQ(e.token, "state");
   EXPECT_EQ(std::string(e.what()),
-            "nfw-restore: line 3: unsupported match `state' (supported: tcp, udp, icmp, multiport, "
-            "owner, cgroup, comment)");
+            "nfw-restore: line 3: match `state' is not yet supported (supported: tcp, udp, icmp, "
+            "multiport, owner, cgroup, comment)");
   e = restore_error("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
   EXPECT_EQ(e.line, 1u);
   EXPECT_EQ(e.token, "nat");
