@@ -69,8 +69,9 @@ module cap_bpf_stage
   logic [NumSess-1:0]            donea_q, accepta_q, unsurea_q;
   // Per lane: is it this stage's turn, and what the instruction yields.
   logic [NumSess-1:0]            act_q;      // lane runs this instruction
-  logic [NumSess-1:0]            fault_q;    // load beyond the frame: reject
-  logic [NumSess-1:0]            unsup_q;    // not decidable here: unsure
+  logic [NumSess-1:0]            loads_q;    // a load from the frame
+  logic [NumSess-1:0][33:0]      end_q;      // one past its last byte
+  logic [NumSess-1:0]            unsup_q;    // outside the subset: unsure
   logic [NumSess-1:0][31:0]      val_q;      // loaded or immediate value (LD/LDX)
   logic [NumSess-1:0][31:0]      alu_q;      // ALU result
   logic [NumSess-1:0]            cond_q;     // jump condition
@@ -82,13 +83,13 @@ module cap_bpf_stage
     logic [2:0]  cls, mode;
     logic [1:0]  size;
     logic [3:0]  op;
-    logic [32:0] addr;       // base + k, 33 bits: never wraps
-    logic [33:0] addr_end;   // one past the last byte read
+    logic [33:0] addr_end;   // one past the last byte read, never wraps
+    logic [32:0] k_end;      // k + bytes read, from the instruction alone
     logic [2:0]  nbytes;
     logic [AddrW-1:0] lo;
     logic [7:0]  b0, b1, b2, b3;
     logic [31:0] ld;
-    logic        beyond_len, beyond_win, sup;
+    logic        sup;
 
     assign code = insn_i[s][63:48];
     assign k    = insn_i[s][31:0];
@@ -100,11 +101,13 @@ module cap_bpf_stage
 
     assign nbytes = (cls == ClsLdx) ? 3'd1 :
                     (size == 2'd0) ? 3'd4 : (size == 2'd1) ? 3'd2 : 3'd1;
-    assign addr = (mode == ModeInd) ? {1'b0, x_i[s]} + {1'b0, k} : {1'b0, k};
-    assign addr_end = {1'b0, addr} + {31'd0, nbytes};
-    assign beyond_len = addr_end > {18'd0, len_i};
-    assign beyond_win = addr_end > 34'(WinBytes);
-    assign lo = addr[AddrW-1:0];
+    // One adder between X and the end address; the bounds are compared at
+    // level b, so no path chains two carries and a multiplexer.
+    // The byte select needs only the low bits of the address; beyond the
+    // window the lane is unsure whatever they select.
+    assign lo = (mode == ModeInd) ? x_i[s][AddrW-1:0] + k[AddrW-1:0] : k[AddrW-1:0];
+    assign k_end = {1'b0, k} + {30'd0, nbytes};
+    assign addr_end = (mode == ModeInd) ? {2'b0, x_i[s]} + {1'b0, k_end} : {1'b0, k_end};
     assign b0 = win_i[8*(32'(lo))+:8];
     assign b1 = win_i[8*(32'(AddrW'(lo + AddrW'(1))))+:8];
     assign b2 = win_i[8*(32'(AddrW'(lo + AddrW'(2))))+:8];
@@ -142,8 +145,9 @@ module cap_bpf_stage
 
     always_ff @(posedge clk_i) begin
       act_q[s]   <= !done_i[s] && pc_i[s] == 8'(Index);
-      fault_q[s] <= loads && beyond_len;
-      unsup_q[s] <= !sup || (loads && !beyond_len && beyond_win);
+      loads_q[s] <= loads;
+      end_q[s]   <= addr_end;
+      unsup_q[s] <= !sup;
       insna_q[s] <= insn_i[s];
       if (cls == ClsLdx && mode == ModeMsh) val_q[s] <= {26'd0, b0[3:0], 2'd0};
       else if (mode == ModeLen) val_q[s] <= {16'd0, len_i};
@@ -201,6 +205,7 @@ module cap_bpf_stage
     logic [7:0]  off;
     logic [8:0]  target;
     logic [31:0] retval;
+    logic        fault, unsure;
 
     logic unused_hi;
     assign code = insna_q[s][63:48];
@@ -212,6 +217,11 @@ module cap_bpf_stage
                  cond_q[s] ? insna_q[s][47:40] : insna_q[s][39:32];
     assign target = 9'(Index) + 9'd1 + {1'b0, off};
     assign retval = (code[4:3] == 2'd2) ? aa_q[s] : k;
+    // A load beyond the frame rejects (bpf_filter's rule); one inside the
+    // frame but beyond the window, or an instruction outside the subset,
+    // is unsure.
+    assign fault  = loads_q[s] && end_q[s] > {18'd0, lena_q};
+    assign unsure = unsup_q[s] || (loads_q[s] && end_q[s] > 34'(WinBytes));
 
     always_ff @(posedge clk_i) begin
       pcb_q[s]     <= pca_q[s];
@@ -222,10 +232,10 @@ module cap_bpf_stage
       unsureb_q[s] <= unsurea_q[s];
       if (act_q[s]) begin
         pcb_q[s] <= 8'(Index + 1);
-        if (fault_q[s]) begin
+        if (fault) begin
           doneb_q[s]   <= 1'b1;
           acceptb_q[s] <= 1'b0;
-        end else if (unsup_q[s]) begin
+        end else if (unsure) begin
           doneb_q[s]   <= 1'b1;
           unsureb_q[s] <= 1'b1;
         end else begin
