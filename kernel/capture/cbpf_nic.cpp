@@ -69,11 +69,8 @@ ProgramPlan plan_program(std::span<const sock_filter> prog, const NicGeometry& g
   plan.valid = true;
   plan.in_subset = prog.size() <= geo.num_insns;
   for (const auto& insn : prog) plan.in_subset = plan.in_subset && nic_supports(insn);
-  if (plan.in_subset) {
-    for (const auto& insn : prog) plan.words.push_back(nic_word(insn));
-  } else {
-    plan.words = {nic_word(sock_filter{BPF_RET | BPF_K, 0, 0, 0xffffffffu})};
-  }
+  for (std::size_t i = 0; i < prog.size() && i < geo.num_insns; ++i)
+    plan.words.push_back(nic_word(prog[i]));
   return plan;
 }
 

@@ -29,8 +29,12 @@ struct ProgramPlan {
   // decides every frame exactly unless a load reaches beyond the header
   // window (then that frame alone is unsure).
   bool in_subset = false;
-  // What the NIC runs: the program itself when in_subset, otherwise a
-  // one-instruction "accept everything" (the host filters in software).
+  // What the NIC runs: the program's first NicGeometry::num_insns
+  // instructions. Outside the subset the NIC still decides every frame
+  // whose path stays within them and the subset (most frames: the first
+  // instructions usually reject other protocols); a frame that reaches an
+  // instruction outside the subset or beyond the last stage is unsure, and
+  // the host decides it.
   std::vector<std::uint64_t> words;
 };
 

@@ -18,8 +18,9 @@ namespace norman::ndump {
 
 class HostFilter {
  public:
-  // host_filtered: the program is not on the NIC (normand's plan), so every
-  // record needs the software filter.
+  // host_filtered: the NIC ran no program for this session (it captured
+  // everything), so every record needs the software filter. Otherwise only
+  // the records the NIC flagged UNSURE do.
   HostFilter(const std::vector<sock_filter>& program, std::uint32_t snaplen, bool host_filtered);
 
   // Whether to keep the record (unsure: the NIC's UNSURE flag); a kept
