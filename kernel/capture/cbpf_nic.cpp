@@ -2,6 +2,8 @@
 
 #include <pcap/pcap.h>
 
+#include <string>
+
 namespace norman::capture {
 namespace {
 
@@ -9,6 +11,21 @@ constexpr std::uint16_t cls(std::uint16_t code) { return code & 0x07; }
 constexpr std::uint16_t size_of(std::uint16_t code) { return (code >> 3) & 0x3; }
 constexpr std::uint16_t mode(std::uint16_t code) { return (code >> 5) & 0x7; }
 constexpr std::uint16_t op(std::uint16_t code) { return (code >> 4) & 0xf; }
+
+// The opcodes libpcap's bpf_filter interprets; bpf_validate checks jumps
+// and memory indices but lets through opcodes such as "ldh #k" that the
+// interpreter refuses, and those must not reach the NIC either.
+constexpr std::uint8_t kPcapOpcodes[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0c, 0x14,
+                                         0x15, 0x16, 0x1c, 0x1d, 0x20, 0x24, 0x25, 0x28, 0x2c, 0x2d,
+                                         0x30, 0x34, 0x35, 0x3c, 0x3d, 0x40, 0x44, 0x45, 0x48, 0x4c,
+                                         0x4d, 0x50, 0x54, 0x5c, 0x60, 0x61, 0x64, 0x6c, 0x74, 0x7c,
+                                         0x80, 0x81, 0x84, 0x87, 0x94, 0x9c, 0xa4, 0xac, 0xb1};
+
+bool pcap_knows(std::uint16_t c) {
+  for (const auto k : kPcapOpcodes)
+    if (c == k) return true;
+  return false;
+}
 
 }  // namespace
 
@@ -65,6 +82,13 @@ ProgramPlan plan_program(std::span<const sock_filter> prog, const NicGeometry& g
   if (prog.size() > BPF_MAXINSNS || bpf_validate(copy.data(), static_cast<int>(copy.size())) == 0) {
     plan.error = "invalid BPF program (rejected by bpf_validate)";
     return plan;
+  }
+  for (std::size_t i = 0; i < prog.size(); ++i) {
+    if (!pcap_knows(prog[i].code)) {
+      plan.error = "invalid BPF program (unknown opcode " + std::to_string(prog[i].code) +
+                   " at instruction " + std::to_string(i) + ")";
+      return plan;
+    }
   }
   plan.valid = true;
   plan.in_subset = prog.size() <= geo.num_insns;

@@ -421,6 +421,10 @@ TEST(CapPlan, ValidationAndSubset) {
   const std::vector<sock_filter> div0 = {{BPF_ALU | BPF_DIV | BPF_K, 0, 0, 0},
                                          {BPF_RET | BPF_K, 0, 0, 1}};
   EXPECT_FALSE(plan_program(div0, kGeo).valid);
+  // An opcode bpf_validate lets through but bpf_filter cannot run (ldh #k).
+  const std::vector<sock_filter> ldh_imm = {{BPF_LD | BPF_H | BPF_IMM, 0, 0, 1},
+                                            {BPF_RET | BPF_A, 0, 0, 0}};
+  EXPECT_FALSE(plan_program(ldh_imm, kGeo).valid);
   // Scratch memory: valid, not exact on the NIC (frames reaching the ST
   // are unsure); the NIC runs the program as far as it can.
   const std::vector<sock_filter> mem = {{BPF_ST, 0, 0, 0}, {BPF_RET | BPF_K, 0, 0, 1}};
