@@ -234,9 +234,11 @@ module cap_writer
   assign c_caplen = d_caplen_q[dr_q][cs];
   assign c_seq = d_seq_q[dr_q][cs];
   assign c_beats = 6'((c_caplen + 16'd63) >> 6);
+  logic [15:0] c_idx;  // the record's slot in the ring
+  assign c_idx = c_seq & 16'((17'd1 << c_l2) - 17'd1);
   assign c_l2 = cfg_i[cs][norman_regmap_pkg::CAPTURE_CFG_LOG2_LSB +: 5];
   assign c_slot = {base_i[cs][63:SlotSh], SlotSh'(0)}
-                  + (64'(c_seq & 16'((17'd1 << c_l2) - 17'd1)) << SlotSh);
+                  + (64'(c_idx) << SlotSh);
 
   assign can_act = (dcount_q != '0) && !rd_pend_q && (!out_valid_q || wr_ready_i);
   assign rd_issue = can_act && rj_q < c_beats;
@@ -288,6 +290,9 @@ module cap_writer
 
   // ---------------------------------------------------------------- state
   logic [NumSess-1:0] written;
+  logic [5:0] used_add, used_sub;
+  assign used_add = sop ? need_now : 6'd0;
+  assign used_sub = pop ? d_need_q[dr_q] : 6'd0;
   always_comb begin
     written = '0;
     if (out_valid_q && wr_ready_i && out_hdr_q) written[out_sess_q] = 1'b1;
@@ -318,7 +323,7 @@ module cap_writer
         beat_q <= in_last_i ? 6'd0 : ((sop ? 6'd0 : beat_q) == 6'd63 ? 6'd63 : (sop ? 6'd0 : beat_q) + 6'd1);
       end
       if (store) wptr_q <= wptr_q + 1'b1;
-      used_q <= used_q + BCntW'(sop ? need_now : 6'd0) - BCntW'(pop ? d_need_q[dr_q] : 6'd0);
+      used_q <= used_q + BCntW'(used_add) - BCntW'(used_sub);
       dcount_q <= dcount_q + DCntW'(push) - DCntW'(pop);
       if (push) dw_q <= dw_q + 1'b1;
       if (pop) dr_q <= dr_q + 1'b1;
