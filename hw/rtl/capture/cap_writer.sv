@@ -90,21 +90,21 @@ module cap_writer
   logic [DCntW-1:0] dcount_q;
   logic fifo_ok;
 
+  // Module-level temporaries: Yosys sizes no variables of unnamed blocks.
+  logic [NumSess-1:0][4:0] l2;
+  logic [NumSess-1:0][15:0] lim;
   always_comb begin
     for (int unsigned s = 0; s < NumSess; s++) begin
-      logic [4:0] l2;
-      logic [15:0] snap, lim;
-      l2 = cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_LOG2_LSB +: 5];
-      ring_on[s] = l2 != '0 && 32'(l2) <= norman_regmap_pkg::MAX_RING_LOG2;
+      l2[s] = cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_LOG2_LSB +: 5];
+      ring_on[s] = l2[s] != '0 && 32'(l2[s]) <= norman_regmap_pkg::MAX_RING_LOG2;
       match[s] = in_cap_i[s]
                  && cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_ENABLE_LSB]
                  && cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_DIR_MASK_LSB + 32'(in_dir_i)]
                  && !in_port_i[3] && cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_PORT_MASK_LSB + 32'(in_port_i[2:0])]
                  && (!cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_OWNER_REQ_LSB] || in_owner_i[s]);
-      cand[s] = match[s] && ring_on[s] && (prod_q[s] - cons_i[s]) < 16'(17'd1 << l2);
-      snap = snap_i[s];
-      lim = (snap == '0 || snap > 16'(MaxCap) || in_unsure_i[s]) ? 16'(MaxCap) : snap;
-      caplen[s] = in_len_i < lim ? in_len_i : lim;
+      cand[s] = match[s] && ring_on[s] && (prod_q[s] - cons_i[s]) < 16'(17'd1 << l2[s]);
+      lim[s] = (snap_i[s] == '0 || snap_i[s] > 16'(MaxCap) || in_unsure_i[s]) ? 16'(MaxCap) : snap_i[s];
+      caplen[s] = in_len_i < lim[s] ? in_len_i : lim[s];
       nbeats[s] = 6'((caplen[s] + 16'd63) >> 6);
     end
     need = '0;
@@ -247,9 +247,9 @@ module cap_writer
   assign rd_addr = d_start_q[dr_q] + BeatW'(rj_q);
 
   logic [norman_pkg::DataW-1:0] hdr_beat;
+  logic [7:0][63:0] w;
+  logic [63:0] w0;
   always_comb begin
-    logic [7:0][63:0] w;
-    logic [63:0] w0;
     w = '0;
     w0 = d_hdr_q[dr_q];
     w0[norman_regmap_pkg::CAPTURE_REC_CAPLEN_LSB +: 16] = c_caplen;
