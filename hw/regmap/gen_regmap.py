@@ -34,10 +34,15 @@ def registers(spec):
 
 def block_chain(spec):
     """Yield (block, base, header value) with NEXT pointing at the following block."""
-    blocks = spec["blocks"]
+    # A block with "chained": false is defined (registers, header value with
+    # NEXT 0) but left out of the chain until the NIC decodes it.
+    blocks = [b for b in spec["blocks"] if b.get("chained", True)]
     for i, blk in enumerate(blocks):
         nxt = num(blocks[i + 1]["base"]) if i + 1 < len(blocks) else 0
         yield blk["name"], num(blk["base"]), blk["type"] | (blk["version"] << 16) | (nxt << 32)
+    for blk in spec["blocks"]:
+        if not blk.get("chained", True):
+            yield blk["name"], num(blk["base"]), blk["type"] | (blk["version"] << 16)
 
 
 def sv_hex(value, width=64):

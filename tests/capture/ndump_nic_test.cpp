@@ -1,0 +1,107 @@
+// The host's half of the capture filter and the option checks that need no
+// NIC.
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "nic_host_filter.hpp"
+#include "nic_source.hpp"
+
+namespace {
+
+using norman::ndump::CaptureRecord;
+using norman::ndump::HostFilter;
+
+std::vector<sock_filter> compile(const char* expr) {
+  pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
+  bpf_program fp{};
+  EXPECT_EQ(pcap_compile(p, &fp, expr, 1, PCAP_NETMASK_UNKNOWN), 0) << expr;
+  std::vector<sock_filter> out;
+  for (u_int i = 0; i < fp.bf_len; ++i)
+    out.push_back(
+        sock_filter{fp.bf_insns[i].code, fp.bf_insns[i].jt, fp.bf_insns[i].jf, fp.bf_insns[i].k});
+  pcap_freecode(&fp);
+  pcap_close(p);
+  return out;
+}
+
+// Ethernet + IPv4 (IHL words) + UDP to dport, padded to len bytes.
+CaptureRecord udp_frame(unsigned ihl, std::uint16_t dport, std::size_t len) {
+  CaptureRecord r;
+  r.data.assign(len, 0);
+  r.data[12] = 0x08;
+  r.data[14] = static_cast<std::uint8_t>(0x40 | ihl);
+  r.data[23] = 17;
+  const std::size_t l4 = 14 + 4 * ihl;
+  r.data[l4 + 2] = static_cast<std::uint8_t>(dport >> 8);
+  r.data[l4 + 3] = static_cast<std::uint8_t>(dport);
+  r.orig_len = static_cast<std::uint32_t>(len);
+  return r;
+}
+
+TEST(HostFilter, UnsureRecordsGetTheExactProgram) {
+  const HostFilter f(compile("udp dst port 53"), 64, false);
+  // IPv4 with options: the port is beyond the NIC's window, so the NIC
+  // captured both frames as unsure; only the matching one stays.
+  auto yes = udp_frame(15, 53, 200);
+  auto no = udp_frame(15, 54, 200);
+  EXPECT_TRUE(f.admit(yes, true));
+  EXPECT_FALSE(f.admit(no, true));
+  EXPECT_EQ(f.rejected(), 1u);
+  // Cut to the snap length after filtering, original length kept.
+  EXPECT_EQ(yes.data.size(), 64u);
+  EXPECT_EQ(yes.orig_len, 200u);
+}
+
+TEST(HostFilter, NicDecidedRecordsAreTrusted) {
+  const HostFilter f(compile("udp dst port 53"), 0, false);
+  auto r = udp_frame(5, 54, 100);  // the NIC's verdict is final
+  EXPECT_TRUE(f.admit(r, false));
+  EXPECT_EQ(r.data.size(), 100u);
+  EXPECT_EQ(f.rejected(), 0u);
+}
+
+TEST(HostFilter, HostFilteredSessionsFilterEverything) {
+  const HostFilter f(compile("udp dst port 53"), 128, true);
+  auto yes = udp_frame(5, 53, 300);
+  auto no = udp_frame(5, 80, 300);
+  EXPECT_TRUE(f.admit(yes, false));
+  EXPECT_FALSE(f.admit(no, false));
+  EXPECT_EQ(yes.data.size(), 128u);
+}
+
+TEST(HostFilter, EmptyProgramKeepsAll) {
+  const HostFilter f({}, 0, true);
+  auto r = udp_frame(5, 1, 60);
+  EXPECT_TRUE(f.admit(r, true));
+}
+
+std::string open_error(const norman::ndump::NicCaptureOptions& o) {
+  try {
+    norman::ndump::open_nic_capture(o);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(OpenNicCapture, RefusesBadOptionsWithAMessage) {
+  norman::ndump::NicCaptureOptions o;
+  o.normand_socket = "/nonexistent/normand.sock";
+  o.interface = "eth0";
+  EXPECT_NE(open_error(o).find("No such device"), std::string::npos);
+  o.interface = "nic0";
+  o.capture_in = o.capture_out = false;
+  EXPECT_NE(open_error(o).find("no direction"), std::string::npos);
+  o.capture_in = true;
+  o.program = {{BPF_JMP | BPF_JA, 0, 0, 7}, {BPF_RET | BPF_K, 0, 0, 1}};
+  EXPECT_NE(open_error(o).find("invalid BPF program"), std::string::npos);
+  o.program = compile("icmp");
+  EXPECT_NE(open_error(o).find("cannot reach normand"), std::string::npos);
+}
+
+}  // namespace
