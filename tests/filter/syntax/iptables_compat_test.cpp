@@ -76,23 +76,6 @@ constexpr const char* kRules = R"(*filter
 COMMIT
 )";
 
-struct Output {
-  int status = -1;
-  std::string text;
-};
-
-Output shell(const std::string& command) {
-  Output out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  const int st = pclose(p);
-  out.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
-
 class IptablesCompat : public ::testing::Test {
  protected:
   void SetUp() override {

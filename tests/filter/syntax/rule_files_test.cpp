@@ -80,23 +80,6 @@ TEST(RuleFiles, EachLoadsWholeOrIsRefusedByName) {
   }
 }
 
-struct Output {
-  int status = -1;
-  std::string text;
-};
-
-Output shell(const std::string& command) {
-  Output out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  const int st = pclose(p);
-  out.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
-
 TEST(RuleFiles, ThoseThatLoadSaveAsIptablesSaves) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (a network namespace and iptables)";
   if (shell("command -v iptables-restore && command -v iptables-save && command -v ip").status !=

@@ -2,6 +2,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 
 #include <cstdint>
 #include <functional>
@@ -11,6 +15,25 @@
 #include "syntax.hpp"
 
 namespace norman::nfw::test {
+
+// A shell command's exit status and standard output (the differential tests
+// run iptables-restore/iptables-save in a namespace through it).
+struct Output {
+  int status = -1;
+  std::string text;
+};
+
+inline Output shell(const std::string& command) {
+  Output out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
+  const int st = pclose(p);
+  out.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
 
 inline Command cmd(const std::string& line) { return parse_command(split_line(line)); }
 
