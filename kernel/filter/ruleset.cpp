@@ -11,6 +11,10 @@ std::optional<std::string> unsaveable_text(std::string_view s, bool word) {
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
     if (word && (c == ' ' || c == '\t')) return "contains a blank";
+    // Unquoted, a double quote would open a quoted word in nfw-restore (and
+    // iptables-restore, which cannot read back its own save of a rule in
+    // such a chain either).
+    if (word && c == '"') return "contains a double quote";
     if (u == '\n') return "contains a newline";
     if (u == '\r') return "contains a carriage return";
     if ((u < 0x20 && u != '\t') || u == 0x7f) {

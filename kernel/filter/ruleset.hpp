@@ -215,8 +215,8 @@ struct Ruleset {
 // The JSON form carried over normand's control socket (and by nfw -j).
 // Every rule is saved as one line that nfw-restore reads back (iptables-save
 // format), so no text in the model may hold a line break or another control
-// character (a tab, inside quotes, is fine; `word` also refuses blanks, for
-// names that are written unquoted: chains, interfaces). Returns why `s`
+// character (a tab, inside quotes, is fine; `word` also refuses blanks and
+// double quotes, for names that are written unquoted: chains, interfaces). Returns why `s`
 // cannot be kept, or nothing. iptables refuses a newline in --log-prefix for
 // this reason; it lets one into --comment and then cannot restore its own
 // save, which is not copied here.

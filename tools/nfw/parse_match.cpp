@@ -397,6 +397,9 @@ bool RuleParser::option(Args& args, Args::Item& item) {
       syntax_error(v, "nfw: interface name `" + v + "' must be shorter than IFNAMSIZ (15)");
     if (v.find_first_of(" /\t") != std::string::npos)
       syntax_error(v, "nfw: invalid interface name `" + v + "'");
+    // Saved unquoted, so nothing nfw-restore would read as a quote.
+    if (auto why = filter::unsaveable_text(v, true))
+      syntax_error(v, "nfw: interface name `" + v + "' " + *why);
     std::optional<filter::Iface> value;
     if (v != "+" || item.inverted) value = filter::Iface{v, item.inverted};
     (in ? rule_.in : rule_.out) = value;

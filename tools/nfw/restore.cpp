@@ -21,6 +21,20 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
+std::vector<std::string> split_blanks(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = s.find_first_not_of(" \t", i);
+    if (b == std::string_view::npos) break;
+    auto e = s.find_first_of(" \t", b);
+    if (e == std::string_view::npos) e = s.size();
+    out.emplace_back(s.substr(b, e - b));
+    i = e;
+  }
+  return out;
+}
+
 std::string strip_prefix(const std::string& msg) {
   return msg.starts_with("nfw: ") ? msg.substr(5) : msg;
 }
@@ -166,12 +180,10 @@ RestoreFile parse_restore(std::string_view text) {
       continue;
     }
     if (raw.front() == ':') {
-      std::vector<std::string> words;
-      try {
-        words = split_line(line.substr(1));
-      } catch (const SyntaxError& e) {
-        line_error(lineno, e.token, e.what());
-      }
+      // iptables-restore reads a chain declaration as blank-separated words
+      // with no quoting, so a chain named with a quote (which -N accepts)
+      // round-trips.
+      const std::vector<std::string> words = split_blanks(line.substr(1));
       if (words.size() < 2 || words.size() > 3) {
         line_error(lineno, std::string(line),
                    "chain declaration `" + std::string(line) + "' is not `:NAME POLICY [p:b]'");

@@ -248,6 +248,15 @@ TEST(Restore, WhatIsSavedRestores) {
   nlohmann::json j = rs;
   j["chains"][2]["name"] = "a b";
   EXPECT_THROW((void)j.get<filter::Ruleset>(), std::invalid_argument);
+  j["chains"][2]["name"] = "a\"b";
+  EXPECT_THROW((void)j.get<filter::Ruleset>(), std::invalid_argument);
+  // A chain named with a double quote could not be read back in a rule line.
+  const std::vector<std::string> quoted{"-N", "PUT-i!ud\""};
+  EXPECT_THROW(filter::apply(rs, parse_command(quoted), ids.fn()), filter::CommandError);
+  const std::vector<std::string> quoted_iface{"-A", "INPUT", "-i", "T\""};
+  EXPECT_THROW((void)parse_command(quoted_iface), SyntaxError);
+  // Chain declarations are blank-separated words, as iptables-restore reads them.
+  EXPECT_EQ(parse_restore("*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n").chains.at(0).name, "INPUT");
 }
 
 }  // namespace
