@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "Vaxi_dma_rd.h"
+#include "dma_reqs.hpp"
 #include "wide.hpp"
 
 namespace {
@@ -21,11 +22,7 @@ using norman::boards_test::put_block;
 
 constexpr std::size_t kMem = 1 << 20;
 
-struct Req {
-  std::uint64_t addr;
-  std::uint32_t len;
-  std::uint8_t tag;
-};
+using Req = norman::boards_test::RdReq;
 
 struct Burst {
   std::uint64_t addr;
@@ -132,16 +129,7 @@ class RdBench {
 };
 
 std::vector<Req> random_reqs(std::mt19937& rng, int n, std::uint32_t max_len) {
-  std::vector<Req> out;
-  std::uniform_int_distribution<std::uint32_t> len(1, max_len);
-  for (int i = 0; i < n; ++i) {
-    Req r;
-    r.len = len(rng);
-    r.addr = std::uniform_int_distribution<std::uint64_t>(0, kMem - r.len - 1)(rng);
-    r.tag = static_cast<std::uint8_t>(rng());
-    out.push_back(r);
-  }
-  return out;
+  return norman::boards_test::random_rd_reqs(rng, n, max_len, kMem);
 }
 
 TEST(AxiDmaRd, DescriptorSizedReads) {

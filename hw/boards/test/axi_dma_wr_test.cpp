@@ -10,21 +10,18 @@
 #include <vector>
 
 #include "Vaxi_dma_wr.h"
+#include "dma_reqs.hpp"
 #include "wide.hpp"
 
 namespace {
 
 using norman::boards_test::Block;
 using norman::boards_test::get_block;
-using norman::boards_test::put_block;
 
 constexpr std::size_t kMem = 1 << 20;
 
-struct Req {
-  std::uint64_t addr;
-  std::uint32_t len;
-  std::vector<std::uint8_t> data;
-};
+using norman::boards_test::WrReq;
+using norman::boards_test::WrReqDriver;
 
 struct WBeat {
   Block data;
@@ -48,32 +45,14 @@ class WrBench {
     tick();
   }
 
-  void run(std::vector<Req> reqs, int stall_pct) {
-    for (const Req& r : reqs) {
+  void run(const std::vector<WrReq>& reqs, int stall_pct) {
+    for (const WrReq& r : reqs) {
       for (std::uint32_t i = 0; i < r.len; ++i) ref_[r.addr + i] = r.data[i];
     }
-    std::size_t ri = 0;
-    unsigned beat = 0;
+    WrReqDriver core(reqs);
     std::uniform_int_distribution<int> pct(0, 99);
     for (unsigned cycle = 0; cycle < 2000000; ++cycle) {
-      // Core side: present the current beat (sometimes not).
-      top_->dma_wr_valid_i = 0;
-      if (ri < reqs.size() && pct(rng_) >= stall_pct) {
-        const Req& r = reqs[ri];
-        const std::uint64_t first_blk = r.addr & ~63ULL;
-        const unsigned beats = static_cast<unsigned>(((r.addr & 63) + r.len + 63) / 64);
-        Block b{};
-        for (int j = 0; j < 64; ++j) {
-          const std::uint64_t a = first_blk + 64ULL * beat + j;
-          b[j] = (a >= r.addr && a < r.addr + r.len) ? r.data[a - r.addr]
-                                                     : static_cast<std::uint8_t>(rng_());
-        }
-        put_block(top_->dma_wr_data_i, b);
-        top_->dma_wr_valid_i = 1;
-        top_->dma_wr_addr_i = r.addr;
-        top_->dma_wr_len_i = static_cast<std::uint16_t>(r.len);
-        top_->dma_wr_last_i = (beat + 1 == beats);
-      }
+      core.present(*top_, rng_, pct, stall_pct);
       top_->m_axi_awready = pct(rng_) >= stall_pct;
       top_->m_axi_wready = pct(rng_) >= stall_pct;
       top_->m_axi_bvalid = !bq_.empty();
@@ -112,20 +91,13 @@ class WrBench {
       }
       if (b) bq_.pop_front();
       tick();
-      if (took) {
-        const Req& r = reqs[ri];
-        const unsigned beats = static_cast<unsigned>(((r.addr & 63) + r.len + 63) / 64);
-        if (++beat == beats) {
-          beat = 0;
-          ++ri;
-        }
-      }
-      if (ri == reqs.size() && bursts_.empty() && wq_.empty() && bq_.empty() &&
-          !top_->m_axi_wvalid && !top_->m_axi_awvalid) {
+      if (took) core.taken();
+      if (core.done() && bursts_.empty() && wq_.empty() && bq_.empty() && !top_->m_axi_wvalid &&
+          !top_->m_axi_awvalid) {
         break;
       }
     }
-    EXPECT_EQ(ri, reqs.size()) << "requests left unsent";
+    EXPECT_EQ(core.sent(), reqs.size()) << "requests left unsent";
     EXPECT_FALSE(top_->error_o);
     for (std::size_t i = 0; i < kMem; ++i) {
       ASSERT_EQ(mem_[i], ref_[i]) << "byte " << i;
@@ -151,18 +123,8 @@ class WrBench {
   std::deque<int> bq_;
 };
 
-std::vector<Req> random_reqs(std::mt19937& rng, int n, std::uint32_t max_len) {
-  std::vector<Req> out;
-  std::uniform_int_distribution<std::uint32_t> len(1, max_len);
-  for (int i = 0; i < n; ++i) {
-    Req r;
-    r.len = len(rng);
-    r.addr = std::uniform_int_distribution<std::uint64_t>(0, kMem - r.len - 1)(rng);
-    r.data.resize(r.len);
-    for (auto& b : r.data) b = static_cast<std::uint8_t>(rng());
-    out.push_back(std::move(r));
-  }
-  return out;
+std::vector<WrReq> random_reqs(std::mt19937& rng, int n, std::uint32_t max_len) {
+  return norman::boards_test::random_wr_reqs(rng, n, max_len, kMem);
 }
 
 TEST(AxiDmaWr, SmallWritesNoStalls) {
@@ -177,13 +139,13 @@ TEST(AxiDmaWr, FramesWithStalls) {
 
 TEST(AxiDmaWr, LongWritesAcrossPages) {
   WrBench b(3);
-  std::vector<Req> reqs = random_reqs(b.rng(), 40, 20000);
+  std::vector<WrReq> reqs = random_reqs(b.rng(), 40, 20000);
   // Exactly at and around page ends.
   for (std::uint64_t a : {4096ULL - 1, 4096ULL - 64, 8192ULL - 63, 12288ULL}) {
-    Req r{a + 65536, 130, std::vector<std::uint8_t>(130, 0x5A)};
+    WrReq r{a + 65536, 130, std::vector<std::uint8_t>(130, 0x5A)};
     reqs.push_back(r);
   }
-  b.run(std::move(reqs), 20);
+  b.run(reqs, 20);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "Vpcie_dma_rd.h"
+#include "dma_reqs.hpp"
 #include "wide.hpp"
 
 namespace {
@@ -26,11 +27,7 @@ constexpr std::uint64_t kHigh = 0x1'0000'0000ULL;
 constexpr std::uint64_t kWin = 1 << 18;
 constexpr std::uint16_t kRid = 0x6500;
 
-struct Req {
-  std::uint64_t addr;
-  std::uint32_t len;
-  std::uint8_t tag;
-};
+using Req = norman::boards_test::RdReq;
 
 struct Read {
   std::uint64_t addr;
@@ -180,17 +177,7 @@ class RdTlpBench {
 };
 
 std::vector<Req> random_reqs(std::mt19937& rng, int n, std::uint32_t max_len) {
-  std::vector<Req> out;
-  std::uniform_int_distribution<std::uint32_t> len(1, max_len);
-  for (int i = 0; i < n; ++i) {
-    Req r;
-    r.len = len(rng);
-    r.addr = std::uniform_int_distribution<std::uint64_t>(0, kWin - r.len - 1)(rng);
-    if (rng() & 1) r.addr += kHigh;
-    r.tag = static_cast<std::uint8_t>(rng());
-    out.push_back(r);
-  }
-  return out;
+  return norman::boards_test::random_rd_reqs(rng, n, max_len, kWin, kHigh);
 }
 
 TEST(PcieDmaRd, DescriptorSizedReads) {

@@ -14,22 +14,17 @@
 #include <vector>
 
 #include "Vpcie_dma_wr.h"
+#include "dma_reqs.hpp"
 #include "wide.hpp"
 
 namespace {
-
-using norman::boards_test::Block;
-using norman::boards_test::put_block;
 
 constexpr std::uint64_t kHigh = 0x1'0000'0000ULL;  // second window, above 4 GiB
 constexpr std::uint64_t kWin = 1 << 18;
 constexpr std::uint16_t kRid = 0x6500;
 
-struct Req {
-  std::uint64_t addr;
-  std::uint32_t len;
-  std::vector<std::uint8_t> data;
-};
+using norman::boards_test::WrReq;
+using norman::boards_test::WrReqDriver;
 
 class WrTlpBench {
  public:
@@ -43,47 +38,23 @@ class WrTlpBench {
     tick();
   }
 
-  void run(const std::vector<Req>& reqs, int stall_pct) {
-    for (const Req& r : reqs) {
+  void run(const std::vector<WrReq>& reqs, int stall_pct) {
+    for (const WrReq& r : reqs) {
       for (std::uint32_t i = 0; i < r.len; ++i) ref_[r.addr + i] = r.data[i];
     }
+    WrReqDriver core(reqs);
     std::uniform_int_distribution<int> pct(0, 99);
-    std::size_t ri = 0;
-    unsigned beat = 0;
     for (unsigned cycle = 0; cycle < 2000000; ++cycle) {
-      top_->dma_wr_valid_i = 0;
-      if (ri < reqs.size() && pct(rng_) >= stall_pct) {
-        const Req& r = reqs[ri];
-        const std::uint64_t first_blk = r.addr & ~63ULL;
-        const unsigned beats = static_cast<unsigned>(((r.addr & 63) + r.len + 63) / 64);
-        Block b{};
-        for (int j = 0; j < 64; ++j) {
-          const std::uint64_t a = first_blk + 64ULL * beat + j;
-          b[j] = (a >= r.addr && a < r.addr + r.len) ? r.data[a - r.addr]
-                                                     : static_cast<std::uint8_t>(rng_());
-        }
-        put_block(top_->dma_wr_data_i, b);
-        top_->dma_wr_valid_i = 1;
-        top_->dma_wr_addr_i = r.addr;
-        top_->dma_wr_len_i = static_cast<std::uint16_t>(r.len);
-        top_->dma_wr_last_i = (beat + 1 == beats);
-      }
+      core.present(*top_, rng_, pct, stall_pct);
       top_->tlp_ready_i = pct(rng_) >= stall_pct;
       top_->eval();
       const bool took = top_->dma_wr_valid_i && top_->dma_wr_ready_o;
       if (top_->tlp_valid_o && top_->tlp_ready_i) tlp_beat();
       tick();
-      if (took) {
-        const Req& r = reqs[ri];
-        const unsigned beats = static_cast<unsigned>(((r.addr & 63) + r.len + 63) / 64);
-        if (++beat == beats) {
-          beat = 0;
-          ++ri;
-        }
-      }
-      if (ri == reqs.size() && top_->idle_o) break;
+      if (took) core.taken();
+      if (core.done() && top_->idle_o) break;
     }
-    EXPECT_EQ(ri, reqs.size());
+    EXPECT_EQ(core.sent(), reqs.size());
     EXPECT_FALSE(in_tlp_) << "TLP left open";
     EXPECT_FALSE(top_->error_o);
     EXPECT_EQ(mem_, ref_);
@@ -156,19 +127,8 @@ class WrTlpBench {
   std::uint64_t addr_ = 0;
 };
 
-std::vector<Req> random_reqs(std::mt19937& rng, int n, std::uint32_t max_len) {
-  std::vector<Req> out;
-  std::uniform_int_distribution<std::uint32_t> len(1, max_len);
-  for (int i = 0; i < n; ++i) {
-    Req r;
-    r.len = len(rng);
-    r.addr = std::uniform_int_distribution<std::uint64_t>(0, kWin - r.len - 1)(rng);
-    if (rng() & 1) r.addr += kHigh;
-    r.data.resize(r.len);
-    for (auto& b : r.data) b = static_cast<std::uint8_t>(rng());
-    out.push_back(std::move(r));
-  }
-  return out;
+std::vector<WrReq> random_reqs(std::mt19937& rng, int n, std::uint32_t max_len) {
+  return norman::boards_test::random_wr_reqs(rng, n, max_len, kWin, kHigh);
 }
 
 TEST(PcieDmaWr, SmallWrites256) {
