@@ -85,6 +85,10 @@ struct Options {
 // The ring size by connection count: deep for a few connections, shallow
 // when 64K rings must fit in memory (64K x 16 descriptors = 8 MiB).
 unsigned default_log2(unsigned conns) {
+  // One connection at 64 B line rate keeps ~350 descriptors in the NIC and
+  // ~300 more in the host's completion-to-doorbell loop; half-ring doorbells
+  // then need more than 1,024 slots.
+  if (conns == 1) return 12;
   if (conns <= 16) return 10;
   if (conns <= 4096) return 6;
   return 4;
@@ -644,7 +648,14 @@ int main(int argc, char** argv) {
         {"max_reads_outstanding", pcfg.max_reads_outstanding},
         {"note",
          "8 GT/s x16 x 128/130 = 15.75 GB/s = 63 B/cycle at 250 MHz per direction; every "
-         "TLP costs payload + 24 B; reads complete 250 cycles (1 us) after the request"}}},
+         "TLP costs payload + 24 B; reads complete 250 cycles (1 us) after the request; up to 256 "
+         "reads outstanding (8-bit tags)"}}},
+      {"tx_engine",
+       {{"max_batches", 64},
+        {"max_reads", 256},
+        {"note",
+         "hw/rtl/core/tx_engine.sv defaults: batches of up to 8 descriptors, several per "
+         "connection in flight, connections served round robin by batch"}}},
       {"pcie_ideal", "no bandwidth limit, reads complete after 8 cycles, writes visible after 1"},
   };
   doc["results"] = json::array();

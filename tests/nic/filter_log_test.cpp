@@ -543,7 +543,9 @@ TEST_F(FilterLogTest, BothDirectionsAtOnce) {
   const auto recs = pop_records();
   EXPECT_EQ(recs.size(), cnt(h(), Counter::kFilterLogWritten));
   RecordProperty("records_written", static_cast<int>(recs.size()));
-  EXPECT_GE(recs.size(), 100u) << "most verdicts should find the writer free";
+  // The 40 TX frames leave in a burst (their batches are fetched together),
+  // so their verdicts meet the RX ones' in fewer cycles than before.
+  EXPECT_GE(recs.size(), 90u) << "most verdicts should find the writer free";
   std::uint64_t prev = 0, dropped = 0;
   for (std::size_t i = 0; i < recs.size(); ++i) {
     const Words& r = recs[i];

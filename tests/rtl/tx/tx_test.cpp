@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <verilated.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -14,6 +15,7 @@
 
 #include "Vtx_tb.h"
 #include "norman/regmap.hpp"
+#include "pcie_model.hpp"
 
 namespace {
 
@@ -326,8 +328,9 @@ class TxHarness : public ::testing::Test {
 
   void drive() {
     auto coin = [this] { return dma_ready_pct_ >= 100 || rng_() % 100 < dma_ready_pct_; };
-    top_->dma_rd_req_ready_i = coin();
-    top_->dma_wr_ready_i = coin();
+    top_->dma_rd_req_ready_i =
+        coin() && (!gen3_ || (rd_q_.size() < pcie_.max_reads_outstanding && d2h_tokens_ > 0));
+    top_->dma_wr_ready_i = coin() && (!gen3_ || d2h_tokens_ > 0);
     top_->notify_ready_i = coin();
     std::uint8_t tr = 0;
     for (unsigned p = 0; p < kNumPorts; p++) {
@@ -335,7 +338,8 @@ class TxHarness : public ::testing::Test {
     }
     top_->eth_tx_tready_i = tr;
     top_->dma_rd_cpl_valid_i = 0;
-    if (!rd_q_.empty() && rd_q_.front().ready_at <= cycle_ && coin()) {
+    if (!rd_q_.empty() && rd_q_.front().ready_at <= cycle_ && coin() &&
+        (!gen3_ || h2d_tokens_ > 0)) {
       const RdReq& r = rd_q_.front();
       top_->dma_rd_cpl_valid_i = 1;
       top_->dma_rd_cpl_tag_i = r.tag;
@@ -358,9 +362,16 @@ class TxHarness : public ::testing::Test {
                        cycle_ + rd_latency_, 0});
       rd_log_.push_back({top_->dma_rd_req_addr_o, top_->dma_rd_req_len_o});
       EXPECT_GT(top_->dma_rd_req_len_o, 0u);
+      const std::uint64_t a = top_->dma_rd_req_addr_o;
+      const std::uint64_t l = top_->dma_rd_req_len_o;
+      d2h_tokens_ -= static_cast<double>(pcie_.tlp_overhead * tlp_starts(a, a, a + l, pcie_.mrrs));
     }
     if (top_->dma_rd_cpl_valid_i && top_->dma_rd_cpl_ready_o) {
       RdReq& r = rd_q_.front();
+      const std::uint64_t lo = r.addr + r.sent;
+      const std::uint64_t hi = r.addr + std::min<std::uint64_t>(r.len, r.sent + 64u);
+      h2d_tokens_ -= static_cast<double>(hi - lo +
+                                         pcie_.tlp_overhead * tlp_starts(r.addr, lo, hi, pcie_.mps));
       r.sent += 64;
       if (r.sent >= r.len) rd_q_.pop_front();
     }
@@ -374,6 +385,9 @@ class TxHarness : public ::testing::Test {
           mem_[a] = static_cast<std::uint8_t>(top_->dma_wr_data_o[lane / 4] >> (8 * (lane % 4)));
         }
       }
+      const std::uint64_t lo = std::max(block, addr), hi = std::min(block + 64u, addr + len);
+      d2h_tokens_ -= static_cast<double>(hi - lo +
+                                         pcie_.tlp_overhead * tlp_starts(addr, lo, hi, pcie_.mps));
       const std::uint32_t beats = static_cast<std::uint32_t>(((addr % 64) + len + 63) / 64);
       const bool last = wr_beat_ + 1 == beats;
       EXPECT_EQ(static_cast<bool>(top_->dma_wr_last_o), last) << "write " << addr << "+" << len;
@@ -400,6 +414,7 @@ class TxHarness : public ::testing::Test {
           EXPECT_EQ(keep, ~std::uint64_t{0});
         }
         if (last) {
+          frame_cycles_.push_back(cycle_);
           frames_.push_back({p, cur_[p]});
           cur_[p].clear();
         }
@@ -412,6 +427,32 @@ class TxHarness : public ::testing::Test {
       if ((top_->cnt_o >> i) & 1u) counts_[i]++;
     }
     if (top_->tx_bytes_valid_o) tx_bytes_ += top_->tx_bytes_o;
+    // The link's token buckets refill every cycle (nsim's PcieModel).
+    d2h_tokens_ = std::min(d2h_tokens_ + pcie_.d2h_bytes_per_cycle, pcie_.burst_bytes);
+    h2d_tokens_ = std::min(h2d_tokens_ + pcie_.h2d_bytes_per_cycle, pcie_.burst_bytes);
+  }
+
+  // TLPs of a transfer starting at `start` that begin inside [lo, hi): the
+  // start itself and every `boundary`-aligned address after it (as nsim's
+  // PcieModel splits requests, completions and writes).
+  static std::uint64_t tlp_starts(std::uint64_t start, std::uint64_t lo, std::uint64_t hi,
+                                  std::uint32_t boundary) {
+    std::uint64_t n = (lo <= start && start < hi) ? 1 : 0;
+    const std::uint64_t from = std::max(lo, start + 1);
+    if (from < hi) {
+      const std::uint64_t first = (from + boundary - 1) / boundary * boundary;
+      if (first < hi) n += (hi - 1 - first) / boundary + 1;
+    }
+    return n;
+  }
+
+  // The gen3x16 link of nsim's PCIe model (its default configuration):
+  // bandwidth per direction with TLP overheads, read latency and the limit on
+  // outstanding reads.
+  void use_gen3x16() {
+    gen3_ = true;
+    rd_latency_ = pcie_.read_latency;
+    d2h_tokens_ = h2d_tokens_ = pcie_.burst_bytes;
   }
 
   struct RdReq {
@@ -430,6 +471,10 @@ class TxHarness : public ::testing::Test {
   Bytes mem_;
   std::uint64_t cycle_ = 0;
   std::uint64_t rd_latency_ = 20;
+  bool gen3_ = false;
+  norman::nsim::PcieConfig pcie_;
+  double d2h_tokens_ = 0, h2d_tokens_ = 0;
+  std::vector<std::uint64_t> frame_cycles_;  // the cycle each frame's last beat left
   unsigned tready_pct_ = 100;
   unsigned dma_ready_pct_ = 100;  // read request, write and notification ready
   std::mt19937 rng_{12345};
@@ -1040,6 +1085,192 @@ TEST_F(TxGuardTest, ClearWithFramesInFlightDrains) {
   run_idle();
   EXPECT_EQ(cons_of(n), 3u);
   EXPECT_EQ(frames_.size(), frames_after + 3);
+}
+
+}  // namespace
+
+namespace {
+
+// 100 GbE at 250 MHz: 50 bytes per cycle; a 64 B frame (60 B from the host
+// plus the 4-byte FCS the MAC appends) takes 64 + 20 B of preamble and IFG.
+constexpr double kLine64 = 50.0 / (64.0 + 20.0);  // 0.595 frames per cycle
+
+class TxMultiBatchTest : public TxGuardTest {
+ protected:
+  // Frames per cycle from the first frame's last beat to the last one's.
+  double rate_of(std::size_t first, std::size_t last) const {
+    return static_cast<double>(last - first) /
+           static_cast<double>(frame_cycles_[last] - frame_cycles_[first]);
+  }
+  // The connection's write-backs cover its ring in order, each starting
+  // where the previous one ended, from descriptor `from` on.
+  void expect_writebacks_in_order(const Conn& c, std::uint16_t from) {
+    std::uint16_t next = from;
+    const std::uint64_t ring_bytes = 8u << c.log2;
+    for (const auto& w : wr_log_) {
+      if (w.first < c.desc_base || w.first >= c.desc_base + ring_bytes) continue;
+      const auto slot = static_cast<std::uint32_t>((w.first - c.desc_base) / 8);
+      EXPECT_EQ(slot, next & ((1u << c.log2) - 1)) << "write-back out of order";
+      next = static_cast<std::uint16_t>(next + w.second / 8);
+    }
+  }
+};
+
+// One backlogged connection alone reaches 100 GbE line rate with 64 B frames
+// through the gen3x16 link (1 us reads, 63 B/cycle with TLP overheads, 256
+// reads outstanding): several of its batches are in flight at once. Frames
+// leave in order, none is lost, descriptors are written back in order.
+TEST_F(TxMultiBatchTest, OneConnectionReachesLineRateAt64Bytes) {
+  use_gen3x16();
+  Conn c = udp4_conn(80, 40);
+  c.log2 = 12;
+  write_ctx(c);
+  const unsigned n = 3000;
+  for (unsigned i = 0; i < n; i++) {
+    FrameSpec s = spec_for(c, 60);
+    s.seed = static_cast<std::uint8_t>(i);  // distinct frames: the order is checked
+    s.dst4 = {10, 11, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+    post(c, make_frame(s), kSent);
+  }
+  doorbell(c);
+  run_idle();
+  ASSERT_EQ(frames_.size(), n);
+  check_all();  // every frame, byte exact, in order
+  check_descs(c);
+  expect_writebacks_in_order(c, 0);
+  EXPECT_EQ(cnt(Counter::kTxSent), n);
+  query(c);
+  EXPECT_EQ(top_->query_cons_o, c.prod);
+  // Steady state: skip the first round trip's ramp.
+  const double rate = rate_of(n / 10, n - 1);
+  std::printf("one connection, 64 B, gen3x16: %.3f frames/cycle (%.1f %% of 100 GbE)\n", rate,
+              100.0 * rate / kLine64);
+  EXPECT_GE(rate, 0.95 * kLine64);
+}
+
+// Backlogged connections share the engine batch by batch (round robin),
+// and a connection that starts later waits for the batches already in
+// flight, not for the others' backlogs.
+TEST_F(TxMultiBatchTest, BacklogsShareByBatchAndLateComersAreServed) {
+  use_gen3x16();
+  std::vector<Conn> cs;
+  for (unsigned i = 0; i < 4; i++) {
+    Conn c = udp4_conn(static_cast<std::uint16_t>(81 + i), 41 + i);
+    c.log2 = 9;  // 512 slots of 2 KiB: the connection's 1 MiB data region
+    write_ctx(c);
+    cs.push_back(c);
+  }
+  Conn& late = cs[3];
+  const unsigned n = 500;
+  for (unsigned k = 0; k < 3; k++) {
+    for (unsigned i = 0; i < n; i++) post(cs[k], make_frame(spec_for(cs[k], 60)), kSent);
+  }
+  for (unsigned k = 0; k < 3; k++) doorbell(cs[k]);
+  for (unsigned i = 0; i < 700; i++) tick();
+  const std::uint64_t late_start = cycle_;
+  const std::size_t sent_at_late = frames_.size();
+  for (unsigned i = 0; i < 8; i++) post(late, make_frame(spec_for(late, 60)), kSent);
+  doorbell(late);
+  run_idle();
+  check_all();
+  // Runs of one connection on the wire are at most a batch or two long
+  // while several are backlogged.
+  std::size_t run = 0, longest = 0;
+  std::uint64_t late_done = 0;
+  auto mac_of = [](const Bytes& f) {
+    std::uint64_t mac = 0;
+    for (unsigned k = 0; k < 6; k++) mac = (mac << 8) | f[6 + k];
+    return mac;
+  };
+  for (std::size_t i = 0; i < frames_.size(); i++) {
+    const std::uint64_t mac = mac_of(frames_[i].second);
+    run = (i > 0 && mac == mac_of(frames_[i - 1].second)) ? run + 1 : 1;
+    if (i + 200 < frames_.size()) longest = std::max(longest, run);  // not the tails
+    if (mac == late.mac) late_done = frame_cycles_[i];
+  }
+  EXPECT_LE(longest, 16u);
+  ASSERT_GT(late_done, late_start);
+  const std::uint64_t backlog_done = frame_cycles_.back();
+  std::printf("late connection done %llu cycles after its doorbell (%zu of %u frames sent "
+              "then); the backlogs %llu cycles after it; longest run %zu\n",
+              static_cast<unsigned long long>(late_done - late_start), sent_at_late, 3 * n,
+              static_cast<unsigned long long>(backlog_done - late_start), longest);
+  // The batches in flight (up to 64 x 8 descriptors) and a read round trip.
+  EXPECT_LT(late_done - late_start, 1500u);
+  EXPECT_LT(late_done + 500, backlog_done);
+}
+
+// CONN_CLEAR while several batches of the connection are in flight (at
+// every stage: descriptor reads, frame reads, tx_check, write-back): the
+// drain waits for all of them; nothing of the old context is sent or
+// written afterwards; what was fetched is written back in order with its
+// fate; the connection then starts clean.
+TEST_F(TxMultiBatchTest, ClearWithSeveralBatchesInFlightDrains) {
+  use_gen3x16();
+  Conn c = udp4_conn(84, 44);
+  c.log2 = 10;
+  c.notify = true;
+  write_ctx(c);
+  for (unsigned i = 0; i < 600; i++) post(c, make_frame(spec_for(c, 60 + i % 200)), kSent);
+  doorbell(c);
+  // Run until frames are leaving and more batches are fetched than written back.
+  std::size_t desc_reads = 0;
+  for (unsigned i = 0; i < 5000 && frames_.size() < 40; i++) tick();
+  for (const auto& r : rd_log_) {
+    desc_reads += r.first >= c.desc_base && r.first < c.desc_base + (8u << c.log2);
+  }
+  ASSERT_GE(frames_.size(), 40u);
+  EXPECT_GE(desc_reads, wr_log_.size() + 8) << "fewer than 8 batches in flight";
+  EXPECT_TRUE(top_->query_busy_o || prod_of(c) != cons_of(c));
+
+  top_->ctx_keep_idx_i = 1;  // the invalidating write keeps the indices
+  write_ctx(c, false);
+  top_->ctx_keep_idx_i = 0;
+  top_->drain_valid_i = 1;
+  top_->drain_conn_i = c.id;
+  top_->query_conn_i = c.id;
+  unsigned waited = 0;
+  for (; waited < 100000; waited++) {
+    tick();
+    if (waited > 4 && !top_->query_busy_o) break;
+  }
+  ASSERT_LT(waited, 100000u) << "the engine never let go of the connection";
+  const std::size_t wr_after = wr_log_.size(), frames_after = frames_.size();
+  const std::size_t notes_after = notes_.size();
+  top_->drain_valid_i = 0;
+  run_idle();
+  EXPECT_EQ(wr_log_.size(), wr_after) << "written back after the drain ended";
+  EXPECT_EQ(frames_.size(), frames_after) << "sent after the drain ended";
+  EXPECT_EQ(notes_.size(), notes_after) << "TX_DONE after the drain ended";
+  EXPECT_GE(cnt(Counter::kTxDropClosed), 1u);
+  EXPECT_EQ(cnt(Counter::kTxFetched), cnt(Counter::kTxSent) + cnt(Counter::kTxDropClosed));
+  EXPECT_EQ(frames_.size(), cnt(Counter::kTxSent));
+  // The written-back descriptors are a prefix of the ring, in order: SENT,
+  // then DROP_CLOSED, then untouched (PENDING); cons stopped at its end.
+  expect_writebacks_in_order(c, 0);
+  const std::uint16_t cons = cons_of(c);
+  EXPECT_EQ(cons, cnt(Counter::kTxFetched));
+  unsigned phase = 0;
+  for (const auto& e : expects_) {
+    const std::uint16_t st = rd16(c.desc_base + (e.idx & 1023u) * 8u + 4);
+    const unsigned p = st == kSent ? 0 : st == kClosed ? 1 : 2;
+    EXPECT_GE(p, phase) << "descriptor " << e.idx << " out of order";
+    phase = std::max(phase, p);
+    EXPECT_EQ(p == 2, e.idx >= cons) << e.idx;
+  }
+  expects_.clear();
+
+  // The connection is set again: fresh indices, and it sends.
+  Conn nc = c;
+  nc.prod = 0;
+  nc.data_base += 0x80000;
+  write_ctx(nc);
+  EXPECT_EQ(cons_of(nc), 0u);
+  for (unsigned i = 0; i < 20; i++) post(nc, make_frame(spec_for(nc, 64 + i)), kSent);
+  doorbell(nc);
+  run_idle();
+  EXPECT_EQ(cons_of(nc), 20u);
+  EXPECT_EQ(frames_.size(), frames_after + 20);
 }
 
 }  // namespace
