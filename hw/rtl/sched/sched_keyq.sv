@@ -1,0 +1,99 @@
+// The TX scheduler's ready queues (docs/qos.md): one FIFO of leaf ids per
+// key (key = lender level * 8 + prio; a smaller key is served first), each
+// a ram_1w1r of NumLeaves entries, since a leaf is in at most one queue.
+// FIFO order is the round robin among leaves of equal key.
+//
+// One push and one pop per cycle. The pop takes the head of the lowest
+// nonempty queue; its leaf id comes out two cycles later (the RAM read,
+// then the selected queue's word registered). Emptiness is kept in
+// flip-flops as "count is 0 / 1 / more" so the choice of queue needs no
+// counter compare, and both outcomes of the pop are computed before it is
+// known.
+module sched_keyq #(
+  parameter int unsigned NumKeys = 32,
+  parameter int unsigned NumLeaves = 64,
+  localparam int unsigned LW = $clog2(NumLeaves),
+  localparam int unsigned KW = $clog2(NumKeys)
+) (
+  input  logic clk_i,
+  input  logic rst_ni,
+  input  logic          push_i,
+  input  logic [KW-1:0] push_key_i,
+  input  logic [LW-1:0] push_leaf_i,
+  input  logic          pop_en_i,   // pop if any queue holds a leaf
+  output logic          out_valid_o,
+  output logic [KW-1:0] out_key_o,
+  output logic [LW-1:0] out_leaf_o
+);
+  localparam int unsigned CntW = LW + 1;
+
+  logic [NumKeys-1:0] nonempty_q, more_q;  // count >= 1, count >= 2
+  logic [CntW-1:0] count_q [NumKeys];
+  logic [LW-1:0] wr_q [NumKeys];
+  logic [LW-1:0] rd_q [NumKeys];
+  logic [LW-1:0] rdata [NumKeys];
+
+  // The lowest nonempty queue.
+  logic pop;
+  logic [KW-1:0] pop_key;
+  always_comb begin
+    pop = 1'b0;
+    pop_key = '0;
+    for (int k = NumKeys - 1; k >= 0; k--) begin
+      if (nonempty_q[k]) begin
+        pop = pop_en_i;
+        pop_key = KW'(k);
+      end
+    end
+  end
+
+  for (genvar k = 0; k < NumKeys; k++) begin : g_q
+    logic push_k, pop_k;
+    assign push_k = push_i && push_key_i == KW'(k);
+    assign pop_k = pop && pop_key == KW'(k);
+    ram_1w1r #(.Width(LW), .Depth(NumLeaves)) u_ram (
+      .clk_i,
+      .we_i(push_k), .waddr_i(wr_q[k]), .wdata_i(push_leaf_i),
+      .re_i(pop_k), .raddr_i(rd_q[k]), .rdata_o(rdata[k]));
+
+    // Both outcomes of the pop, chosen by it.
+    logic [CntW-1:0] cnt_np, cnt_p;
+    assign cnt_np = count_q[k] + CntW'(push_k);
+    assign cnt_p = count_q[k] + CntW'(push_k) - 1'b1;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        count_q[k] <= '0;
+        wr_q[k] <= '0;
+        rd_q[k] <= '0;
+        nonempty_q[k] <= 1'b0;
+        more_q[k] <= 1'b0;
+      end else begin
+        if (push_k) wr_q[k] <= wr_q[k] + 1'b1;
+        if (pop_k) rd_q[k] <= rd_q[k] + 1'b1;
+        count_q[k] <= pop_k ? cnt_p : cnt_np;
+        // nonempty after: a push, two or more before, or one not popped.
+        nonempty_q[k] <= push_k || more_q[k] || (nonempty_q[k] && !pop_k);
+        more_q[k] <= pop_k ? (cnt_p > CntW'(1)) : (cnt_np > CntW'(1));
+      end
+    end
+  end
+
+  logic v1_q, v2_q;
+  logic [KW-1:0] k1_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      v1_q <= 1'b0;
+      v2_q <= 1'b0;
+      k1_q <= '0;
+      out_key_o <= '0;
+      out_leaf_o <= '0;
+    end else begin
+      v1_q <= pop;
+      k1_q <= pop_key;
+      v2_q <= v1_q;
+      out_key_o <= k1_q;
+      out_leaf_o <= rdata[k1_q];
+    end
+  end
+  assign out_valid_o = v2_q;
+endmodule
