@@ -135,15 +135,14 @@ module sched_htb #(
   // ---- Class banks -------------------------------------------------------
   logic [MaxDepth-1:0] op_valid, op_tok;
   logic [1:0] op_kind;
-  logic [CW-1:0] op_idx [MaxDepth];
+  logic [MaxDepth*CW-1:0] op_idx;
   logic [ChW-1:0] op_bytes, op_pkts;
   logic [MaxDepth-1:0] bst_valid;
-  logic [TokW-1:0] bst_tok [MaxDepth];
-  logic [TokW-1:0] bst_ctok [MaxDepth];
-  logic [BytesW-1:0] bst_bytes [MaxDepth];
-  logic [PktsW-1:0] bst_pkts [MaxDepth];
-  logic [NumRd*CW-1:0] rd_idx [MaxDepth];
-  logic [NumRd*2-1:0] rd_mode [MaxDepth];
+  logic [MaxDepth*TokW-1:0] bst_tok, bst_ctok;
+  logic [MaxDepth*BytesW-1:0] bst_bytes;
+  logic [MaxDepth*PktsW-1:0] bst_pkts;
+  logic [MaxDepth*NumRd*CW-1:0] rd_idx;
+  logic [MaxDepth*NumRd*2-1:0] rd_mode;
 
   for (genvar j = 0; j < MaxDepth; j++) begin : g_bank
     sched_bank #(
@@ -151,14 +150,15 @@ module sched_htb #(
       .BurstW(BurstW), .ChW(ChW), .BytesW(BytesW), .PktsW(PktsW)
     ) u_bank (
       .clk_i, .rst_ni, .phase_i(phase_q), .epoch_i(epoch_q),
-      .op_valid_i(op_valid[j]), .op_kind_i(op_kind), .op_idx_i(op_idx[j]),
+      .op_valid_i(op_valid[j]), .op_kind_i(op_kind), .op_idx_i(op_idx[j*CW +: CW]),
       .op_bytes_i(op_bytes), .op_pkts_i(op_pkts), .op_tok_i(op_tok[j]),
-      .st_valid_o(bst_valid[j]), .st_tok_o(bst_tok[j]), .st_ctok_o(bst_ctok[j]),
-      .st_bytes_o(bst_bytes[j]), .st_pkts_o(bst_pkts[j]),
+      .st_valid_o(bst_valid[j]), .st_tok_o(bst_tok[j*TokW +: TokW]),
+      .st_ctok_o(bst_ctok[j*TokW +: TokW]), .st_bytes_o(bst_bytes[j*BytesW +: BytesW]),
+      .st_pkts_o(bst_pkts[j*PktsW +: PktsW]),
       .cfg_we_i(cls_we_i && cls_depth_i == DW'(j)), .cfg_bank_i(!epoch_q), .cfg_idx_i(cls_idx_i),
       .cfg_inc_i(cls_inc_i), .cfg_cinc_i(cls_cinc_i), .cfg_burst_i(cls_burst_i),
       .cfg_cburst_i(cls_cburst_i),
-      .rd_idx_i(rd_idx[j]), .rd_mode_o(rd_mode[j]));
+      .rd_idx_i(rd_idx[j*NumRd*CW +: NumRd*CW]), .rd_mode_o(rd_mode[j*NumRd*2 +: NumRd*2]));
   end
 
   always_comb begin
@@ -170,10 +170,10 @@ module sched_htb #(
     for (int j = 0; j < MaxDepth; j++) begin
       if (bst_valid[j]) begin
         st_valid_o = 1'b1;
-        st_tok_o = bst_tok[j];
-        st_ctok_o = bst_ctok[j];
-        st_bytes_o = bst_bytes[j];
-        st_pkts_o = bst_pkts[j];
+        st_tok_o = bst_tok[j*TokW +: TokW];
+        st_ctok_o = bst_ctok[j*TokW +: TokW];
+        st_bytes_o = bst_bytes[j*BytesW +: BytesW];
+        st_pkts_o = bst_pkts[j*PktsW +: PktsW];
       end
     end
   end
@@ -248,20 +248,25 @@ module sched_htb #(
   assign gi_wdata = {g5_lender_q, g5_budget_q};
 
   // ---- Done pipeline -----------------------------------------------------
-  // E0 (even cycles): accept; read the leaf's table entry and grant record.
-  logic done_acc, init_acc, st_acc;
+  // E0 (even cycles): accept a done, else a backlog notice (which takes the
+  // same path without charging, so an idle leaf is queued at once rather
+  // than when the scan passes); read the leaf's table entry and grant record.
+  logic done_acc, nt_acc, init_acc, st_acc;
+  logic nt_v_q;
+  logic [LW-1:0] nt_leaf_q;
   assign done_ready_o = !phase_q;
   assign done_acc = done_valid_i && !phase_q;
-  assign init_ready_o = !phase_q && !done_valid_i;
+  assign nt_acc = nt_v_q && !phase_q && !done_valid_i;
+  assign init_ready_o = !phase_q && !done_valid_i && !nt_v_q;
   assign init_acc = init_valid_i && init_ready_o;
-  assign st_ready_o = !phase_q && !done_valid_i && !init_valid_i;
+  assign st_ready_o = !phase_q && !done_valid_i && !nt_v_q && !init_valid_i;
   assign st_acc = st_valid_i && st_ready_o;
-  assign lc_d_re = done_acc;
-  assign lc_d_addr = done_leaf_i;
+  assign lc_d_re = done_acc || nt_acc;
+  assign lc_d_addr = done_acc ? done_leaf_i : nt_leaf_q;
   assign gi_re = done_acc;
   assign gi_raddr = done_leaf_i;
 
-  logic d1_v_q, d1_more_q, o1_v_q, o1_init_q;
+  logic d1_v_q, n1_v_q, d1_more_q, o1_v_q, o1_init_q;
   logic [LW-1:0] d1_leaf_q;
   logic [ChW-1:0] d1_bytes_q, d1_pkts_q;
   logic [DW-1:0] o1_depth_q;
@@ -284,7 +289,7 @@ module sched_htb #(
     for (int j = 0; j < MaxDepth; j++) begin
       op_valid[j] = d1_v_q ? (DW'(j) <= d1_depth) : (o1_v_q && o1_depth_q == DW'(j));
       op_tok[j] = DW'(j) <= d1_lender;
-      op_idx[j] = d1_v_q ? d1_path[j*CW +: CW] : o1_idx_q;
+      op_idx[j*CW +: CW] = d1_v_q ? d1_path[j*CW +: CW] : o1_idx_q;
     end
   end
 
@@ -300,20 +305,25 @@ module sched_htb #(
 
   // D2..D5: wait for the banks' mode update, read the modes, evaluate.
   logic [3:0] dv_q;  // d2..d5 valid
-  logic [LW-1:0] dl_q [4];
-  logic [PathW-1:0] dpath_q [4];
-  logic [DW-1:0] ddepth_q [4];
-  logic [2:0] dprio_q [4];
+  // The done's leaf, path, depth and prio carried from D2 to D5.
+  localparam int unsigned DiW = LW + PathW + DW + 3;
+  logic [4*DiW-1:0] dinfo_q;
+  logic [LW-1:0] d4_leaf, d5_leaf;
+  logic [PathW-1:0] d4_path, d5_path;
+  logic [DW-1:0] d4_depth, d5_depth;
+  logic [2:0] d4_prio, d5_prio;
+  assign {d4_leaf, d4_path, d4_depth, d4_prio} = dinfo_q[2*DiW +: DiW];
+  assign {d5_leaf, d5_path, d5_depth, d5_prio} = dinfo_q[3*DiW +: DiW];
   logic [2*MaxDepth-1:0] d5_mode_q;
   logic d5_elig;
   logic [DW-1:0] d5_lender;
   logic [KW-1:0] d5_key;
   sched_eval #(.MaxDepth(MaxDepth)) u_eval_d (
-    .mode_i(d5_mode_q), .depth_i(ddepth_q[3]), .prio_i(dprio_q[3]),
+    .mode_i(d5_mode_q), .depth_i(d5_depth), .prio_i(d5_prio),
     .elig_o(d5_elig), .lender_o(d5_lender), .key_o(d5_key));
   logic d5_queue;
-  assign d5_queue = dv_q[3] && d5_elig && backlog_q[dl_q[3]] && !outst_q[dl_q[3]] &&
-                    !queued_q[dl_q[3]];
+  assign d5_queue = dv_q[3] && d5_elig && backlog_q[d5_leaf] && !outst_q[d5_leaf] &&
+                    !queued_q[d5_leaf];
 
   // ---- Scan --------------------------------------------------------------
   logic [LW-1:0] sptr_q, s1_leaf_q, s2_leaf_q;
@@ -342,7 +352,8 @@ module sched_htb #(
   // Mode read addresses: port 0 grant (G3), 1 scan (S1), 2 done (D4).
   always_comb begin
     for (int j = 0; j < MaxDepth; j++) begin
-      rd_idx[j] = {dpath_q[2][j*CW +: CW], s1_path[j*CW +: CW], g3_path[j*CW +: CW]};
+      rd_idx[j*NumRd*CW +: NumRd*CW] = {d4_path[j*CW +: CW], s1_path[j*CW +: CW],
+                                        g3_path[j*CW +: CW]};
     end
   end
 
@@ -381,6 +392,9 @@ module sched_htb #(
       g5_lender_q <= '0;
       g5_budget_q <= '0;
       d1_v_q <= 1'b0;
+      n1_v_q <= 1'b0;
+      nt_v_q <= 1'b0;
+      nt_leaf_q <= '0;
       d1_more_q <= 1'b0;
       d1_leaf_q <= '0;
       d1_bytes_q <= '0;
@@ -392,12 +406,7 @@ module sched_htb #(
       clr_v_q <= 1'b0;
       clr_leaf_q <= '0;
       dv_q <= '0;
-      for (int i = 0; i < 4; i++) begin
-        dl_q[i] <= '0;
-        dpath_q[i] <= '0;
-        ddepth_q[i] <= '0;
-        dprio_q[i] <= '0;
-      end
+      dinfo_q <= '0;
       d5_mode_q <= '0;
       sptr_q <= '0;
       s1_v_q <= 1'b0;
@@ -423,7 +432,7 @@ module sched_htb #(
       g4_depth_q <= g3_depth;
       g4_prio_q <= g3_prio;
       g4_budget_q <= BudW'(g3_quantum) + def_rdata;
-      for (int j = 0; j < MaxDepth; j++) g4_mode_q[2*j +: 2] <= rd_mode[j][0 +: 2];
+      for (int j = 0; j < MaxDepth; j++) g4_mode_q[2*j +: 2] <= rd_mode[j*NumRd*2 + 0 +: 2];
       g5_grant_q <= g4_v_q && g4_en_q && g4_elig && g4_newkey == g4_key_q;
       g5_move_q <= g4_v_q && g4_en_q && g4_elig && g4_newkey != g4_key_q;
       g5_drop_q <= g4_v_q && !(g4_en_q && g4_elig);
@@ -434,26 +443,25 @@ module sched_htb #(
 
       // Done: E0 -> O1 -> D2..D5.
       d1_v_q <= done_acc;
+      n1_v_q <= nt_acc;
       d1_more_q <= done_more_i;
-      d1_leaf_q <= done_leaf_i;
+      d1_leaf_q <= done_acc ? done_leaf_i : nt_leaf_q;
+      // One notice waits; a later one while it does is left to the scan
+      // (its backlog flag is set all the same).
+      if (nt_acc) nt_v_q <= 1'b0;
+      if (bl_valid_i && (!nt_v_q || nt_acc)) begin
+        nt_v_q <= 1'b1;
+        nt_leaf_q <= bl_leaf_i;
+      end
       d1_bytes_q <= done_bytes_i;
       d1_pkts_q <= done_pkts_i;
       o1_v_q <= init_acc || st_acc;
       o1_init_q <= init_acc;
       o1_depth_q <= init_acc ? init_depth_i : st_depth_i;
       o1_idx_q <= init_acc ? init_idx_i : st_idx_i;
-      dv_q <= {dv_q[2:0], d1_v_q};
-      dl_q[0] <= d1_leaf_q;
-      dpath_q[0] <= d1_path;
-      ddepth_q[0] <= d1_depth;
-      dprio_q[0] <= d1_prio;
-      for (int i = 1; i < 4; i++) begin
-        dl_q[i] <= dl_q[i-1];
-        dpath_q[i] <= dpath_q[i-1];
-        ddepth_q[i] <= ddepth_q[i-1];
-        dprio_q[i] <= dprio_q[i-1];
-      end
-      for (int j = 0; j < MaxDepth; j++) d5_mode_q[2*j +: 2] <= rd_mode[j][4 +: 2];
+      dv_q <= {dv_q[2:0], d1_v_q || n1_v_q};
+      dinfo_q <= {dinfo_q[0 +: 3*DiW], d1_leaf_q, d1_path, d1_depth, d1_prio};
+      for (int j = 0; j < MaxDepth; j++) d5_mode_q[2*j +: 2] <= rd_mode[j*NumRd*2 + 4 +: 2];
 
       // Deficit clear after a leaf's configuration.
       if (leaf_we) begin
@@ -472,7 +480,7 @@ module sched_htb #(
       s2_leaf_q <= s1_leaf_q;
       s2_depth_q <= s1_depth;
       s2_prio_q <= s1_prio;
-      for (int j = 0; j < MaxDepth; j++) s2_mode_q[2*j +: 2] <= rd_mode[j][2 +: 2];
+      for (int j = 0; j < MaxDepth; j++) s2_mode_q[2*j +: 2] <= rd_mode[j*NumRd*2 + 2 +: 2];
 
       // Push requests (each sets the leaf's queued flag when it is taken).
       if (sel_d) pr_d_v_q <= 1'b0;
@@ -481,7 +489,7 @@ module sched_htb #(
       if (d5_queue) begin
         pr_d_v_q <= 1'b1;
         pr_d_key_q <= d5_key;
-        pr_d_leaf_q <= dl_q[3];
+        pr_d_leaf_q <= d5_leaf;
       end
       if (g5_move_ok) begin
         pr_g_v_q <= 1'b1;
@@ -496,7 +504,7 @@ module sched_htb #(
 
       // Leaf flags.
       if (g5_grant_q || g5_drop_q || (g5_move_q && !g5_move_ok)) queued_q[g5_leaf_q] <= 1'b0;
-      if (d5_queue) queued_q[dl_q[3]] <= 1'b1;
+      if (d5_queue) queued_q[d5_leaf] <= 1'b1;
       if (s2_queue) queued_q[s2_leaf_q] <= 1'b1;
       if (g5_grant_q) outst_q[g5_leaf_q] <= 1'b1;
       if (d1_v_q) begin
@@ -511,6 +519,6 @@ module sched_htb #(
   // the scan and done reads, the scan's lender.
   /* verilator lint_off UNUSEDSIGNAL */
   logic unused;
-  assign unused = ^{d1_en, d1_quantum, s1_quantum, s2_lender, d5_lender, g5_drop_q};
+  assign unused = ^{d1_en, d1_quantum, d4_leaf, d4_depth, d4_prio, d5_path, s1_quantum, s2_lender, d5_lender, g5_drop_q};
   /* verilator lint_on UNUSEDSIGNAL */
 endmodule

@@ -28,10 +28,8 @@ module sched_keyq #(
   localparam int unsigned CntW = LW + 1;
 
   logic [NumKeys-1:0] nonempty_q, more_q;  // count >= 1, count >= 2
-  logic [CntW-1:0] count_q [NumKeys];
-  logic [LW-1:0] wr_q [NumKeys];
-  logic [LW-1:0] rd_q [NumKeys];
-  logic [LW-1:0] rdata [NumKeys];
+  logic [NumKeys*CntW-1:0] count_q;
+  logic [NumKeys*LW-1:0] wr_q, rd_q, rdata;
 
   // The lowest nonempty queue.
   logic pop;
@@ -48,32 +46,45 @@ module sched_keyq #(
   end
 
   for (genvar k = 0; k < NumKeys; k++) begin : g_q
-    logic push_k, pop_k;
+    logic push_k, pop_k, ge3;
+    logic [CntW-1:0] cnt;
+    logic [LW-1:0] wr, rd;
+    assign cnt = count_q[k*CntW +: CntW];
+    assign wr = wr_q[k*LW +: LW];
+    assign rd = rd_q[k*LW +: LW];
     assign push_k = push_i && push_key_i == KW'(k);
     assign pop_k = pop && pop_key == KW'(k);
+    assign ge3 = cnt >= CntW'(3);
     ram_1w1r #(.Width(LW), .Depth(NumLeaves)) u_ram (
       .clk_i,
-      .we_i(push_k), .waddr_i(wr_q[k]), .wdata_i(push_leaf_i),
-      .re_i(pop_k), .raddr_i(rd_q[k]), .rdata_o(rdata[k]));
+      .we_i(push_k), .waddr_i(wr), .wdata_i(push_leaf_i),
+      .re_i(pop_k), .raddr_i(rd), .rdata_o(rdata[k*LW +: LW]));
 
-    // Both outcomes of the pop, chosen by it.
-    logic [CntW-1:0] cnt_np, cnt_p;
-    assign cnt_np = count_q[k] + CntW'(push_k);
-    assign cnt_p = count_q[k] + CntW'(push_k) - 1'b1;
+    // The flags of the new count from the old one's, by (push, pop), so no
+    // adder stands between the pop decision and them.
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
-        count_q[k] <= '0;
-        wr_q[k] <= '0;
-        rd_q[k] <= '0;
+        count_q[k*CntW +: CntW] <= '0;
+        wr_q[k*LW +: LW] <= '0;
+        rd_q[k*LW +: LW] <= '0;
         nonempty_q[k] <= 1'b0;
         more_q[k] <= 1'b0;
       end else begin
-        if (push_k) wr_q[k] <= wr_q[k] + 1'b1;
-        if (pop_k) rd_q[k] <= rd_q[k] + 1'b1;
-        count_q[k] <= pop_k ? cnt_p : cnt_np;
-        // nonempty after: a push, two or more before, or one not popped.
-        nonempty_q[k] <= push_k || more_q[k] || (nonempty_q[k] && !pop_k);
-        more_q[k] <= pop_k ? (cnt_p > CntW'(1)) : (cnt_np > CntW'(1));
+        if (push_k) wr_q[k*LW +: LW] <= wr + 1'b1;
+        if (pop_k) rd_q[k*LW +: LW] <= rd + 1'b1;
+        if (push_k && !pop_k) count_q[k*CntW +: CntW] <= cnt + 1'b1;
+        if (pop_k && !push_k) count_q[k*CntW +: CntW] <= cnt - 1'b1;
+        case ({push_k, pop_k})
+          2'b10: begin
+            nonempty_q[k] <= 1'b1;
+            more_q[k] <= nonempty_q[k];
+          end
+          2'b01: begin
+            nonempty_q[k] <= more_q[k];
+            more_q[k] <= ge3;
+          end
+          default: ;
+        endcase
       end
     end
   end
@@ -92,7 +103,7 @@ module sched_keyq #(
       k1_q <= pop_key;
       v2_q <= v1_q;
       out_key_o <= k1_q;
-      out_leaf_o <= rdata[k1_q];
+      out_leaf_o <= rdata[k1_q*LW +: LW];
     end
   end
   assign out_valid_o = v2_q;
