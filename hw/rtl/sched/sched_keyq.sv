@@ -31,19 +31,19 @@ module sched_keyq #(
   logic [NumKeys*CntW-1:0] count_q;
   logic [NumKeys*LW-1:0] wr_q, rd_q, rdata;
 
-  // The lowest nonempty queue.
+  // The lowest nonempty queue, one-hot: no binary key between the choice
+  // and the pop's effects.
+  logic [NumKeys-1:0] pop_oh;
   logic pop;
-  logic [KW-1:0] pop_key;
+  logic lower;
   always_comb begin
-    pop = 1'b0;
-    pop_key = '0;
-    for (int k = NumKeys - 1; k >= 0; k--) begin
-      if (nonempty_q[k]) begin
-        pop = pop_en_i;
-        pop_key = KW'(k);
-      end
+    lower = 1'b0;
+    for (int k = 0; k < NumKeys; k++) begin
+      pop_oh[k] = pop_en_i && nonempty_q[k] && !lower;
+      lower = lower || nonempty_q[k];
     end
   end
+  assign pop = |pop_oh;
 
   for (genvar k = 0; k < NumKeys; k++) begin : g_q
     logic push_k, pop_k, ge3;
@@ -53,7 +53,7 @@ module sched_keyq #(
     assign wr = wr_q[k*LW +: LW];
     assign rd = rd_q[k*LW +: LW];
     assign push_k = push_i && push_key_i == KW'(k);
-    assign pop_k = pop && pop_key == KW'(k);
+    assign pop_k = pop_oh[k];
     assign ge3 = cnt >= CntW'(3);
     ram_1w1r #(.Width(LW), .Depth(NumLeaves)) u_ram (
       .clk_i,
@@ -90,7 +90,20 @@ module sched_keyq #(
   end
 
   logic v1_q, v2_q;
-  logic [KW-1:0] k1_q;
+  logic [NumKeys-1:0] k1_q;  // the popped queue, one-hot
+  // Its word and its key: AND-OR over the queues.
+  logic [LW-1:0] head;
+  logic [KW-1:0] key1;
+  always_comb begin
+    head = '0;
+    key1 = '0;
+    for (int k = 0; k < NumKeys; k++) begin
+      if (k1_q[k]) begin
+        head = head | rdata[k*LW +: LW];
+        key1 = key1 | KW'(k);
+      end
+    end
+  end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       v1_q <= 1'b0;
@@ -100,10 +113,10 @@ module sched_keyq #(
       out_leaf_o <= '0;
     end else begin
       v1_q <= pop;
-      k1_q <= pop_key;
+      k1_q <= pop_oh;
       v2_q <= v1_q;
-      out_key_o <= k1_q;
-      out_leaf_o <= rdata[k1_q*LW +: LW];
+      out_key_o <= key1;
+      out_leaf_o <= head;
     end
   end
   assign out_valid_o = v2_q;
