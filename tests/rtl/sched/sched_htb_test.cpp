@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -70,13 +71,7 @@ class Rtl {
     // Both configuration banks get the tree: write, commit, write again.
     for (int bank = 0; bank < 2; ++bank) {
       for (const auto& c : lay.classes) {
-        top_->cls_we_i = 1;
-        top_->cls_depth_i = static_cast<CData>(c.depth);
-        top_->cls_idx_i = static_cast<CData>(c.index);
-        top_->cls_inc_i = c.inc;
-        top_->cls_cinc_i = c.cinc;
-        top_->cls_burst_i = c.burst;
-        top_->cls_cburst_i = c.cburst;
+        stage_class(c);
         tick();
       }
       top_->cls_we_i = 0;
@@ -98,6 +93,7 @@ class Rtl {
       tick();
       top_->commit_i = 0;
     }
+    EXPECT_EQ(top_->epoch_o, 0);
     for (const auto& c : lay.classes) {
       top_->init_valid_i = 1;
       top_->init_depth_i = static_cast<CData>(c.depth);
@@ -110,6 +106,20 @@ class Rtl {
   }
 
   [[nodiscard]] bool done_ready() const { return top_->done_ready_o; }
+  [[nodiscard]] bool epoch() const { return top_->epoch_o; }
+
+  // A class's configuration into the shadow bank, or a commit, with the
+  // next cycle.
+  void stage_class(const q::HwClass& c) {
+    top_->cls_we_i = 1;
+    top_->cls_depth_i = static_cast<CData>(c.depth);
+    top_->cls_idx_i = static_cast<CData>(c.index);
+    top_->cls_inc_i = c.inc;
+    top_->cls_cinc_i = c.cinc;
+    top_->cls_burst_i = c.burst;
+    top_->cls_cburst_i = c.cburst;
+  }
+  void stage_commit() { top_->commit_i = 1; }
 
   std::optional<GrantOut> cycle(std::optional<unsigned> notice, std::optional<DoneIn> done) {
     top_->bl_valid_i = notice.has_value();
@@ -124,6 +134,8 @@ class Rtl {
     tick();
     top_->bl_valid_i = 0;
     top_->done_valid_i = 0;
+    top_->cls_we_i = 0;
+    top_->commit_i = 0;
     if (!top_->grant_valid_o) return std::nullopt;
     return GrantOut{top_->grant_leaf_o, top_->grant_budget_o};
   }
@@ -190,9 +202,13 @@ struct RunResult {
   std::uint64_t cycles = 0;
 };
 
+// Called before every cycle with the bytes counted so far.
+using Hook = std::function<void(std::uint64_t, const RunResult&)>;
+
 template <class Sched>
 RunResult run(Sched& s, const q::HtbModel& m, const q::HtbLayout& lay,
-              const std::vector<LeafLoad>& load, std::uint64_t cycles, std::uint32_t seed) {
+              const std::vector<LeafLoad>& load, std::uint64_t cycles, std::uint32_t seed,
+              const Hook& hook = {}) {
   const unsigned nl = static_cast<unsigned>(lay.leaves.size());
   std::vector<std::mt19937> arr(nl), len(nl);
   for (unsigned l = 0; l < nl; ++l) {
@@ -219,6 +235,7 @@ RunResult run(Sched& s, const q::HtbModel& m, const q::HtbLayout& lay,
     return static_cast<std::uint32_t>(ld.min_len + len[l]() % (ld.max_len - ld.min_len + 1));
   };
   for (std::uint64_t t = 0; t < cycles; ++t) {
+    if (hook) hook(t, r);
     for (unsigned l = 0; l < nl; ++l) {
       const auto& ld = load[l];
       const bool was_empty = fq[l].empty();
@@ -552,6 +569,51 @@ TEST(SchedHtb, RandomTreesMatchModel) {
           << "leaf 1:" << m.spec(i).id << " below its rate";
     }
   }
+}
+
+}  // namespace
+
+namespace {
+
+// A configuration change written into the shadow bank changes nothing until
+// the commit, then takes effect at once: a leaf capped at 8 Gbit/s keeps
+// that rate after its new 16 Gbit/s configuration is written, and gets the
+// new rate from the commit on.
+TEST(SchedHtb, ConfigurationTakesEffectAtCommit) {
+  Tree t;
+  q::HtbClassSpec root;
+  root.id = 1;
+  root.rate = root.ceil = 10'000'000'000;
+  root.burst = root.cburst = 20000;
+  t.classes.push_back(root);
+  q::HtbClassSpec leaf = root;
+  leaf.id = 10;
+  leaf.parent = 1;
+  leaf.rate = leaf.ceil = 1'000'000'000;
+  leaf.quantum = 4000;
+  t.classes.push_back(leaf);
+  q::HtbModel m(t.classes, params());
+  const auto lay = q::layout(m, kBank, kLeaves);
+  q::HwClass faster = lay.classes[1];
+  faster.inc = faster.cinc = q::refill_increment(2'000'000'000, kPeriod);
+  Rtl rtl(lay);
+  std::vector<LeafLoad> load(kLeaves);
+  constexpr std::uint64_t kStep = 200'000;
+  std::vector<std::uint64_t> at;
+  const auto r =
+      run(rtl, m, lay, load, 3 * kStep + 1, 7, [&](std::uint64_t c, const RunResult& so_far) {
+        if (c % kStep != 0) return;
+        at.push_back(so_far.bytes[1]);
+        if (c == kStep) rtl.stage_class(faster);
+        if (c == 2 * kStep) rtl.stage_commit();
+      });
+  ASSERT_EQ(at.size(), 4U);
+  EXPECT_TRUE(rtl.epoch());
+  const double step_s = secs(kStep);
+  const double slack = 20000 + 2 * 4000;
+  EXPECT_NEAR(D(at[2] - at[1]), 1e9 * step_s, 0.01 * 1e9 * step_s + slack) << "before the commit";
+  EXPECT_NEAR(D(at[3] - at[2]), 2e9 * step_s, 0.01 * 2e9 * step_s + slack) << "after the commit";
+  (void)r;
 }
 
 }  // namespace
