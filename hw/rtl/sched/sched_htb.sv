@@ -198,7 +198,6 @@ module sched_htb #(
   sched_keyq #(.NumKeys(NumKeys), .NumLeaves(NumLeaves)) u_keyq (
     .clk_i, .rst_ni,
     .push_i(push), .push_key_i(push_key), .push_leaf_i(push_leaf),
-    .pop_en_i(1'b1),
     .out_valid_o(q_valid), .out_key_o(q_key), .out_leaf_o(q_leaf));
 
   // ---- Grant pipeline ----------------------------------------------------

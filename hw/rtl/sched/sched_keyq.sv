@@ -3,12 +3,12 @@
 // a ram_1w1r of NumLeaves entries, since a leaf is in at most one queue.
 // FIFO order is the round robin among leaves of equal key.
 //
-// One push and one pop per cycle. The pop takes the head of the lowest
-// nonempty queue; its leaf id comes out two cycles later (the RAM read,
-// then the selected queue's word registered). Emptiness is kept in
-// flip-flops as "count is 0 / 1 / more" so the choice of queue needs no
-// counter compare, and both outcomes of the pop are computed before it is
-// known.
+// One push and one pop per cycle: every cycle a queue holds a leaf, the
+// head of the lowest nonempty queue is popped; its leaf id comes out two
+// cycles later (the RAM read, then the chosen queue's word registered).
+// The choice is one-hot, and "count >= 1" and ">= 2" are flip-flops updated
+// from the old count by (push, pop), so no adder or compare stands between
+// the choice and its effects.
 module sched_keyq #(
   parameter int unsigned NumKeys = 32,
   parameter int unsigned NumLeaves = 64,
@@ -20,7 +20,6 @@ module sched_keyq #(
   input  logic          push_i,
   input  logic [KW-1:0] push_key_i,
   input  logic [LW-1:0] push_leaf_i,
-  input  logic          pop_en_i,   // pop if any queue holds a leaf
   output logic          out_valid_o,
   output logic [KW-1:0] out_key_o,
   output logic [LW-1:0] out_leaf_o
@@ -39,7 +38,7 @@ module sched_keyq #(
   always_comb begin
     lower = 1'b0;
     for (int k = 0; k < NumKeys; k++) begin
-      pop_oh[k] = pop_en_i && nonempty_q[k] && !lower;
+      pop_oh[k] = nonempty_q[k] && !lower;
       lower = lower || nonempty_q[k];
     end
   end
