@@ -91,7 +91,6 @@ std::map<std::string, std::uint64_t> LinuxHtbNs::offer(const std::vector<std::ui
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
   std::vector<std::thread> senders;
-  const auto before = class_bytes();
   for (std::uint16_t port : dst_ports) {
     senders.emplace_back([&, port] {
       // A network namespace is per thread: this sender's socket lives in the
@@ -122,6 +121,10 @@ std::map<std::string, std::uint64_t> LinuxHtbNs::offer(const std::vector<std::ui
       ::close(s);
     });
   }
+  // Buckets start full: the burst they hold would count as rate in a short
+  // window, so the window starts once the senders have drained them.
+  std::this_thread::sleep_for(kWarmup);
+  const auto before = class_bytes();
   std::this_thread::sleep_for(duration);
   const auto after = class_bytes();
   stop = true;

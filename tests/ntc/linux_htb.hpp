@@ -31,13 +31,14 @@ class LinuxHtbNs {
   // Bytes sent per class ("1:10" -> bytes), from `tc -s class show dev nic0`.
   std::map<std::string, std::uint64_t> class_bytes();
 
-  // Runs one backlogged UDP sender per destination port for `duration`
-  // (frames of `payload` bytes to the peer); returns each class's bytes sent
-  // during the run.
+  // Runs one backlogged UDP sender per destination port for kWarmup plus
+  // `duration` (frames of `payload` bytes to the peer); returns each class's
+  // bytes sent during `duration`.
   std::map<std::string, std::uint64_t> offer(const std::vector<std::uint16_t>& dst_ports,
                                              std::size_t payload,
                                              std::chrono::milliseconds duration);
 
+  static constexpr std::chrono::milliseconds kWarmup{300};
   static constexpr const char* kLocal = "10.77.0.1";
   static constexpr const char* kPeer = "10.77.0.2";
 

@@ -204,6 +204,15 @@ TEST_F(Port, IngressPolicing) {
   EXPECT_EQ(show_qdiscs({&cfg, "nic0"}, json).substr(0, 20), "[{\"dev\":\"nic0\",\"hand");
 }
 
+TEST_F(Port, ThreeLevelsOfClassesOnTheNic) {
+  run("qdisc add dev nic0 root handle 1: htb");
+  run("class add dev nic0 parent 1: classid 1:1 htb rate 10mbit");
+  run("class add dev nic0 parent 1:1 classid 1:10 htb rate 1mbit");
+  run("class add dev nic0 parent 1:10 classid 1:100 htb rate 1mbit");
+  EXPECT_EQ(refused("class add dev nic0 parent 1:100 classid 1:1000 htb rate 1mbit").second,
+            "Error: HTB classes nest at most 3 levels deep on the NIC (the port is the fourth).");
+}
+
 TEST_F(Port, ClassLimitOfTheNic) {
   run("qdisc add dev nic0 root handle 1: htb");
   for (int i = 1; i <= 4096; ++i) {

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -166,6 +167,7 @@ TEST_F(TcDiff, RandomTrees) {
   auto rate = [&] { return std::to_string(1 + rng() % 999) + units[rng() % units.size()]; };
   both("qdisc add dev nic0 root handle 1: htb default 1f");
   std::vector<int> ids;
+  std::map<int, int> level;  // a class's level in the tree (1: a root class)
   for (int step = 0; step < 120; ++step) {
     const int id = 1 + static_cast<int>(rng() % 64);
     char cid[16];
@@ -173,17 +175,27 @@ TEST_F(TcDiff, RandomTrees) {
     const auto kind = rng() % 10;
     if (kind < 6) {
       std::string parent = "1:";
+      int lvl = 1;
       if (!ids.empty() && rng() % 3 != 0) {
-        char p[16];
-        std::snprintf(p, sizeof p, "1:%x", ids[rng() % ids.size()]);
-        parent = p;
+        const int pid = ids[rng() % ids.size()];
+        // The NIC holds 3 levels of tc classes where Linux holds 8: deeper
+        // trees are refused by design (syntax_test checks the refusal).
+        if (level[pid] < 3) {
+          char p[16];
+          std::snprintf(p, sizeof p, "1:%x", pid);
+          parent = p;
+          lvl = level[pid] + 1;
+        }
       }
       std::string line =
           "class add dev nic0 parent " + parent + " classid " + cid + " htb rate " + rate();
       if (rng() % 2) line += " ceil " + rate();
       if (rng() % 3 == 0) line += " prio " + std::to_string(rng() % 10);
       if (rng() % 4 == 0) line += " quantum " + std::to_string(1000 + rng() % 50000);
-      if (both(line)) ids.push_back(id);
+      if (both(line)) {
+        ids.push_back(id);
+        level[id] = lvl;
+      }
     } else if (kind < 8 && !ids.empty()) {
       char c[16];
       std::snprintf(c, sizeof c, "1:%x", ids[rng() % ids.size()]);

@@ -14,7 +14,9 @@ constexpr Handle kIngress{0xffff, 0};
 // The NIC scheduler's class memory (hw/rtl/sched), and HTB's prio range.
 constexpr std::size_t kMaxClasses = 4096;
 constexpr std::uint32_t kMaxPrio = 7;
-constexpr std::size_t kMaxDepth = 8;  // TC_HTB_MAXDEPTH
+// The scheduler holds four levels and the port is the first (model_tree.hpp);
+// Linux allows eight (TC_HTB_MAXDEPTH).
+constexpr std::size_t kMaxDepth = 3;
 // Linux's default burst is rate/HZ + mtu with the packet scheduler's HZ of
 // 10^9 on current kernels (/proc/net/psched), i.e. about one MTU.
 constexpr std::uint64_t kPschedHz = 1000000000;
@@ -124,7 +126,7 @@ std::vector<std::string> apply_class(PortConfig& cfg, const Command& c) {
       kernel_error("The NIC's scheduler holds at most 4096 classes.");
     }
     if (parent.minor != 0 && depth_of(cfg, parent) + 1 > kMaxDepth) {
-      kernel_error("HTB classes nest at most 8 levels deep.");
+      kernel_error("HTB classes nest at most 3 levels deep on the NIC (the port is the fourth).");
     }
   }
   HtbClass cl = *c.htb_class;
