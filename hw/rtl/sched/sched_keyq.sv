@@ -54,10 +54,13 @@ module sched_keyq #(
     assign push_k = push_i && push_key_i == KW'(k);
     assign pop_k = pop_oh[k];
     assign ge3 = cnt >= CntW'(3);
+    // Read the head every cycle: the word is used only in the cycle after
+    // a pop, and a read enable would put the pop choice in front of the
+    // RAM's output register.
     ram_1w1r #(.Width(LW), .Depth(NumLeaves)) u_ram (
       .clk_i,
       .we_i(push_k), .waddr_i(wr), .wdata_i(push_leaf_i),
-      .re_i(pop_k), .raddr_i(rd), .rdata_o(rdata[k*LW +: LW]));
+      .re_i(1'b1), .raddr_i(rd), .rdata_o(rdata[k*LW +: LW]));
 
     // The flags of the new count from the old one's, by (push, pop), so no
     // adder stands between the pop decision and them.
