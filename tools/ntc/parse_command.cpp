@@ -214,6 +214,21 @@ void parse_actions(Reader& r, Filter& f) {
   parse_police(r, f);
 }
 
+// What every classifier ends with: the class (classid/flowid) or, on the
+// ingress qdisc, the police action. False if `arg` is neither.
+bool filter_target_arg(const std::string& arg, Reader& r, Filter& f) {
+  if (arg == "classid" || arg == "flowid") {
+    f.classid = handle_arg(r, "class");
+  } else if (arg == "police") {
+    parse_police(r, f);
+  } else if (arg == "action") {
+    parse_actions(r, f);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 void parse_flower(Reader& r, Filter& f) {
   while (!r.done()) {
     const std::string arg = r.next();
@@ -227,14 +242,7 @@ void parse_flower(Reader& r, Filter& f) {
       f.match.src_port = port_range_arg(r, "src_port");
     } else if (arg == "dst_port") {
       f.match.dst_port = port_range_arg(r, "dst_port");
-    } else if (arg == "classid" || arg == "flowid") {
-      f.classid = handle_arg(r, "class");
-    } else if (arg == "action" || arg == "police") {
-      if (arg == "police") {
-        parse_police(r, f);
-      } else {
-        parse_actions(r, f);
-      }
+    } else if (filter_target_arg(arg, r, f)) {
     } else if (arg == "skip_hw" || arg == "skip_sw") {
       throw TcError(
           "flower \"" + arg + "\" is not supported by ntc: its filters are always on the NIC", 1);
@@ -286,14 +294,7 @@ void parse_u32_filter(Reader& r, Filter& f) {
       } else {
         throw TcError("u32 match ip \"" + field + "\" is not supported by ntc", 1);
       }
-    } else if (arg == "classid" || arg == "flowid") {
-      f.classid = handle_arg(r, "class");
-    } else if (arg == "action" || arg == "police") {
-      if (arg == "police") {
-        parse_police(r, f);
-      } else {
-        parse_actions(r, f);
-      }
+    } else if (filter_target_arg(arg, r, f)) {
     } else {
       throw TcError("u32 option \"" + arg + "\" is not supported by ntc", 1);
     }
@@ -327,14 +328,7 @@ void parse_owner(Reader& r, Filter& f) {
       const std::string& v = r.value();
       if (v.empty() || v.size() > 15) illegal("comm");
       f.match.comm = v;
-    } else if (arg == "classid" || arg == "flowid") {
-      f.classid = handle_arg(r, "class");
-    } else if (arg == "action" || arg == "police") {
-      if (arg == "police") {
-        parse_police(r, f);
-      } else {
-        parse_actions(r, f);
-      }
+    } else if (filter_target_arg(arg, r, f)) {
     } else {
       throw TcError("owner option \"" + arg + "\" is not supported by ntc", 1);
     }
@@ -351,14 +345,7 @@ void parse_cgroup(Reader& r, Filter& f) {
       const std::string& v = r.value();
       if (v.empty() || v.front() != '/') illegal("path");
       f.match.cgroup = v;
-    } else if (arg == "classid" || arg == "flowid") {
-      f.classid = handle_arg(r, "class");
-    } else if (arg == "action" || arg == "police") {
-      if (arg == "police") {
-        parse_police(r, f);
-      } else {
-        parse_actions(r, f);
-      }
+    } else if (filter_target_arg(arg, r, f)) {
     } else {
       throw TcError("cgroup option \"" + arg + "\" is not supported by ntc", 1);
     }
