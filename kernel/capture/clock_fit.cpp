@@ -63,9 +63,14 @@ void ClockFit::refit() {
 }
 
 std::int64_t ClockFit::to_ns(std::uint64_t cycles) const {
-  const double d = cycles >= ref_cycles_ ? static_cast<double>(cycles - ref_cycles_)
-                                         : -static_cast<double>(ref_cycles_ - cycles);
-  return static_cast<std::int64_t>(std::llround(ref_ns_ + rate_ * d));
+  return clock_to_ns(ref_cycles_, ref_ns_, rate_, cycles);
+}
+
+std::int64_t clock_to_ns(std::uint64_t ref_cycles, double ref_ns, double ns_per_cycle,
+                         std::uint64_t cycles) {
+  const double d = cycles >= ref_cycles ? static_cast<double>(cycles - ref_cycles)
+                                        : -static_cast<double>(ref_cycles - cycles);
+  return static_cast<std::int64_t>(std::llround(ref_ns + ns_per_cycle * d));
 }
 
 }  // namespace norman::capture

@@ -32,6 +32,11 @@ class ClockFit {
   // Host-clock nanoseconds of a cycle count (extrapolated from the fit).
   [[nodiscard]] std::int64_t to_ns(std::uint64_t cycles) const;
   [[nodiscard]] double ns_per_cycle() const { return rate_; }
+  // The fit's reference point: to_ns(c) = ref_ns() + ns_per_cycle() * (c -
+  // ref_cycles()). normand hands these three to capture clients, which
+  // convert with clock_to_ns below.
+  [[nodiscard]] std::uint64_t ref_cycles() const { return ref_cycles_; }
+  [[nodiscard]] double ref_ns() const { return ref_ns_; }
 
  private:
   void refit();
@@ -44,5 +49,9 @@ class ClockFit {
   std::uint64_t ref_cycles_ = 0;
   double ref_ns_ = 0;
 };
+
+// The fit's conversion from its three numbers (what ClockFit::to_ns does).
+std::int64_t clock_to_ns(std::uint64_t ref_cycles, double ref_ns, double ns_per_cycle,
+                         std::uint64_t cycles);
 
 }  // namespace norman::capture

@@ -104,4 +104,25 @@ TEST(OpenNicCapture, RefusesBadOptionsWithAMessage) {
   EXPECT_NE(open_error(o).find("cannot reach normand"), std::string::npos);
 }
 
+TEST(OpenNicCapture, RequestCarriesTheSessionOptions) {
+  norman::ndump::NicCaptureOptions o;
+  o.interface = "any";
+  o.capture_in = false;
+  o.snaplen = 96;
+  o.program = compile("icmp");
+  o.uid = 1001;
+  o.cgroup = "/system.slice";
+  const auto req = norman::ndump::cap_open_request(o);
+  EXPECT_EQ(req.at("interface"), "any");
+  EXPECT_EQ(req.at("in"), false);
+  EXPECT_EQ(req.at("out"), true);
+  EXPECT_EQ(req.at("snaplen"), 96);
+  EXPECT_EQ(req.at("uid"), 1001);
+  EXPECT_EQ(req.at("cgroup"), "/system.slice");
+  EXPECT_FALSE(req.contains("pid"));
+  ASSERT_EQ(req.at("program").size(), o.program.size());
+  EXPECT_EQ(req.at("program")[0][0], o.program[0].code);
+  EXPECT_EQ(req.at("program")[0][3], o.program[0].k);
+}
+
 }  // namespace
