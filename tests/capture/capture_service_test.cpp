@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -365,6 +367,21 @@ TEST_F(CaptureServiceTest, TheRingIsReadOnlyAndFixedInSize) {
   EXPECT_LT(::pwrite(fd, &c, 1, 0), 0);
   EXPECT_NE(::ftruncate(fd, 1 << 20), 0);
   EXPECT_NE(::ftruncate(fd, 0), 0);
+  // Another user holding the descriptor cannot reopen it writable through
+  // /proc (a memfd's inode is 0777 unless normand changes it).
+  if (::geteuid() != 0) GTEST_SKIP() << "reopening as another user needs root to drop to it";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setresgid(60001, 60001, 60001) != 0 || ::setresuid(60001, 60001, 60001) != 0) _exit(2);
+    ::prctl(PR_SET_DUMPABLE, 1);  // /proc/self/fd is ours again
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    const int rw = ::open(self.c_str(), O_RDWR);
+    _exit(rw < 0 && errno == EACCES ? 0 : 1);
+  }
+  int st = 0;
+  ::waitpid(child, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
 }
 
 TEST_F(CaptureServiceTest, OwnerLookup) {
