@@ -27,6 +27,7 @@
 #include "clock_fit.hpp"
 #include "ctl_socket.hpp"
 #include "nic_host_filter.hpp"
+#include "nic_ring.hpp"
 #include "norman/regmap.hpp"
 
 namespace norman::ndump {
@@ -55,6 +56,8 @@ class NicSource : public RecordSource {
     id_ = b.at("capture_id").get<unsigned>();
     log2_ = b.at("log2").get<unsigned>();
     slot_bytes_ = b.at("slot_bytes").get<std::size_t>();
+    if (slot_bytes_ != rec::kSlotBytes || log2_ > 15)
+      throw std::runtime_error("ndump: normand's capture ring has another format than ndump's");
     set_clock(b.at("clock"));
     if (opened.fds.empty()) throw std::runtime_error("ndump: normand sent no capture ring");
     bytes_ = slot_bytes_ << log2_;
@@ -74,46 +77,27 @@ class NicSource : public RecordSource {
   bool next(CaptureRecord& out) override {
     for (;;) {
       if (stopped_.load()) return false;
-      const std::uint8_t* slot = ring_ + (cons_ & ((1U << log2_) - 1)) * slot_bytes_;
-      const std::uint64_t w7 = word(slot, 7);
-      if (rec::kSeq.get(w7) != ((cons_ + 1) & 0xFFFF)) {
+      const std::uint8_t* slot = ring_slot(ring_, log2_, cons_);
+      if (!slot_ready(slot, cons_)) {
         idle();
         continue;
       }
-      const std::uint64_t w0 = word(slot, 0);
-      CaptureRecord r;
-      const auto caplen = std::min<std::size_t>(rec::kCaplen.get(w0), rec::kMaxCaplen);
-      r.orig_len = static_cast<std::uint32_t>(rec::kOrigLen.get(w0));
-      r.data.assign(slot + rec::kHeaderBytes, slot + rec::kHeaderBytes + caplen);
-      r.dir = rec::kDir.get(w0) != 0 ? Direction::out : Direction::in;
-      r.port = static_cast<std::uint8_t>(rec::kPort.get(w0));
-      switch (rec::kVerdict.get(w0)) {
-        case rec::kKindsDrop:
-          r.verdict = Verdict::drop;
-          break;
-        case rec::kKindsReject:
-          r.verdict = Verdict::reject;
-          break;
-        default:
-          r.verdict = Verdict::accept;
-      }
-      const bool unsure = rec::kUnsure.get(w0) != 0;
-      const bool owner_valid = rec::kOwnerValid.get(w0) != 0;
-      const auto conn = static_cast<std::uint32_t>(rec::kConnId.get(word(slot, 1)));
-      const std::uint64_t cycle = rec::kCycle.get(word(slot, 2));
       // Everything is copied: the slot may be reused once cons_ passes it.
+      RingRecord r = read_slot(slot);
       ++cons_;
       if (cons_ - reported_ >= (1U << log2_) / 4) report_cons();
-      r.ts_ns = static_cast<std::uint64_t>(
-          capture::clock_to_ns(ref_cycles_, ref_ns_, ns_per_cycle_, cycle));
-      if (!filter_.admit(r, unsure)) continue;
-      if (conn == norman::regmap::kFallbackConn || !owner_valid) {
-        r.host_kernel = conn == norman::regmap::kFallbackConn;
+      r.rec.ts_ns = static_cast<std::uint64_t>(
+          capture::clock_to_ns(ref_cycles_, ref_ns_, ns_per_cycle_, r.cycle));
+      if (!filter_.admit(r.rec, r.unsure)) continue;
+      if (r.conn == norman::regmap::kFallbackConn) {
+        r.rec.host_kernel = true;
+      } else if (r.owner_valid) {
+        r.rec.conn = r.conn;
+        r.rec.owner = owner_of(r.conn);
       } else {
-        r.conn = conn;
-        r.owner = owner_of(conn);
+        r.rec.conn = r.conn;
       }
-      out = std::move(r);
+      out = std::move(r.rec);
       return true;
     }
   }
@@ -123,11 +107,6 @@ class NicSource : public RecordSource {
   [[nodiscard]] std::uint32_t snaplen() const override { return snaplen_; }
 
  private:
-  static std::uint64_t word(const std::uint8_t* slot, unsigned i) {
-    // The NIC writes the header last; acquire orders the data after it.
-    return __atomic_load_n(reinterpret_cast<const std::uint64_t*>(slot) + i, __ATOMIC_ACQUIRE);
-  }
-
   CaptureStats to_stats(const json& b) const {
     CaptureStats s;
     const auto matched = b.at("matched").get<std::uint64_t>();
