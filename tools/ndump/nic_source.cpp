@@ -119,7 +119,7 @@ class NicSource : public RecordSource {
 
   void set_clock(const json& c) {
     ref_cycles_ = c.at("ref_cycles").get<std::uint64_t>();
-    ref_ns_ = c.at("ref_ns").get<double>();
+    ref_ns_ = c.at("ref_ns").get<std::int64_t>();
     ns_per_cycle_ = c.at("ns_per_cycle").get<double>();
   }
 
@@ -198,7 +198,7 @@ class NicSource : public RecordSource {
   std::uint32_t reported_ = 0;
   std::chrono::steady_clock::time_point last_report_ = std::chrono::steady_clock::now();
   std::uint64_t ref_cycles_ = 0;
-  double ref_ns_ = 0;
+  std::int64_t ref_ns_ = 0;
   double ns_per_cycle_ = 4.0;
   std::map<std::uint32_t, std::optional<Owner>> owners_;
   std::atomic<bool> stopped_{false};
