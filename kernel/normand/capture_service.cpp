@@ -41,10 +41,11 @@ nsim::UniqueFd read_only_ring_fd(int memfd) {
 }
 
 CaptureService::CaptureService(CaptureHw* hw, ForEachConn for_each_conn, OwnerOf owner_of,
-                               boost::asio::io_context* io, unsigned per_user)
+                               boost::asio::io_context* io, quota::Ledger* quota, unsigned per_user)
     : hw_(hw),
       for_each_conn_(std::move(for_each_conn)),
       owner_of_(std::move(owner_of)),
+      quota_(quota),
       per_user_(per_user),
       fit_(1e9 / static_cast<double>(rm::kClockHz)) {
   if (io != nullptr) timer_.emplace(*io);
@@ -152,14 +153,20 @@ Grant CaptureService::open(std::uint64_t client, const ProcessInfo& who, const C
                    "again in a moment");
 
   const unsigned log2 = a.log2 != 0 ? a.log2 : ctl::kDefaultCapLog2;
+  const std::size_t ring_bytes = std::size_t{rec::kSlotBytes} << log2;
+  // Charged first: a refusal (EDQUOT) leaves nothing behind.
+  quota::Charge charge;
+  if (quota_ != nullptr)
+    charge = quota_->charge(quota::principal_of(who), {{quota::Resource::kDmaBytes, ring_bytes}});
   Slot& sl = slots_[s];
+  sl.charge = std::move(charge);
   Grant g;
   try {
     // Disabled while the program is loaded (PROG_ADDR's rule).
     hw_->write(CapReg::kCfg, s, 0);
     hw_->write(CapReg::kProgAddr, 0, s);
     for (const auto w : plan.words) hw_->write(CapReg::kProgInsn, 0, w);
-    sl.ring = hw_->alloc_ring(std::size_t{rec::kSlotBytes} << log2);
+    sl.ring = hw_->alloc_ring(ring_bytes);
     g.fds.emplace_back("ring", read_only_ring_fd(sl.ring.fd.get()));
     hw_->write(CapReg::kBase, s, sl.ring.iova);
     const std::uint64_t snap = a.snaplen == 0 || a.snaplen >= rec::kMaxCaplen ? 0 : a.snaplen;

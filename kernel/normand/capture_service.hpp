@@ -36,6 +36,7 @@
 #include "clock_fit.hpp"
 #include "conn_manager.hpp"
 #include "process_info.hpp"
+#include "quota.hpp"
 
 namespace norman::normand {
 
@@ -49,9 +50,12 @@ class CaptureService {
 
   // hw: the NIC's overlay, or null when it has none (every op but the
   // rights check then answers EOPNOTSUPP). io: where the timer runs (clock
-  // samples, deferred NIC work); null in tests, which call tick().
+  // samples, deferred NIC work); null in tests, which call tick(). quota:
+  // where ring memory is charged (dma_bytes, as connection rings are); null:
+  // no quotas.
   CaptureService(CaptureHw* hw, ForEachConn for_each_conn, OwnerOf owner_of,
-                 boost::asio::io_context* io = nullptr, unsigned per_user = kDefaultPerUser);
+                 boost::asio::io_context* io = nullptr, quota::Ledger* quota = nullptr,
+                 unsigned per_user = kDefaultPerUser);
   // Ends every session (normand shutting down).
   ~CaptureService();
   CaptureService(const CaptureService&) = delete;
@@ -92,6 +96,7 @@ class CaptureService {
     CaptureOwnerFilter owner;
     device::DmaBuffer ring;
     std::uint64_t base_matched = 0, base_captured = 0, base_dropped = 0;
+    quota::Charge charge;  // the ring's dma_bytes, released with the slot
   };
 
   Slot& own(std::uint64_t client, unsigned id);
@@ -110,6 +115,7 @@ class CaptureService {
   CaptureHw* hw_;
   ForEachConn for_each_conn_;
   OwnerOf owner_of_;
+  quota::Ledger* quota_;
   unsigned per_user_;
   std::vector<Slot> slots_;
   unsigned sweep_pending_ = 0;  // to sweep once no sweep runs

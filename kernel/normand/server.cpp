@@ -208,7 +208,7 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
     capture_ = std::make_unique<CaptureService>(
         capture_hw_.get(),
         [this](const CaptureService::ConnVisitor& fn) { conns_->for_each_conn(fn); },
-        [this](std::uint16_t id) { return conns_->owner_of_conn(id); }, &io);
+        [this](std::uint16_t id) { return conns_->owner_of_conn(id); }, &io, quota_.get());
     conns_->on_conn_open([this](std::uint16_t id, const ProcessInfo& owner) {
       if (capture_) capture_->conn_opened(id, owner);
     });

@@ -261,6 +261,30 @@ TEST_F(CaptureServiceTest, PerUserLimit) {
   EXPECT_EQ(err_of([&] { svc.open(5, kRoot, args()); }), 0);
 }
 
+TEST(CaptureServiceQuota, RingMemoryIsChargedAsDmaBytes) {
+  FakeHw hw;
+  quota::Config qc = quota::Config::defaults();
+  qc.per_uid[quota::Resource::kDmaBytes] = 3 << 20;  // one 2 MiB ring, not two
+  quota::Ledger ledger(qc);
+  CaptureService svc(
+      &hw, [](const CaptureService::ConnVisitor&) {}, {}, nullptr, &ledger);
+  CaptureOpenArgs a;
+  a.program = compile("udp");
+  const ProcessInfo u = user(1000, true);
+  svc.open(1, u, a);
+  EXPECT_EQ(ledger.used_by_uid(1000, quota::Resource::kDmaBytes), 2u << 20);
+  try {
+    svc.open(2, u, a);
+    FAIL() << "a second ring over the quota";
+  } catch (const CtlError& e) {
+    EXPECT_EQ(e.err(), EDQUOT) << e.what();
+  }
+  EXPECT_EQ(svc.active(), 1u);
+  EXPECT_EQ(hw.rings, 1);
+  svc.release(1, "client exited");
+  EXPECT_EQ(ledger.used_by_uid(1000, quota::Resource::kDmaBytes), 0u);
+}
+
 TEST_F(CaptureServiceTest, IdsAreTheClientsOwn) {
   const unsigned s = svc.open(1, kRoot, args()).results.at("capture_id");
   EXPECT_EQ(err_of([&] { svc.stats(2, s); }), ENOENT);
