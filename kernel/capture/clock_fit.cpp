@@ -34,8 +34,10 @@ void ClockFit::refit() {
     pts.emplace_back(-static_cast<double>(ref->cycles - it->cycles), mid_ns);
   }
   ref_cycles_ = ref->cycles;
-  ref_ns_ = static_cast<double>(ref->before_ns) +
-            static_cast<double>(ref->after_ns - ref->before_ns) / 2.0;
+  // Nanoseconds since the epoch need 61 bits: a double holds them only to
+  // 256 ns, so the reference is kept as an integer plus a small offset.
+  ref_base_ = ref->before_ns;
+  ref_frac_ = static_cast<double>(ref->after_ns - ref->before_ns) / 2.0;
   if (pts.size() < 2) {
     rate_ = samples_.size() < 2 ? nominal_ : rate_;
     return;
@@ -59,13 +61,26 @@ void ClockFit::refit() {
   if (std::abs(rate - nominal_) > nominal_ * 0.01) return;
   rate_ = rate;
   // The fitted line through the centroid, expressed at the reference.
-  ref_ns_ += my - rate * mx;
+  // The line's value at the reference cycle, relative to ref_base_ as the
+  // points are (their midpoints already hold the half bracket).
+  ref_frac_ = my - rate * mx;
 }
 
 std::int64_t ClockFit::to_ns(std::uint64_t cycles) const {
   const double d = cycles >= ref_cycles_ ? static_cast<double>(cycles - ref_cycles_)
                                          : -static_cast<double>(ref_cycles_ - cycles);
-  return static_cast<std::int64_t>(std::llround(ref_ns_ + rate_ * d));
+  return ref_base_ + static_cast<std::int64_t>(std::llround(ref_frac_ + rate_ * d));
+}
+
+std::int64_t ClockFit::ref_ns() const {
+  return ref_base_ + static_cast<std::int64_t>(std::llround(ref_frac_));
+}
+
+std::int64_t clock_to_ns(std::uint64_t ref_cycles, std::int64_t ref_ns, double ns_per_cycle,
+                         std::uint64_t cycles) {
+  const double d = cycles >= ref_cycles ? static_cast<double>(cycles - ref_cycles)
+                                        : -static_cast<double>(ref_cycles - cycles);
+  return ref_ns + static_cast<std::int64_t>(std::llround(ns_per_cycle * d));
 }
 
 }  // namespace norman::capture

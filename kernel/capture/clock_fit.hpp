@@ -32,6 +32,12 @@ class ClockFit {
   // Host-clock nanoseconds of a cycle count (extrapolated from the fit).
   [[nodiscard]] std::int64_t to_ns(std::uint64_t cycles) const;
   [[nodiscard]] double ns_per_cycle() const { return rate_; }
+  // The fit's reference point: to_ns(c) = ref_ns() + ns_per_cycle() * (c -
+  // ref_cycles()). normand hands these three to capture clients, which
+  // convert with clock_to_ns below.
+  [[nodiscard]] std::uint64_t ref_cycles() const { return ref_cycles_; }
+  // (to the nearest nanosecond: the offset within it is dropped).
+  [[nodiscard]] std::int64_t ref_ns() const;
 
  private:
   void refit();
@@ -39,10 +45,15 @@ class ClockFit {
   double nominal_;
   std::size_t window_;
   std::deque<ClockSample> samples_;
-  // The fit: ns = ref_ns + rate_ * (cycles - ref_cycles).
+  // The fit: ns = ref_base_ + ref_frac_ + rate_ * (cycles - ref_cycles).
   double rate_;
   std::uint64_t ref_cycles_ = 0;
-  double ref_ns_ = 0;
+  std::int64_t ref_base_ = 0;
+  double ref_frac_ = 0;
 };
+
+// The fit's conversion from its three numbers (what ClockFit::to_ns does).
+std::int64_t clock_to_ns(std::uint64_t ref_cycles, std::int64_t ref_ns, double ns_per_cycle,
+                         std::uint64_t cycles);
 
 }  // namespace norman::capture

@@ -398,6 +398,8 @@ Grant ConnManager::udp_open(std::uint64_t client, const UdpOpenArgs& a) {
     } catch (const std::exception& e) {
       device_failure("CONN_SET of conn " + std::to_string(c.id), e);
     }
+    // Capture owner bits before the first frame can flow (FLOW_INSERT).
+    if (on_conn_open_) on_conn_open_(c.id, cl.who.proc);
 
     try {
       dev_.nic().flow_insert(c.key, c.id, c.listen);
@@ -774,6 +776,23 @@ std::optional<filter::OwnerMeta> ConnManager::owner_of_flow(std::uint8_t proto,
   const auto& who = it->second.who;
   return filter::OwnerMeta{static_cast<std::uint32_t>(who.proc.uid),
                            static_cast<std::uint32_t>(who.proc.gid), who.cmd_id, who.cgroup_class};
+}
+
+std::optional<ProcessInfo> ConnManager::owner_of_conn(std::uint16_t conn_id) const {
+  const auto c = conns_.find(conn_id);
+  if (c == conns_.end() || c->second.closing) return std::nullopt;
+  const auto it = clients_.find(c->second.client);
+  if (it == clients_.end()) return std::nullopt;
+  return it->second.who.proc;
+}
+
+void ConnManager::for_each_conn(
+    const std::function<void(std::uint16_t, const ProcessInfo&)>& fn) const {
+  for (const auto& [id, c] : conns_) {
+    if (c.closing || !c.conn_set) continue;
+    const auto it = clients_.find(c.client);
+    if (it != clients_.end()) fn(id, it->second.who.proc);
+  }
 }
 
 }  // namespace norman::normand

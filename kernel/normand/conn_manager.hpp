@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -143,6 +144,17 @@ class ConnManager {
                                                                const Ipv4& remote_ip,
                                                                std::uint16_t remote_port) const;
 
+  // The capture service's view (capture_service.hpp): the owner of a
+  // connection (the process of the client that opened it, as the kernel
+  // named it), every open connection with its owner, and a call for every
+  // connection set up from now on (after CONN_SET, before the client gets
+  // it), so owner filters follow connections as they open.
+  [[nodiscard]] std::optional<ProcessInfo> owner_of_conn(std::uint16_t conn_id) const;
+  void for_each_conn(const std::function<void(std::uint16_t, const ProcessInfo&)>& fn) const;
+  void on_conn_open(std::function<void(std::uint16_t, const ProcessInfo&)> fn) {
+    on_conn_open_ = std::move(fn);
+  }
+
  private:
   struct Conn {
     std::uint16_t id = 0;
@@ -224,6 +236,7 @@ class ConnManager {
   std::map<std::uint16_t, Conn> conns_;
   std::map<std::uint16_t, Nq> nqs_;
   std::map<std::uint64_t, Client> clients_;
+  std::function<void(std::uint16_t, const ProcessInfo&)> on_conn_open_;
 };
 
 }  // namespace norman::normand

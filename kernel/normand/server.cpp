@@ -200,6 +200,28 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
     log::warn(std::string("the NIC's filter overlay is unusable, nfw is unavailable: ") + e.what());
   }
   load_policy();
+  // ndump's capture service. A NIC without the capture overlay (its block
+  // chain lists no CAPTURE block) still serves everything else; cap_open
+  // then answers that the overlay is missing.
+  try {
+    capture_hw_ = NicCaptureHw::discover(*dev_);
+    capture_ = std::make_unique<CaptureService>(
+        capture_hw_.get(),
+        [this](const CaptureService::ConnVisitor& fn) { conns_->for_each_conn(fn); },
+        [this](std::uint16_t id) { return conns_->owner_of_conn(id); }, &io, quota_.get());
+    conns_->on_conn_open([this](std::uint16_t id, const ProcessInfo& owner) {
+      if (capture_) capture_->conn_opened(id, owner);
+    });
+    log::info(capture_hw_ ? "capture overlay: " + std::to_string(capture_->sessions()) +
+                                " sessions"
+                          : std::string("the NIC has no capture overlay: ndump's live capture "
+                                        "is unavailable"));
+  } catch (const std::exception& e) {
+    capture_.reset();
+    capture_hw_.reset();
+    log::warn(std::string("the NIC's capture overlay is unusable, live capture is unavailable: ") +
+              e.what());
+  }
   try {
     dev_->nic().io().write64(regmap::kRegCtrlEnable, 3);  // bit0 RX, bit1 TX
   } catch (const std::exception& e) {
@@ -216,6 +238,7 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
       .neigh_timeout = cfg.neigh_timeout,
       .num_clients = [this] { return sessions_.size(); },
       .filter = filter_.get(),
+      .capture = capture_.get(),
       .on_closed =
           [this](std::uint64_t id) {
             sessions_.erase(id);

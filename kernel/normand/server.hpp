@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 
+#include "capture_hw.hpp"
+#include "capture_service.hpp"
 #include "conn_manager.hpp"
 #include "device.hpp"
 #include "device_spec.hpp"
@@ -125,6 +127,8 @@ class Server {
   std::unique_ptr<FilterService> filter_;
   std::unique_ptr<FilterLog> filter_log_;
   std::unique_ptr<PolicyStore> policy_;
+  std::unique_ptr<NicCaptureHw> capture_hw_;
+  std::unique_ptr<CaptureService> capture_;
   std::unique_ptr<DaemonContext> ctx_;
   SeqPacketProtocol::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "capture_args.hpp"
 #include "ctl_socket.hpp"
 #include "errors.hpp"
 #include "log.hpp"
@@ -61,6 +62,9 @@ void Session::start() {
 void Session::stop(const std::string& reason) {
   if (closed_) return;
   closed_ = true;
+  // Whatever ended the client (cap_close not sent, killed, socket dropped):
+  // its capture sessions end with it.
+  if (ctx_.capture != nullptr) ctx_.capture->release(who_.id, reason);
   if (hello_) {
     ctx_.conns.reclaim(who_.id, reason);
   } else {
@@ -159,6 +163,12 @@ void Session::dispatch(std::uint64_t seq, const std::string& op, const json& req
   // The filter table is the administrator's: no hello (no NIC resources).
   if (op == ctl::op::kFilterGet || op == ctl::op::kFilterCmd || op == ctl::op::kFilterReplace) {
     send_ok(seq, do_filter(op, req, fds));
+    return;
+  }
+  // Capture is the administrator's too (root or CAP_NET_RAW): no hello.
+  if (op == ctl::op::kCapOpen || op == ctl::op::kCapStats || op == ctl::op::kCapCons ||
+      op == ctl::op::kCapOwner || op == ctl::op::kCapClose) {
+    send_ok(seq, do_capture(op, req));
     return;
   }
   const bool known = op == ctl::op::kNqOpen || op == ctl::op::kNqClose || op == ctl::op::kUdpOpen ||
@@ -324,6 +334,8 @@ Grant Session::do_status(const json& req) {
               {"ip", to_string(ctx_.nic.ip) + "/" + std::to_string(ctx_.nic.prefix_len)},
               {"port", ctx_.nic.port}};
   if (p.is_root()) s["owners"] = ctx_.owners.to_json();
+  // Who captures what is the administrator's business only.
+  if (p.is_root() && ctx_.capture != nullptr) s["capture"] = ctx_.capture->status();
   if (ctx_.quota != nullptr) s["quota"] = ctx_.quota->to_json(quota::principal_of(p));
   if (ctx_.filter != nullptr) {
     const auto st = ctx_.filter->status();
@@ -434,6 +446,30 @@ std::string ms_since(std::chrono::steady_clock::time_point t0) {
   return buf;
 }
 }  // namespace
+
+Grant Session::do_capture(const std::string& op, const json& req) {
+  // The rights are the identity normand confirmed at connect time (auth),
+  // whatever the request says.
+  CaptureService::check_rights(who_.proc);
+  if (ctx_.capture == nullptr || !ctx_.capture->present())
+    throw CtlError(EOPNOTSUPP,
+                   "the NIC has no capture overlay (its register block chain lists no CAPTURE "
+                   "block)");
+  CaptureService& c = *ctx_.capture;
+  Grant g;
+  if (op == ctl::op::kCapOpen) return c.open(who_.id, who_.proc, parse_cap_open(req));
+  if (op == ctl::op::kCapStats) {
+    g.results = c.stats(who_.id, parse_cap_id(req));
+  } else if (op == ctl::op::kCapCons) {
+    const auto [id, cons] = parse_cap_cons(req);
+    g.results = c.consume(who_.id, id, cons);
+  } else if (op == ctl::op::kCapOwner) {
+    g.results = c.owner(who_.proc, parse_cap_owner(req));
+  } else {
+    g.results = c.close(who_.id, parse_cap_id(req));
+  }
+  return g;
+}
 
 Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsim::UniqueFd>& fds) {
   const ProcessInfo& p = who_.proc;

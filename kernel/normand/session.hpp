@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "capture_service.hpp"
 #include "conn_manager.hpp"
 #include "ctl_socket.hpp"
 #include "device.hpp"
@@ -42,6 +43,8 @@ struct DaemonContext {
   std::function<std::size_t()> num_clients;
   // nfw's filter table; null when the NIC has no filter overlay.
   FilterService* filter = nullptr;
+  // ndump's capture sessions (cap_* ops); null in tests without it.
+  CaptureService* capture = nullptr;
   // Called once when a session has ended (after its resources are reclaimed).
   std::function<void(std::uint64_t id)> on_closed;
   // Quota accounting (usage and limits in status); null in tests without it.
@@ -88,6 +91,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Grant do_status(const nlohmann::json& req);
   Grant do_filter(const std::string& op, const nlohmann::json& req,
                   std::vector<nsim::UniqueFd>& fds);
+  Grant do_capture(const std::string& op, const nlohmann::json& req);
 
   DaemonContext& ctx_;
   SeqPacketProtocol::socket sock_;

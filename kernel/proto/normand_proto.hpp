@@ -61,6 +61,34 @@
 //              table changed since; with test: true only checks it (compiles and
 //              places it, installs nothing: nfw-restore --test). Every filter op needs root or
 //              CAP_NET_ADMIN (EPERM) and works without hello.
+//   cap_open   {program: [[code, jt, jf, k], ...], interface: "nic0"|"nic1"|..|"any",
+//              in, out, snaplen, log2?, uid?, pid?, comm?, cgroup?}
+//              -> {capture_id, log2, slot_bytes, header_bytes, in_subset,
+//                  clock: {ref_cycles, ref_ns, ns_per_cycle}}; fds: ["ring"]
+//              A capture session on the NIC (docs/capture.md, "normand's
+//              capture service"): the program is pcap_compile's for DLT_EN10MB
+//              (bpf_validate must accept it), snaplen 0 is the whole frame;
+//              uid/pid/comm/cgroup are owner filters (cgroup matches the path
+//              and everything under it). The ring (2^log2 CAPTURE_REC slots) is
+//              a read-only descriptor of memory the NIC writes: mmap it
+//              PROT_READ, MAP_SHARED. Needs root or CAP_NET_RAW in the initial
+//              user namespace (EPERM); EBUSY when every NIC session is taken,
+//              EDQUOT above the per-user limit, EOPNOTSUPP when the NIC has no
+//              capture overlay, EAGAIN while the NIC still clears the owner
+//              bits of a capture that ended (retry).
+//   cap_stats  {capture_id}                    -> {matched, captured, dropped,
+//              clock}: the NIC's exact counts since cap_open
+//   cap_cons   {capture_id, cons}              -> {clock}: the reader's
+//              free-running consumer index (16 bits): slots before it may be
+//              reused by the NIC
+//   cap_owner  {conn_id}                       -> {conn_id, fallback: true} for
+//              conn 0 (host-kernel traffic through nic0: no owner), else
+//              {conn_id, uid, gid, pid, comm, cgroup}; ENOENT if no such open
+//              connection. Needs the rights of cap_open.
+//   cap_close  {capture_id}                    -> {matched, captured, dropped}:
+//              ends the session (so does closing the control connection)
+//              Every cap_* op works without hello; every capture_id must be the
+//              caller's own (ENOENT otherwise).
 //   status     {}                              -> {clients, connections:[...],
 //              nqs, dma_bytes, fallback: {...}, nic_counters: {...},
 //              rx_balanced} (root sees every owner; others see only their own
@@ -95,6 +123,11 @@ inline constexpr std::string_view kStatus = "status";
 inline constexpr std::string_view kFilterGet = "filter_get";
 inline constexpr std::string_view kFilterCmd = "filter_cmd";
 inline constexpr std::string_view kFilterReplace = "filter_replace";
+inline constexpr std::string_view kCapOpen = "cap_open";
+inline constexpr std::string_view kCapStats = "cap_stats";
+inline constexpr std::string_view kCapCons = "cap_cons";
+inline constexpr std::string_view kCapOwner = "cap_owner";
+inline constexpr std::string_view kCapClose = "cap_close";
 }  // namespace op
 
 // Largest JSON payload passed in a memfd (a 16,384-rule table is ~5 MiB).
@@ -108,6 +141,10 @@ inline constexpr unsigned kMaxNqLog2 = 15;
 inline constexpr unsigned kDefaultRxLog2 = 9;
 inline constexpr unsigned kDefaultTxLog2 = 8;
 inline constexpr unsigned kDefaultNqLog2 = 12;
+// Capture rings (cap_open's log2): 2 KiB slots, 4 MiB at most per session.
+inline constexpr unsigned kMinCapLog2 = 3;
+inline constexpr unsigned kMaxCapLog2 = 11;
+inline constexpr unsigned kDefaultCapLog2 = 10;
 
 inline constexpr std::uint64_t page_round(std::uint64_t n) {
   return (n + regmap::kPageBytes - 1) / regmap::kPageBytes * regmap::kPageBytes;

@@ -65,6 +65,23 @@ TEST(ClockFit, NicResetStartsAgain) {
   EXPECT_EQ(fit.to_ns(260), 9'001'005);
 }
 
+TEST(ClockFit, NanosecondsSinceTheEpochStayExact) {
+  // A double holds today's epoch nanoseconds only to 256 ns; the fit and
+  // the three numbers normand hands to ndump must not lose them.
+  ClockFit fit(4.0);
+  const std::int64_t t0 = 1'765'000'000'000'000'123;
+  for (std::int64_t i = 0; i < 4; ++i) {
+    const std::int64_t t = t0 + i * 1'000'000'000;
+    fit.add(ClockSample{t - 10, static_cast<std::uint64_t>(i) * 250'000'000 + 7, t + 10});
+  }
+  const std::uint64_t c = 3 * 250'000'000 + 7 + 25;  // 100 ns after the last sample
+  const std::int64_t want = t0 + 3'000'000'000 + 100;
+  EXPECT_NEAR(static_cast<double>(fit.to_ns(c) - want), 0.0, 1.0);
+  const auto shared =
+      norman::capture::clock_to_ns(fit.ref_cycles(), fit.ref_ns(), fit.ns_per_cycle(), c);
+  EXPECT_NEAR(static_cast<double>(shared - want), 0.0, 1.0);
+}
+
 TEST(ClockFit, IgnoresSamplesThatAreNotBrackets) {
   ClockFit fit(4.0);
   fit.add(ClockSample{100, 0, 50});

@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "nic_host_filter.hpp"
+#include "nic_ring.hpp"
 #include "nic_source.hpp"
+#include "norman/regmap.hpp"
 
 namespace {
 
@@ -102,6 +106,89 @@ TEST(OpenNicCapture, RefusesBadOptionsWithAMessage) {
   EXPECT_NE(open_error(o).find("invalid BPF program"), std::string::npos);
   o.program = compile("icmp");
   EXPECT_NE(open_error(o).find("cannot reach normand"), std::string::npos);
+}
+
+namespace rec = norman::regmap::capture_rec;
+
+// A record as the NIC writes it, in slot `index` of `ring`.
+void put(std::vector<std::uint8_t>& ring, unsigned index, std::uint16_t seq, std::uint64_t w0,
+         std::uint32_t conn, std::uint64_t cycle, std::uint32_t dropped,
+         const std::vector<std::uint8_t>& data) {
+  std::uint8_t* slot = ring.data() + std::size_t{index} * rec::kSlotBytes;
+  std::copy(data.begin(), data.end(), slot + rec::kHeaderBytes);
+  std::uint64_t w[8]{};
+  w[0] = w0;
+  rec::kConnId.set(w[1], conn);
+  rec::kCycle.set(w[2], cycle);
+  rec::kDropped.set(w[7], dropped);
+  rec::kSeq.set(w[7], seq);
+  std::memcpy(slot, w, sizeof w);
+}
+
+TEST(NicRing, SlotIsReadyWhenSeqIsConsumerPlusOne) {
+  std::vector<std::uint8_t> ring(std::size_t{rec::kSlotBytes} * 4, 0);
+  // Nothing written: not ready (SEQ 0 is never consumer + 1).
+  EXPECT_FALSE(norman::ndump::slot_ready(norman::ndump::ring_slot(ring.data(), 2, 0), 0));
+  std::uint64_t w0 = 0;
+  rec::kCaplen.set(w0, 3);
+  rec::kOrigLen.set(w0, 60);
+  rec::kDir.set(w0, 1);
+  rec::kPort.set(w0, 1);
+  rec::kVerdict.set(w0, rec::kKindsReject);
+  rec::kUnsure.set(w0, 1);
+  rec::kOwnerValid.set(w0, 1);
+  put(ring, 1, 6, w0, 42, 123456, 7, {0xAA, 0xBB, 0xCC});
+  // Consumer 5 lives in slot 5 mod 4 = 1, and wants SEQ 6.
+  const std::uint8_t* slot = norman::ndump::ring_slot(ring.data(), 2, 5);
+  EXPECT_EQ(slot, ring.data() + rec::kSlotBytes);
+  EXPECT_TRUE(norman::ndump::slot_ready(slot, 5));
+  EXPECT_FALSE(norman::ndump::slot_ready(slot, 1));  // the previous lap's record
+  const auto r = norman::ndump::read_slot(slot);
+  EXPECT_EQ(r.rec.data, (std::vector<std::uint8_t>{0xAA, 0xBB, 0xCC}));
+  EXPECT_EQ(r.rec.orig_len, 60u);
+  EXPECT_EQ(r.rec.dir, norman::ndump::Direction::out);
+  EXPECT_EQ(r.rec.port, 1u);
+  EXPECT_EQ(r.rec.verdict, norman::ndump::Verdict::reject);
+  EXPECT_TRUE(r.unsure);
+  EXPECT_TRUE(r.owner_valid);
+  EXPECT_EQ(r.conn, 42u);
+  EXPECT_EQ(r.cycle, 123456u);
+  EXPECT_EQ(r.dropped, 7u);
+  // SEQ wraps at 2^16.
+  put(ring, 3, 0, w0, 1, 1, 0, {});
+  EXPECT_TRUE(norman::ndump::slot_ready(norman::ndump::ring_slot(ring.data(), 2, 0xFFFF), 0xFFFF));
+}
+
+TEST(NicRing, CaplenIsClampedToTheSlot) {
+  std::vector<std::uint8_t> ring(rec::kSlotBytes, 0);
+  std::uint64_t w0 = 0;
+  rec::kCaplen.set(w0, 0xFFFF);  // a NIC bug must not make ndump read past the slot
+  put(ring, 0, 1, w0, 0, 0, 0, {});
+  const auto r = norman::ndump::read_slot(ring.data());
+  EXPECT_EQ(r.rec.data.size(), rec::kMaxCaplen);
+  EXPECT_EQ(r.rec.dir, norman::ndump::Direction::in);
+  EXPECT_EQ(r.rec.verdict, norman::ndump::Verdict::accept);
+}
+
+TEST(OpenNicCapture, RequestCarriesTheSessionOptions) {
+  norman::ndump::NicCaptureOptions o;
+  o.interface = "any";
+  o.capture_in = false;
+  o.snaplen = 96;
+  o.program = compile("icmp");
+  o.uid = 1001;
+  o.cgroup = "/system.slice";
+  const auto req = norman::ndump::cap_open_request(o);
+  EXPECT_EQ(req.at("interface"), "any");
+  EXPECT_EQ(req.at("in"), false);
+  EXPECT_EQ(req.at("out"), true);
+  EXPECT_EQ(req.at("snaplen"), 96);
+  EXPECT_EQ(req.at("uid"), 1001);
+  EXPECT_EQ(req.at("cgroup"), "/system.slice");
+  EXPECT_FALSE(req.contains("pid"));
+  ASSERT_EQ(req.at("program").size(), o.program.size());
+  EXPECT_EQ(req.at("program")[0][0], o.program[0].code);
+  EXPECT_EQ(req.at("program")[0][3], o.program[0].k);
 }
 
 }  // namespace

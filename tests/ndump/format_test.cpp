@@ -58,6 +58,11 @@ TEST_F(Format, OwnerAndDirectionAnnotations) {
   r.port = 1;
   EXPECT_EQ(any.format(r),
             "22:13:20.123456 nic1  In IP 10.0.0.1.40000 > 10.0.0.2.6379: UDP, length 4");
+  // Host-kernel traffic (the fallback path) is named as such: it has no
+  // owner in normand's registry.
+  r.host_kernel = true;
+  EXPECT_EQ(f.format(r),
+            "22:13:20.123456  In IP 10.0.0.1.40000 > 10.0.0.2.6379: UDP, length 4 [host kernel]");
 }
 
 TEST_F(Format, NamesWithoutNumericAreLookedUpOnceAndReused) {

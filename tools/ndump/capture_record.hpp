@@ -39,6 +39,9 @@ struct CaptureRecord {
   std::optional<std::uint32_t> conn;   // connection id, absent for fallback
   Verdict verdict = Verdict::none;
   std::optional<Owner> owner;
+  // Live: host-kernel traffic (the fallback path through nic0), which has
+  // no owner in normand's registry.
+  bool host_kernel = false;
 };
 
 // A stream of records. next() blocks until a record arrives, the source

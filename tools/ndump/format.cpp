@@ -55,6 +55,7 @@ std::string PacketFormatter::format(const CaptureRecord& rec) {
     p.printf(" [|%s]", p.proto);
   }
   if (rec.owner) p.out += owner_suffix(*rec.owner);
+  if (!rec.owner && rec.host_kernel) p.out += " [host kernel]";
   return std::move(p.out);
 }
 

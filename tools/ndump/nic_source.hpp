@@ -12,6 +12,8 @@
 
 #include <linux/filter.h>
 
+#include <nlohmann/json.hpp>
+
 namespace norman::ndump {
 
 struct NicCaptureOptions {
@@ -37,7 +39,11 @@ struct NicCaptureOptions {
 // user (no privilege, unknown interface, normand not running, ...).
 std::unique_ptr<RecordSource> open_nic_capture(const NicCaptureOptions &opts);
 
-// The NIC's exact figures for the session so far (for the exit summary).
+// The NIC's exact figures for the session (for the exit summary); ends the
+// session on the NIC, as the summary is the last thing ndump asks for.
 CaptureStats nic_capture_stats(RecordSource &source);
+
+// cap_open's arguments for these options (normand_proto.hpp); for tests.
+nlohmann::json cap_open_request(const NicCaptureOptions &opts);
 
 } // namespace norman::ndump
