@@ -52,7 +52,10 @@
 // rank it against other matches; hit counters are the user's (filter_lookup).
 //
 // Simulation speed: all per-key work sits in flops enabled by the stage's
-// valid bit, so cycles without keys cost little.
+// valid bit, so cycles without keys cost little. No register is shared by
+// stages that read each other's slices and no wide value passes through a
+// function: Verilator would copy either on every clock (tests/rtl/filter,
+// filter_model_copies).
 module filter_classifier #(
   parameter int unsigned Entries = norman_regmap_pkg::FILTER_ENTRIES,
   parameter int unsigned Stride = norman_regmap_pkg::FILTER_STRIDE,
@@ -157,8 +160,7 @@ module filter_classifier #(
     chunk_bits = (left < Stride) ? left : Stride;
   endfunction
 
-  // Selection tree: stage t reduces 2^tree_lv(t) : 1, tree_nout(t) nodes out;
-  // the nodes of all stages sit in one vector, stage t's from tree_off(t).
+  // Selection tree: stage t reduces 2^tree_lv(t) : 1, tree_nout(t) nodes out.
   function automatic int unsigned tree_lv(int unsigned t);
     tree_lv = (Levels - 2 * t >= 2) ? 2 : 1;
   endfunction
@@ -167,16 +169,9 @@ module filter_classifier #(
     tree_nout = (Leaves >> (2 * t)) >> tree_lv(t);
   endfunction
 
-  function automatic int unsigned tree_off(int unsigned t);
-    int unsigned n;
-    n = 0;
-    for (int unsigned s = 0; s < t; s++) n += tree_nout(s);
-    tree_off = n;
-  endfunction
   /* verilator lint_on UNUSEDSIGNAL */
 
   localparam int unsigned NumChunks = field_base(NumFields);
-  localparam int unsigned TreeNodes = tree_off(TreeStages);
 
   // Flags padded to whole chunks (the padding is outside every mask).
   localparam int unsigned FlagsPadW = NumFlagChunks * Stride;
@@ -212,7 +207,10 @@ module filter_classifier #(
   // Storage (both banks; row address {bank, chunk value}, slot address
   // {bank, slot}): the chunk and flag memories in their generate blocks
   // below; NEG, priorities and metadata here. All flat vectors.
-  logic [Leaves*PrioW-1:0] prio_q [2];
+  // The priorities: one vector per bank, read by the selection tree's leaves
+  // a slot at a time (not an array of two: reading one slot's priority from
+  // an array element copies the whole element in the simulator).
+  logic [Leaves*PrioW-1:0] prio0_q, prio1_q;
   logic [MetaW-1:0] meta_q [2 * Leaves];
 
   // ---------------------------------------------------------------------------
@@ -335,7 +333,8 @@ module filter_classifier #(
 
   always_ff @(posedge clk_i) begin
     if (meta_we) begin
-      prio_q[wbank][wslot_q*PrioW+:PrioW] <= wprio_q;
+      if (wbank) prio1_q[wslot_q*PrioW+:PrioW] <= wprio_q;
+      else prio0_q[wslot_q*PrioW+:PrioW] <= wprio_q;
       meta_q[{wbank, wslot_q}] <= {wact_q, wrej_q, wlog_q};
     end
   end
@@ -481,109 +480,95 @@ module filter_classifier #(
   end
 
   // Selection tree: stage t reduces 4:1 (2:1 in a last stage of odd depth).
-  // Stage outputs, flat: nodes from tree_off(t), valid, bank and tag.
-  // Even stages write tree_ev_q, odd ones tree_od_q (each its own slice), so
-  // that no stage reads the vector it writes (fewer shadow copies in the
-  // simulator); each vector leaves the other's slices unused.
-  /* verilator lint_off UNUSEDSIGNAL */
-  /* verilator lint_off UNDRIVEN */
-  logic [TreeNodes*NodeW-1:0] tree_ev_q, tree_od_q;
-  /* verilator lint_on UNDRIVEN */
-  /* verilator lint_on UNUSEDSIGNAL */
-  logic [TreeStages-1:0] tree_valid_q, tree_bank_q;
-  logic [TreeStages*TagW-1:0] tree_tag_q;
+  // Each stage keeps its nodes, valid, bank and tag in registers of its own
+  // generate block and reads only the previous stage's: a chain, so the
+  // simulator can update each in place. (Stages sharing one vector, each
+  // writing its slice and reading another's, form a cycle the simulator
+  // breaks with a shadow copy of the whole vector on every clock, with or
+  // without a key: that doubled the cost of an idle cycle.)
+  logic [TreeStages-1:0] tree_valid;
 
   for (genvar t = 0; t < TreeStages; t++) begin : g_tree
     localparam int unsigned Lv = tree_lv(t);
     localparam int unsigned G = 2 ** Lv;
     localparam int unsigned NOut = tree_nout(t);
-    localparam int unsigned Off = tree_off(t);
 
-    logic in_valid;
+    logic [NOut*NodeW-1:0] nd_q;
+    logic valid_q, bank_q;
+    logic [TagW-1:0] tag_q;
+    logic in_valid, in_bank;
+    logic [TagW-1:0] in_tag;
 
     if (t == 0) begin : g_src
       // The leaves: a group without a match (the common case) needs no
       // compare. The priorities of the key's bank: written only while it is
       // the shadow, so stable while keys of it are in flight.
       assign in_valid = s2_valid_q;
+      assign in_bank = s2_bank_q;
+      assign in_tag = s2_tag_q;
       always_ff @(posedge clk_i) begin
         if (in_valid) begin
           logic [4*NodeW-1:0] x;
-          logic [Leaves*PrioW-1:0] p;
           logic [NOut*NodeW-1:0] o;
-          p = prio_q[s2_bank_q];
           for (int unsigned n = 0; n < NOut; n++) begin
-            x = '0;
-            for (int unsigned c = 0; c < G; c++) begin
-              x[c*NodeW+:NodeW] = {s2_match_q[G*n+c],
-                                   p[(G*n+c)*PrioW+:PrioW],
-                                   SlotW'(G * n + c)};
-            end
             if (s2_match_q[G*n+:G] == '0) begin
               o[n*NodeW+:NodeW] = '0;
-            end else if (Lv == 2) begin
-              o[n*NodeW+:NodeW] = best(best(x[0+:NodeW], x[NodeW+:NodeW]),
-                                       best(x[2*NodeW+:NodeW], x[3*NodeW+:NodeW]));
             end else begin
-              o[n*NodeW+:NodeW] = best(x[0+:NodeW], x[NodeW+:NodeW]);
+              // Only a group with a match builds its leaves (in the
+              // simulator, most groups of most keys have none).
+              x = '0;
+              for (int unsigned c = 0; c < G; c++) begin
+                x[c*NodeW+:NodeW] = {s2_match_q[G*n+c],
+                                     s2_bank_q ? prio1_q[(G*n+c)*PrioW+:PrioW]
+                                               : prio0_q[(G*n+c)*PrioW+:PrioW],
+                                     SlotW'(G * n + c)};
+              end
+              if (Lv == 2) begin
+                o[n*NodeW+:NodeW] = best(best(x[0+:NodeW], x[NodeW+:NodeW]),
+                                         best(x[2*NodeW+:NodeW], x[3*NodeW+:NodeW]));
+              end else begin
+                o[n*NodeW+:NodeW] = best(x[0+:NodeW], x[NodeW+:NodeW]);
+              end
             end
           end
-          tree_ev_q[Off*NodeW+:NOut*NodeW] <= o;
-          tree_bank_q[t] <= s2_bank_q;
-          tree_tag_q[t*TagW+:TagW] <= s2_tag_q;
+          nd_q <= o;
         end
       end
     end else begin : g_src
-      localparam int unsigned InOff = tree_off(t - 1);
-      assign in_valid = tree_valid_q[t-1];
-      if (t % 2 == 1) begin : g_odd
-        always_ff @(posedge clk_i) begin
-          if (in_valid) begin
-            logic [NOut*(2**Lv)*NodeW-1:0] x;
-            logic [NOut*NodeW-1:0] o;
-            x = tree_ev_q[InOff*NodeW+:NOut*(2**Lv)*NodeW];
-            for (int unsigned n = 0; n < NOut; n++) begin
-              if (Lv == 2) begin
-                o[n*NodeW+:NodeW] = best(best(x[(4*n)*NodeW+:NodeW], x[(4*n+1)*NodeW+:NodeW]),
-                                         best(x[(4*n+2)*NodeW+:NodeW], x[(4*n+3)*NodeW+:NodeW]));
-              end else begin
-                o[n*NodeW+:NodeW] = best(x[(2*n)*NodeW+:NodeW], x[(2*n+1)*NodeW+:NodeW]);
-              end
-            end
-            tree_od_q[Off*NodeW+:NOut*NodeW] <= o;
-          end
-        end
-      end else begin : g_even
-        always_ff @(posedge clk_i) begin
-          if (in_valid) begin
-            logic [NOut*(2**Lv)*NodeW-1:0] x;
-            logic [NOut*NodeW-1:0] o;
-            x = tree_od_q[InOff*NodeW+:NOut*(2**Lv)*NodeW];
-            for (int unsigned n = 0; n < NOut; n++) begin
-              if (Lv == 2) begin
-                o[n*NodeW+:NodeW] = best(best(x[(4*n)*NodeW+:NodeW], x[(4*n+1)*NodeW+:NodeW]),
-                                         best(x[(4*n+2)*NodeW+:NodeW], x[(4*n+3)*NodeW+:NodeW]));
-              end else begin
-                o[n*NodeW+:NodeW] = best(x[(2*n)*NodeW+:NodeW], x[(2*n+1)*NodeW+:NodeW]);
-              end
-            end
-            tree_ev_q[Off*NodeW+:NOut*NodeW] <= o;
-          end
-        end
-      end
-
+      assign in_valid = g_tree[t-1].valid_q;
+      assign in_bank = g_tree[t-1].bank_q;
+      assign in_tag = g_tree[t-1].tag_q;
       always_ff @(posedge clk_i) begin
         if (in_valid) begin
-          tree_bank_q[t] <= tree_bank_q[t-1];
-          tree_tag_q[t*TagW+:TagW] <= tree_tag_q[(t-1)*TagW+:TagW];
+          logic [NOut*G*NodeW-1:0] x;
+          logic [NOut*NodeW-1:0] o;
+          x = g_tree[t-1].nd_q;
+          for (int unsigned n = 0; n < NOut; n++) begin
+            if (Lv == 2) begin
+              o[n*NodeW+:NodeW] = best(best(x[(4*n)*NodeW+:NodeW], x[(4*n+1)*NodeW+:NodeW]),
+                                       best(x[(4*n+2)*NodeW+:NodeW], x[(4*n+3)*NodeW+:NodeW]));
+            end else begin
+              o[n*NodeW+:NodeW] = best(x[(2*n)*NodeW+:NodeW], x[(2*n+1)*NodeW+:NodeW]);
+            end
+          end
+          nd_q <= o;
         end
       end
     end
 
     always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) tree_valid_q[t] <= 1'b0;
-      else tree_valid_q[t] <= in_valid;
+      if (!rst_ni) valid_q <= 1'b0;
+      else valid_q <= in_valid;
     end
+
+    always_ff @(posedge clk_i) begin
+      if (in_valid) begin
+        bank_q <= in_bank;
+        tag_q <= in_tag;
+      end
+    end
+
+    assign tree_valid[t] = valid_q;
   end
 
   // Result: the winner's metadata (registered address: the last tree stage).
@@ -599,17 +584,13 @@ module filter_classifier #(
   logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] res_action_q;
   logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] res_rej_q;
 
-  // The last stage's node.
-  if (Last % 2 == 1) begin : g_win_od
-    assign win = tree_od_q[tree_off(Last)*NodeW+:NodeW];
-  end else begin : g_win_ev
-    assign win = tree_ev_q[tree_off(Last)*NodeW+:NodeW];
-  end
+  // The last stage's node (it has one).
+  assign win = g_tree[Last].nd_q;
   assign win_v = node_v(win);
   assign win_i = node_i(win);
   assign win_p = node_p(win);
-  assign last_valid = tree_valid_q[Last];
-  assign last_bank = tree_bank_q[Last];
+  assign last_valid = g_tree[Last].valid_q;
+  assign last_bank = g_tree[Last].bank_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -623,7 +604,7 @@ module filter_classifier #(
 
   always_ff @(posedge clk_i) begin
     if (last_valid) begin
-      res_tag_q <= tree_tag_q[Last*TagW+:TagW];
+      res_tag_q <= g_tree[Last].tag_q;
       if (win_v) begin
         res_slot_q <= win_i;
         res_prio_q <= win_p;
@@ -653,6 +634,6 @@ module filter_classifier #(
   assign commit_done_o = cdone_q;
   assign epoch_o = epoch_q;
 
-  assign idle_o = !s0_valid_q && !s1_valid_q && !s2_valid_q && (tree_valid_q == '0) && !res_valid_q
+  assign idle_o = !s0_valid_q && !s1_valid_q && !s2_valid_q && (tree_valid == '0) && !res_valid_q
                   && (wst_q == WrIdle) && !commit_req_q && (drain_q == '0);
 endmodule

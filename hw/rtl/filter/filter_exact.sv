@@ -220,29 +220,42 @@ module filter_exact #(
     else v_q <= {v_q[Latency-2:0], key_valid_i};
   end
 
-  // Vector, bank and "not sweeping" travel to the compare (E5): stage s at
-  // vec_q[s*VecW +: VecW], bank_q[s], ok_q[s].
-  logic [5*VecW-1:0] vec_q;
-  logic [4:0] bank_q, ok_q;
-  logic [VecW-1:0] vec0, vec4;
+  // Vector, bank and "not sweeping" travel to the compare (E5): stage s in
+  // g_key[s]. Each stage's registers are its own and read only by the next
+  // (a shift register in one vector, read and written by one block, costs
+  // the simulator a copy of the whole vector on every clock).
+  for (genvar s = 0; s < 5; s++) begin : g_key
+    logic [VecW-1:0] vec_q;
+    logic bank_q, ok_q;
 
-  always_ff @(posedge clk_i) begin
-    if (key_valid_i) begin
-      vec_q[0+:VecW] <= vec_i;
-      bank_q[0] <= bank_i;
-      ok_q[0] <= !sweeping_q;
-    end
-    for (int unsigned s = 1; s < 5; s++) begin
-      if (v_q[s-1]) begin
-        vec_q[s*VecW+:VecW] <= vec_q[(s-1)*VecW+:VecW];
-        bank_q[s] <= bank_q[s-1];
-        ok_q[s] <= ok_q[s-1];
+    if (s == 0) begin : g_src
+      always_ff @(posedge clk_i) begin
+        if (key_valid_i) begin
+          vec_q <= vec_i;
+          bank_q <= bank_i;
+          ok_q <= !sweeping_q;
+        end
+      end
+    end else begin : g_src
+      always_ff @(posedge clk_i) begin
+        if (v_q[s-1]) begin
+          vec_q <= g_key[s-1].vec_q;
+          bank_q <= g_key[s-1].bank_q;
+          ok_q <= g_key[s-1].ok_q;
+        end
       end
     end
   end
 
-  assign vec0 = vec_q[0+:VecW];
-  assign vec4 = vec_q[4*VecW+:VecW];
+  logic [VecW-1:0] vec0, vec4;
+  logic bank0, bank3, bank4, ok4;
+
+  assign vec0 = g_key[0].vec_q;
+  assign vec4 = g_key[4].vec_q;
+  assign bank0 = g_key[0].bank_q;
+  assign bank3 = g_key[3].bank_q;
+  assign bank4 = g_key[4].bank_q;
+  assign ok4 = g_key[4].ok_q;
 
   // H1..H3 and E4: hash, then read the bucket. The masks of a key's bank
   // are written only while it is the shadow, so stable while it is in flight.
@@ -266,13 +279,13 @@ module filter_exact #(
     filter_exact_hash #(.Table(t), .BucketsLog2(BucketsLog2)) u_hash (
       .clk_i,
       .en_i    (v_q[2:0]),
-      .vec_i   (vec0 & mask_q[(32'(bank_q[0]) * Tables + t) * VecW+:VecW]),
+      .vec_i   (vec0 & mask_q[(32'(bank0) * Tables + t) * VecW+:VecW]),
       .bucket_o(bucket3)
     );
 
     always_ff @(posedge clk_i) begin
       if (v_q[3]) begin
-        rd_q <= mem_q[{bank_q[3], bucket3}];
+        rd_q <= mem_q[{bank3, bucket3}];
         bucket4_q <= bucket3;
       end
     end
@@ -282,11 +295,11 @@ module filter_exact #(
         logic [VecW-1:0] masked;
         logic [EntryW-1:0] e;
         logic [NodeW-1:0] b, c;
-        masked = vec4 & mask_q[(32'(bank_q[4]) * Tables + t) * VecW+:VecW];
+        masked = vec4 & mask_q[(32'(bank4) * Tables + t) * VecW+:VecW];
         b = '0;
         for (int unsigned w = 0; w < Ways; w++) begin
           e = rd_q[w*EntryW+:EntryW];
-          c = {ok_q[4] && ent_valid(e) && (ent_value(e) == masked), ent_prio(e),
+          c = {ok4 && ent_valid(e) && (ent_value(e) == masked), ent_prio(e),
                LocW'(((t << BucketsLog2) | 32'(bucket4_q)) * Ways + w), ent_meta(e)};
           b = best(b, c);
         end
@@ -298,24 +311,30 @@ module filter_exact #(
   end
 
   // E6: the best of the tables (lower tables hold the lower locations), then
-  // Pad stages: stage s at out_q[s*NodeW +: NodeW].
-  logic [(Pad+1)*NodeW-1:0] out_q;
+  // Pad stages, each in a register of its own (g_out[s]).
   logic [NodeW-1:0] out;
   logic [MetaW-1:0] out_meta;
 
-  always_ff @(posedge clk_i) begin
-    if (v_q[5]) begin
-      logic [NodeW-1:0] b;
-      b = '0;
-      for (int unsigned t = 0; t < Tables; t++) b = best(b, tbest[t*NodeW+:NodeW]);
-      out_q[0+:NodeW] <= b;
-    end
-    for (int unsigned s = 1; s <= Pad; s++) begin
-      if (v_q[Stages+s-2]) out_q[s*NodeW+:NodeW] <= out_q[(s-1)*NodeW+:NodeW];
+  for (genvar s = 0; s <= Pad; s++) begin : g_out
+    logic [NodeW-1:0] q;
+
+    if (s == 0) begin : g_src
+      always_ff @(posedge clk_i) begin
+        if (v_q[5]) begin
+          logic [NodeW-1:0] b;
+          b = '0;
+          for (int unsigned t = 0; t < Tables; t++) b = best(b, tbest[t*NodeW+:NodeW]);
+          q <= b;
+        end
+      end
+    end else begin : g_src
+      always_ff @(posedge clk_i) begin
+        if (v_q[Stages+s-2]) q <= g_out[s-1].q;
+      end
     end
   end
 
-  assign out = out_q[Pad*NodeW+:NodeW];
+  assign out = g_out[Pad].q;
   assign res_valid_o = v_q[Latency-1];
   assign res_hit_o = node_v(out);
   assign res_loc_o = node_loc(out);
