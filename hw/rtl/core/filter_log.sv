@@ -8,6 +8,9 @@
 // ring is configured, the ring has room for it counting the records already
 // taken but not yet written (producer - LOG_CONS < 2^LOG2, 16-bit
 // free-running), a token is available (LOG_RATE) and the FIFO has room.
+// producer - LOG_CONS is kept in a register, so LOG_CONS takes effect one
+// cycle after it changes: the host only ever advances it, so the NIC sees
+// at most one cycle less room than there is, never more.
 // Otherwise it counts FILTER_LOG_DROPPED and the next record's DROPPED field
 // grows by one (saturating). Ring full is "difference >= size", so a bogus
 // LOG_CONS cannot make the NIC overwrite records the host still owns.
@@ -99,6 +102,7 @@ module filter_log
   logic [PtrW-1:0] wr_ptr_q, rd_ptr_q;
   logic [CountW-1:0] count_q;
   logic [15:0] prod_q;          // index of the next record to be loaded for writing
+  logic [15:0] used_q;          // prod_q - LOG_CONS of the previous cycle: ring slots in use
   logic [31:0] carry_q;         // unwritten verdicts since the last taken event
   // Plain vectors: Yosys mis-sizes memories of a struct type.
   entry_t head;  // the FIFO's head record (writer)
@@ -118,7 +122,7 @@ module filter_log
     for (int unsigned n = 0; n < 2; n++) begin
       // Records taken but not written yet occupy ring slots already.
       ok_n[n] = ring_on
-                && (prod_q + 16'(count_q) + 16'(n) - cons_i) < size
+                && (used_q + 16'(count_q) + 16'(n)) < size
                 && 32'(count_q) + n < FifoDepth
                 && (unlimited || 32'(tokens_q) > n);
     end
@@ -188,7 +192,7 @@ module filter_log
   logic head_valid, head_room, load, pop, wdrop;
   assign head_valid = count_q != '0;
   assign head = mem_q[rd_ptr_q];  // a read port of the FIFO memory, as in sync_fifo
-  assign head_room = ring_on && (prod_q - cons_i) < size;
+  assign head_room = ring_on && used_q < size;
   // The holding register frees up as its record is accepted, so a record
   // can go out every cycle.
   assign pop = head_valid && (!out_valid_q || wr_ready_i);
@@ -264,6 +268,7 @@ module filter_log
       rd_ptr_q <= '0;
       count_q <= '0;
       prod_q <= '0;
+      used_q <= '0;
       carry_q <= '0;
       wcarry_q <= '0;
       out_valid_q <= 1'b0;
@@ -278,6 +283,12 @@ module filter_log
       // A record loaded in the cycle of a LOG_CFG write belongs to the old ring.
       if (cfg_we_i) prod_q <= '0;
       else if (load) prod_q <= prod_q + 16'd1;
+      // The producer as just updated minus this cycle's LOG_CONS: the three
+      // differences in parallel, the update only selects (the ring-room
+      // tests then need no subtraction of their own).
+      if (cfg_we_i) used_q <= 16'd0 - cons_i;
+      else if (load) used_q <= prod_q + 16'd1 - cons_i;
+      else used_q <= prod_q - cons_i;
       carry_q <= cfg_we_i ? '0 : carry_d;
       if (cfg_we_i || load) wcarry_q <= '0;
       else if (wdrop) wcarry_q <= sat_add(wcarry_q, 32'd1);

@@ -14,9 +14,11 @@
 // an empty slot matches no flag row). NEG is one bit per slot and field.
 //
 // Pipeline (a key never waits; Latency cycles from key_valid_i to res_valid_o):
-//   S0   key, flags and the active bank registered: the memories' read address
-//   S1   chunk rows read (registered address, as a block RAM); per field
-//        (key in [lo, hi]) ^ neg -> Entries bits per field; flag rows ANDed
+//   S0   the key's row of every chunk and flag memory read (the key's chunk
+//        values and the active bank are the read address: a registered read,
+//        as a block RAM), the bank registered
+//   S1   per field (key in [lo, hi]) ^ neg -> Entries bits per field; flag
+//        rows ANDed
 //   S2   fields and flags ANDed -> match vector
 //   T*   lowest (prio, slot) among matches: a 4:1 tree, two levels per stage,
 //        the leaves' priorities straight from the key's bank (flops)
@@ -50,7 +52,10 @@
 // rank it against other matches; hit counters are the user's (filter_lookup).
 //
 // Simulation speed: all per-key work sits in flops enabled by the stage's
-// valid bit, so cycles without keys cost little.
+// valid bit, so cycles without keys cost little. No register is shared by
+// stages that read each other's slices and no wide value passes through a
+// function: Verilator would copy either on every clock (tests/rtl/filter,
+// filter_model_copies).
 module filter_classifier #(
   parameter int unsigned Entries = norman_regmap_pkg::FILTER_ENTRIES,
   parameter int unsigned Stride = norman_regmap_pkg::FILTER_STRIDE,
@@ -117,87 +122,81 @@ module filter_classifier #(
   localparam int unsigned DrainW = $clog2(Drain + 1);
 
   /* verilator lint_off UNUSEDSIGNAL */  // field indices are narrower than int
-  // Chunk layout: field f owns chunks FieldBase[f] .. FieldBase[f] + FieldChunks[f] - 1,
-  // least significant first; chunk g starts at key bit ChunkLsb[g] and has
-  // ChunkBits[g] <= Stride bits of its field.
+  // Chunk layout: field f owns chunks field_base(f) .. field_base(f) +
+  // field_chunks(f) - 1, least significant first; chunk g starts at key bit
+  // chunk_lsb(g) and has chunk_bits(g) <= Stride bits of its field. Constant
+  // functions, evaluated into localparams of the generate blocks (no
+  // unpacked-array or multi-dimensional localparams: Yosys reads neither).
   function automatic int unsigned field_chunks(int unsigned f);
     field_chunks = (norman_regmap_pkg::filter_field_w(f) + Stride - 1) / Stride;
   endfunction
 
-  function automatic int unsigned total_chunks();
-    int unsigned n = 0;
-    for (int unsigned f = 0; f < NumFields; f++) n += field_chunks(f);
-    total_chunks = n;
+  function automatic int unsigned field_base(int unsigned f);
+    int unsigned n;
+    n = 0;
+    for (int unsigned i = 0; i < f; i++) n += field_chunks(i);
+    field_base = n;
   endfunction
 
-  localparam int unsigned NumChunks = total_chunks();
-
-  typedef logic [NumFields-1:0][15:0] field_tbl_t;
-  typedef logic [NumChunks-1:0][15:0] chunk_tbl_t;
-
-  function automatic field_tbl_t field_base_tbl();
-    field_tbl_t t;
-    int unsigned n = 0;
+  // The field chunk g belongs to.
+  function automatic int unsigned chunk_field(int unsigned g);
+    int unsigned r;
+    r = 0;
     for (int unsigned f = 0; f < NumFields; f++) begin
-      t[f] = 16'(n);
-      n += field_chunks(f);
+      if (g >= field_base(f)) r = f;
     end
-    field_base_tbl = t;
+    chunk_field = r;
   endfunction
 
-  function automatic field_tbl_t field_chunks_tbl();
-    field_tbl_t t;
-    for (int unsigned f = 0; f < NumFields; f++) t[f] = 16'(field_chunks(f));
-    field_chunks_tbl = t;
+  function automatic int unsigned chunk_lsb(int unsigned g);
+    chunk_lsb = norman_regmap_pkg::filter_field_lsb(chunk_field(g))
+                + (g - field_base(chunk_field(g))) * Stride;
   endfunction
 
-  function automatic chunk_tbl_t chunk_lsb_tbl();
-    chunk_tbl_t t;
-    int unsigned g = 0;
-    for (int unsigned f = 0; f < NumFields; f++) begin
-      for (int unsigned c = 0; c < field_chunks(f); c++) begin
-        t[g] = 16'(norman_regmap_pkg::filter_field_lsb(f) + c * Stride);
-        g++;
-      end
-    end
-    chunk_lsb_tbl = t;
+  function automatic int unsigned chunk_bits(int unsigned g);
+    int unsigned left;
+    left = norman_regmap_pkg::filter_field_w(chunk_field(g))
+           - (g - field_base(chunk_field(g))) * Stride;
+    chunk_bits = (left < Stride) ? left : Stride;
   endfunction
 
-  function automatic chunk_tbl_t chunk_bits_tbl();
-    chunk_tbl_t t;
-    int unsigned g = 0;
-    for (int unsigned f = 0; f < NumFields; f++) begin
-      for (int unsigned c = 0; c < field_chunks(f); c++) begin
-        t[g] = 16'((norman_regmap_pkg::filter_field_w(f) - c * Stride < Stride) ? norman_regmap_pkg::filter_field_w(f) - c * Stride : Stride);
-        g++;
-      end
-    end
-    chunk_bits_tbl = t;
+  // Selection tree: stage t reduces 2^tree_lv(t) : 1, tree_nout(t) nodes out.
+  function automatic int unsigned tree_lv(int unsigned t);
+    tree_lv = (Levels - 2 * t >= 2) ? 2 : 1;
+  endfunction
+
+  function automatic int unsigned tree_nout(int unsigned t);
+    tree_nout = (Leaves >> (2 * t)) >> tree_lv(t);
   endfunction
 
   /* verilator lint_on UNUSEDSIGNAL */
 
-  localparam field_tbl_t FieldBase = field_base_tbl();
-  localparam field_tbl_t FieldChunks = field_chunks_tbl();
-  localparam chunk_tbl_t ChunkLsb = chunk_lsb_tbl();
-  localparam chunk_tbl_t ChunkBits = chunk_bits_tbl();
+  localparam int unsigned NumChunks = field_base(NumFields);
 
   // Flags padded to whole chunks (the padding is outside every mask).
   localparam int unsigned FlagsPadW = NumFlagChunks * Stride;
 
-  function automatic logic [Stride-1:0] chunk_mask(int unsigned bits);
-    chunk_mask = Stride'((64'd1 << bits) - 64'd1);
+  // A selection node as a flat vector {v, p, i} (Yosys mis-sizes packed
+  // arrays of structs): valid, priority, slot.
+  localparam int unsigned NodeW = 1 + PrioW + SlotW;
+
+  /* verilator lint_off UNUSEDSIGNAL */  // each reads the fields it needs
+  function automatic logic node_v(logic [NodeW-1:0] n);
+    node_v = n[NodeW-1];
   endfunction
 
-  typedef struct packed {
-    logic             v;
-    logic [PrioW-1:0] p;
-    logic [SlotW-1:0] i;
-  } node_t;
+  function automatic logic [PrioW-1:0] node_p(logic [NodeW-1:0] n);
+    node_p = n[SlotW+:PrioW];
+  endfunction
+
+  function automatic logic [SlotW-1:0] node_i(logic [NodeW-1:0] n);
+    node_i = n[SlotW-1:0];
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // The better of two candidates, a from lower slots than b: ties go to a.
-  function automatic node_t best(node_t a, node_t b);
-    best = (b.v && (!a.v || b.p < a.p)) ? b : a;
+  function automatic logic [NodeW-1:0] best(logic [NodeW-1:0] a, logic [NodeW-1:0] b);
+    best = (node_v(b) && (!node_v(a) || node_p(b) < node_p(a))) ? b : a;
   endfunction
 
   if (Latency != 4 + TreeStages) begin : g_latency_check
@@ -205,15 +204,14 @@ module filter_classifier #(
   end
 
   // ---------------------------------------------------------------------------
-  // Storage (both banks; row address {bank, chunk value}, slot address {bank, slot}).
-  logic [Entries-1:0] gtlo_q [NumChunks][2 * Rows];
-  logic [Entries-1:0] eqlo_q [NumChunks][2 * Rows];
-  logic [Entries-1:0] lthi_q [NumChunks][2 * Rows];
-  logic [Entries-1:0] eqhi_q [NumChunks][2 * Rows];
-  logic [Entries-1:0] flg_q [NumFlagChunks][2 * Rows];
-  logic [Entries-1:0] neg_q [NumFields][2];
-  logic [Leaves-1:0][PrioW-1:0] prio_q [2];
-  logic [MetaW-1:0] meta_q [2][Entries];
+  // Storage (both banks; row address {bank, chunk value}, slot address
+  // {bank, slot}): the chunk and flag memories in their generate blocks
+  // below; NEG, priorities and metadata here. All flat vectors.
+  // The priorities: one vector per bank, read by the selection tree's leaves
+  // a slot at a time (not an array of two: reading one slot's priority from
+  // an array element copies the whole element in the simulator).
+  logic [Leaves*PrioW-1:0] prio0_q, prio1_q;
+  logic [MetaW-1:0] meta_q [2 * Leaves];
 
   // ---------------------------------------------------------------------------
   // Write engine, reset sweep and bank control.
@@ -249,17 +247,18 @@ module filter_classifier #(
   assign meta_we = row_we && (wrow_q == Stride'(Rows - 1));
   assign waddr = {wbank, wrow_q};
 
-  always_comb begin
-    wr_bad = (32'(wr_slot_i) >= Entries)
-             || !norman_regmap_pkg::filter_action_ok(32'(wr_action_i));
-    for (int unsigned f = 0; f < NumFields; f++) begin
-      logic [31:0] lo, hi, m;
-      m = 32'((64'd1 << norman_regmap_pkg::filter_field_w(f)) - 64'd1);
-      lo = 32'(wr_lo_i >> norman_regmap_pkg::filter_field_lsb(f)) & m;
-      hi = 32'(wr_hi_i >> norman_regmap_pkg::filter_field_lsb(f)) & m;
-      if (lo > hi) wr_bad = 1'b1;
-    end
+  // lo > hi on any field refuses the write.
+  logic [NumFields-1:0] fld_bad;
+
+  for (genvar f = 0; f < NumFields; f++) begin : g_wr_check
+    localparam int unsigned Lsb = norman_regmap_pkg::filter_field_lsb(f);
+    localparam int unsigned W = norman_regmap_pkg::filter_field_w(f);
+    assign fld_bad[f] = (wr_lo_i[Lsb+:W] > wr_hi_i[Lsb+:W]);
   end
+
+  assign wr_bad = (32'(wr_slot_i) >= Entries)
+                  || !norman_regmap_pkg::filter_action_ok(32'(wr_action_i))
+                  || (fld_bad != '0);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -332,44 +331,11 @@ module filter_classifier #(
     end
   end
 
-  // One row (chunk value wrow_q) of every chunk memory per cycle.
-  for (genvar g = 0; g < NumChunks; g++) begin : g_chunk
-    localparam int unsigned Lsb = int'(ChunkLsb[g]);
-    localparam int unsigned Bits = int'(ChunkBits[g]);
-    always_ff @(posedge clk_i) begin
-      if (row_we) begin
-        logic [Stride-1:0] lo, hi;
-        lo = Stride'(wlo_q[Lsb+:Bits]);
-        hi = Stride'(whi_q[Lsb+:Bits]);
-        gtlo_q[g][waddr][wslot_q] <= (wrow_q > lo);
-        eqlo_q[g][waddr][wslot_q] <= (wrow_q == lo);
-        lthi_q[g][waddr][wslot_q] <= (wrow_q < hi);
-        eqhi_q[g][waddr][wslot_q] <= (wrow_q == hi);
-      end
-    end
-  end
-
-  for (genvar j = 0; j < NumFlagChunks; j++) begin : g_flag_chunk
-    always_ff @(posedge clk_i) begin
-      if (wst_q == WrSweep) begin
-        flg_q[j][sweep_q] <= '0;
-      end else if (row_we) begin
-        flg_q[j][waddr][wslot_q] <= wsv_q && (((wrow_q ^ wfv_q[j*Stride+:Stride])
-                                               & wfm_q[j*Stride+:Stride]) == '0);
-      end
-    end
-  end
-
-  for (genvar f = 0; f < NumFields; f++) begin : g_neg
-    always_ff @(posedge clk_i) begin
-      if (meta_we) neg_q[f][wbank][wslot_q] <= wneg_q[f];
-    end
-  end
-
   always_ff @(posedge clk_i) begin
     if (meta_we) begin
-      prio_q[wbank][wslot_q] <= wprio_q;
-      meta_q[wbank][wslot_q] <= {wact_q, wrej_q, wlog_q};
+      if (wbank) prio1_q[wslot_q*PrioW+:PrioW] <= wprio_q;
+      else prio0_q[wslot_q*PrioW+:PrioW] <= wprio_q;
+      meta_q[{wbank, wslot_q}] <= {wact_q, wrej_q, wlog_q};
     end
   end
 
@@ -377,12 +343,19 @@ module filter_classifier #(
   // Lookup pipeline.
   logic s0_valid_q, s1_valid_q, s2_valid_q;
   logic s0_ok_q, s0_bank_q, s1_bank_q, s2_bank_q;
-  logic [KeyW-1:0] s0_key_q;
-  logic [FlagsPadW-1:0] s0_flags_q;
   logic [TagW-1:0] s0_tag_q, s1_tag_q, s2_tag_q;
-  logic [NumFields-1:0][Entries-1:0] s1_fld_q;
   logic [Entries-1:0] s1_flg_q;
   logic [Leaves-1:0] s2_match_q;
+  // S0: the key's row of every chunk and flag memory, read with the key
+  // (registered read, as a block RAM). S1: the per-field results. Each
+  // generate block below loads its own slice, only with a key, so idle
+  // cycles copy nothing.
+  logic [NumChunks*Entries-1:0] s0_gt_q, s0_eqlo_q, s0_lt_q, s0_eqhi_q;
+  logic [NumFlagChunks*Entries-1:0] s0_flg_q;
+  logic [NumFields*Entries-1:0] s1_fld_q;
+  logic [FlagsPadW-1:0] key_flags;
+
+  assign key_flags = FlagsPadW'(flags_i);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -398,38 +371,96 @@ module filter_classifier #(
 
   always_ff @(posedge clk_i) begin
     if (key_valid_i) begin
-      s0_key_q <= key_i;
-      s0_flags_q <= FlagsPadW'(flags_i);
       s0_bank_q <= epoch_q[0];
       s0_ok_q <= (wst_q != WrSweep);
       s0_tag_q <= tag_i;
     end
   end
 
-  // S1: read the key's row of every chunk memory and combine per field.
-  always_ff @(posedge clk_i) begin
-    if (s0_valid_q) begin
-      logic [NumFields-1:0][Entries-1:0] fld;
-      logic [Entries-1:0] ge, le, fo;
-      logic [RowAddrW-1:0] a;
-      for (int unsigned f = 0; f < NumFields; f++) begin
+  // Chunk memories: one row (chunk value wrow_q) of every one per write cycle,
+  // one bit (the slot's) per row.
+  for (genvar g = 0; g < NumChunks; g++) begin : g_chunk
+    localparam int unsigned Lsb = chunk_lsb(g);
+    localparam int unsigned Bits = chunk_bits(g);
+    logic [Entries-1:0] gtlo_q [2 * Rows];
+    logic [Entries-1:0] eqlo_q [2 * Rows];
+    logic [Entries-1:0] lthi_q [2 * Rows];
+    logic [Entries-1:0] eqhi_q [2 * Rows];
+    logic [Stride-1:0] lo, hi;
+    logic [RowAddrW-1:0] ra;
+
+    assign lo = Stride'(wlo_q[Lsb+:Bits]);
+    assign hi = Stride'(whi_q[Lsb+:Bits]);
+
+    always_ff @(posedge clk_i) begin
+      if (row_we) begin
+        gtlo_q[waddr][wslot_q] <= (wrow_q > lo);
+        eqlo_q[waddr][wslot_q] <= (wrow_q == lo);
+        lthi_q[waddr][wslot_q] <= (wrow_q < hi);
+        eqhi_q[waddr][wslot_q] <= (wrow_q == hi);
+      end
+    end
+
+    // The key's bank is the active one, never written while keys read it.
+    assign ra = {epoch_q[0], Stride'(key_i[Lsb+:Bits])};
+
+    always_ff @(posedge clk_i) begin
+      if (key_valid_i) begin
+        s0_gt_q[g*Entries+:Entries] <= gtlo_q[ra];
+        s0_eqlo_q[g*Entries+:Entries] <= eqlo_q[ra];
+        s0_lt_q[g*Entries+:Entries] <= lthi_q[ra];
+        s0_eqhi_q[g*Entries+:Entries] <= eqhi_q[ra];
+      end
+    end
+  end
+
+  for (genvar j = 0; j < NumFlagChunks; j++) begin : g_flag_chunk
+    logic [Entries-1:0] flg_q [2 * Rows];
+
+    always_ff @(posedge clk_i) begin
+      if (wst_q == WrSweep) begin
+        flg_q[sweep_q] <= '0;
+      end else if (row_we) begin
+        flg_q[waddr][wslot_q] <= wsv_q && (((wrow_q ^ wfv_q[j*Stride+:Stride])
+                                            & wfm_q[j*Stride+:Stride]) == '0);
+      end
+    end
+
+    always_ff @(posedge clk_i) begin
+      if (key_valid_i) s0_flg_q[j*Entries+:Entries] <= flg_q[{epoch_q[0], key_flags[j*Stride+:Stride]}];
+    end
+  end
+
+  // S1, per field: from the least significant chunk up, ge = gt | (eq & ge)
+  // and le = lt | (eq & le); the field's result (ge & le) ^ neg.
+  for (genvar f = 0; f < NumFields; f++) begin : g_field
+    localparam int unsigned Base = field_base(f);
+    localparam int unsigned N = field_chunks(f);
+    logic [Entries-1:0] neg_q [2];
+
+    always_ff @(posedge clk_i) begin
+      if (meta_we) neg_q[wbank][wslot_q] <= wneg_q[f];
+    end
+
+    always_ff @(posedge clk_i) begin
+      if (s0_valid_q) begin
+        logic [Entries-1:0] ge, le;
         ge = '1;
         le = '1;
-        for (int unsigned c = 0; c < 32'(FieldChunks[f]); c++) begin
-          int unsigned g;
-          g = 32'(FieldBase[f]) + c;
-          a = {s0_bank_q, Stride'(s0_key_q >> ChunkLsb[g]) & chunk_mask(32'(ChunkBits[g]))};
-          ge = gtlo_q[g][a] | (eqlo_q[g][a] & ge);
-          le = lthi_q[g][a] | (eqhi_q[g][a] & le);
+        for (int unsigned c = 0; c < N; c++) begin
+          ge = s0_gt_q[(Base+c)*Entries+:Entries] | (s0_eqlo_q[(Base+c)*Entries+:Entries] & ge);
+          le = s0_lt_q[(Base+c)*Entries+:Entries] | (s0_eqhi_q[(Base+c)*Entries+:Entries] & le);
         end
-        fld[f] = (ge & le) ^ neg_q[f][s0_bank_q];
+        s1_fld_q[f*Entries+:Entries] <= (ge & le) ^ neg_q[s0_bank_q];
       end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (s0_valid_q) begin
+      logic [Entries-1:0] fo;
       fo = {Entries{s0_ok_q}};
-      for (int unsigned j = 0; j < NumFlagChunks; j++) begin
-        a = {s0_bank_q, s0_flags_q[j*Stride+:Stride]};
-        fo = fo & flg_q[j][a];
-      end
-      s1_fld_q <= fld;
+      for (int unsigned j = 0; j < NumFlagChunks; j++) fo = fo & s0_flg_q[j*Entries+:Entries];
       s1_flg_q <= fo;
       s1_bank_q <= s0_bank_q;
       s1_tag_q <= s0_tag_q;
@@ -441,7 +472,7 @@ module filter_classifier #(
     if (s1_valid_q) begin
       logic [Leaves-1:0] m;
       m = Leaves'(s1_flg_q);
-      for (int unsigned f = 0; f < NumFields; f++) m = m & Leaves'(s1_fld_q[f]);
+      for (int unsigned f = 0; f < NumFields; f++) m = m & Leaves'(s1_fld_q[f*Entries+:Entries]);
       s2_match_q <= m;
       s2_bank_q <= s1_bank_q;
       s2_tag_q <= s1_tag_q;
@@ -449,65 +480,79 @@ module filter_classifier #(
   end
 
   // Selection tree: stage t reduces 4:1 (2:1 in a last stage of odd depth).
+  // Each stage keeps its nodes, valid, bank and tag in registers of its own
+  // generate block and reads only the previous stage's: a chain, so the
+  // simulator can update each in place. (Stages sharing one vector, each
+  // writing its slice and reading another's, form a cycle the simulator
+  // breaks with a shadow copy of the whole vector on every clock, with or
+  // without a key: that doubled the cost of an idle cycle.)
   logic [TreeStages-1:0] tree_valid;
 
   for (genvar t = 0; t < TreeStages; t++) begin : g_tree
-    localparam int unsigned Lv = (Levels - 2 * t >= 2) ? 2 : 1;
-    localparam int unsigned NIn = Leaves >> (2 * t);
-    localparam int unsigned NOut = NIn >> Lv;
+    localparam int unsigned Lv = tree_lv(t);
+    localparam int unsigned G = 2 ** Lv;
+    localparam int unsigned NOut = tree_nout(t);
 
-    node_t [NOut-1:0] nd_q;
+    logic [NOut*NodeW-1:0] nd_q;
     logic valid_q, bank_q;
     logic [TagW-1:0] tag_q;
     logic in_valid, in_bank;
     logic [TagW-1:0] in_tag;
 
-    function automatic node_t [NOut-1:0] reduce(node_t [NIn-1:0] x);
-      node_t [NOut-1:0] o;
-      for (int unsigned n = 0; n < NOut; n++) begin
-        if (Lv == 2) o[n] = best(best(x[4*n], x[4*n+1]), best(x[4*n+2], x[4*n+3]));
-        else o[n] = best(x[2*n], x[2*n+1]);
-      end
-      reduce = o;
-    endfunction
-
-    // The leaves: a group without a match (the common case) needs no compare.
-    function automatic node_t [NOut-1:0] reduce_leaves(logic [NIn-1:0] v, logic [NIn-1:0][PrioW-1:0] p);
-      localparam int unsigned G = 2 ** Lv;
-      node_t [NOut-1:0] o;
-      node_t [3:0] x;
-      for (int unsigned n = 0; n < NOut; n++) begin
-        x = '0;
-        if (v[G*n+:G] == '0) begin
-          o[n] = '0;
-        end else begin
-          for (int unsigned c = 0; c < G; c++) begin
-            x[c].v = v[G*n+c];
-            x[c].p = p[G*n+c];
-            x[c].i = SlotW'(G * n + c);
-          end
-          if (Lv == 2) o[n] = best(best(x[0], x[1]), best(x[2], x[3]));
-          else o[n] = best(x[0], x[1]);
-        end
-      end
-      reduce_leaves = o;
-    endfunction
-
     if (t == 0) begin : g_src
+      // The leaves: a group without a match (the common case) needs no
+      // compare. The priorities of the key's bank: written only while it is
+      // the shadow, so stable while keys of it are in flight.
       assign in_valid = s2_valid_q;
       assign in_bank = s2_bank_q;
       assign in_tag = s2_tag_q;
       always_ff @(posedge clk_i) begin
-        // The priorities of the key's bank: written only while it is the
-        // shadow, so stable while keys of it are in flight.
-        if (in_valid) nd_q <= reduce_leaves(s2_match_q, prio_q[s2_bank_q]);
+        if (in_valid) begin
+          logic [4*NodeW-1:0] x;
+          logic [NOut*NodeW-1:0] o;
+          for (int unsigned n = 0; n < NOut; n++) begin
+            if (s2_match_q[G*n+:G] == '0) begin
+              o[n*NodeW+:NodeW] = '0;
+            end else begin
+              // Only a group with a match builds its leaves (in the
+              // simulator, most groups of most keys have none).
+              x = '0;
+              for (int unsigned c = 0; c < G; c++) begin
+                x[c*NodeW+:NodeW] = {s2_match_q[G*n+c],
+                                     s2_bank_q ? prio1_q[(G*n+c)*PrioW+:PrioW]
+                                               : prio0_q[(G*n+c)*PrioW+:PrioW],
+                                     SlotW'(G * n + c)};
+              end
+              if (Lv == 2) begin
+                o[n*NodeW+:NodeW] = best(best(x[0+:NodeW], x[NodeW+:NodeW]),
+                                         best(x[2*NodeW+:NodeW], x[3*NodeW+:NodeW]));
+              end else begin
+                o[n*NodeW+:NodeW] = best(x[0+:NodeW], x[NodeW+:NodeW]);
+              end
+            end
+          end
+          nd_q <= o;
+        end
       end
     end else begin : g_src
       assign in_valid = g_tree[t-1].valid_q;
       assign in_bank = g_tree[t-1].bank_q;
       assign in_tag = g_tree[t-1].tag_q;
       always_ff @(posedge clk_i) begin
-        if (in_valid) nd_q <= reduce(g_tree[t-1].nd_q);
+        if (in_valid) begin
+          logic [NOut*G*NodeW-1:0] x;
+          logic [NOut*NodeW-1:0] o;
+          x = g_tree[t-1].nd_q;
+          for (int unsigned n = 0; n < NOut; n++) begin
+            if (Lv == 2) begin
+              o[n*NodeW+:NodeW] = best(best(x[(4*n)*NodeW+:NodeW], x[(4*n+1)*NodeW+:NodeW]),
+                                       best(x[(4*n+2)*NodeW+:NodeW], x[(4*n+3)*NodeW+:NodeW]));
+            end else begin
+              o[n*NodeW+:NodeW] = best(x[(2*n)*NodeW+:NodeW], x[(2*n+1)*NodeW+:NodeW]);
+            end
+          end
+          nd_q <= o;
+        end
       end
     end
 
@@ -527,7 +572,9 @@ module filter_classifier #(
   end
 
   // Result: the winner's metadata (registered address: the last tree stage).
-  logic win_v;
+  localparam int unsigned Last = TreeStages - 1;
+  logic [NodeW-1:0] win;
+  logic win_v, last_valid, last_bank;
   logic [SlotW-1:0] win_i;
   logic [PrioW-1:0] win_p;
   logic res_valid_q, res_hit_q, res_log_q;
@@ -537,27 +584,31 @@ module filter_classifier #(
   logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] res_action_q;
   logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] res_rej_q;
 
-  assign win_v = g_tree[TreeStages-1].nd_q[0].v;
-  assign win_i = g_tree[TreeStages-1].nd_q[0].i;
-  assign win_p = g_tree[TreeStages-1].nd_q[0].p;
+  // The last stage's node (it has one).
+  assign win = g_tree[Last].nd_q;
+  assign win_v = node_v(win);
+  assign win_i = node_i(win);
+  assign win_p = node_p(win);
+  assign last_valid = g_tree[Last].valid_q;
+  assign last_bank = g_tree[Last].bank_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       res_valid_q <= 1'b0;
       res_hit_q <= 1'b0;
     end else begin
-      res_valid_q <= g_tree[TreeStages-1].valid_q;
-      if (g_tree[TreeStages-1].valid_q) res_hit_q <= win_v;
+      res_valid_q <= last_valid;
+      if (last_valid) res_hit_q <= win_v;
     end
   end
 
   always_ff @(posedge clk_i) begin
-    if (g_tree[TreeStages-1].valid_q) begin
-      res_tag_q <= g_tree[TreeStages-1].tag_q;
+    if (last_valid) begin
+      res_tag_q <= g_tree[Last].tag_q;
       if (win_v) begin
         res_slot_q <= win_i;
         res_prio_q <= win_p;
-        {res_action_q, res_rej_q, res_log_q} <= meta_q[g_tree[TreeStages-1].bank_q][win_i];
+        {res_action_q, res_rej_q, res_log_q} <= meta_q[{last_bank, win_i}];
       end else begin
         res_slot_q <= '0;
         res_prio_q <= '0;

@@ -92,35 +92,59 @@ module filter_exact #(
     $error("filter_exact: Ways must be a power of two, 1 <= Tables, Entries <= 65536");
   end
 
-  // ACCEPT, DROP and REJECT fit in two bits; nothing else is ever written.
-  typedef struct packed {
-    logic               valid;
-    logic [PrioW-1:0]   prio;
-    logic [1:0]         action;
-    logic [RejW-1:0]    rej;
-    logic               log;
-    logic [VecW-1:0]    value;
-  } entry_t;
+  // An entry and a selection node as flat vectors (Yosys mis-sizes memories
+  // and packed arrays of structs). ACCEPT, DROP and REJECT fit in two bits;
+  // nothing else is ever written.
+  //   entry: {valid, prio, action[1:0], rej, log, value}
+  //   node:  {v, prio, loc, action[1:0], rej, log}
+  localparam int unsigned MetaW = 2 + RejW + 1;  // {action, rej, log}
+  localparam int unsigned EntryW = 1 + PrioW + MetaW + VecW;
+  localparam int unsigned NodeW = 1 + PrioW + LocW + MetaW;
 
-  typedef struct packed {
-    logic             v;
-    logic [PrioW-1:0] p;
-    logic [LocW-1:0]  loc;
-    logic [1:0]       action;
-    logic [RejW-1:0]  rej;
-    logic             log;
-  } node_t;
+  /* verilator lint_off UNUSEDSIGNAL */  // each reads the fields it needs
+  function automatic logic ent_valid(logic [EntryW-1:0] e);
+    ent_valid = e[EntryW-1];
+  endfunction
+
+  function automatic logic [PrioW-1:0] ent_prio(logic [EntryW-1:0] e);
+    ent_prio = e[VecW+MetaW+:PrioW];
+  endfunction
+
+  function automatic logic [MetaW-1:0] ent_meta(logic [EntryW-1:0] e);
+    ent_meta = e[VecW+:MetaW];
+  endfunction
+
+  function automatic logic [VecW-1:0] ent_value(logic [EntryW-1:0] e);
+    ent_value = e[VecW-1:0];
+  endfunction
+
+  function automatic logic node_v(logic [NodeW-1:0] n);
+    node_v = n[NodeW-1];
+  endfunction
+
+  function automatic logic [PrioW-1:0] node_p(logic [NodeW-1:0] n);
+    node_p = n[LocW+MetaW+:PrioW];
+  endfunction
+
+  function automatic logic [LocW-1:0] node_loc(logic [NodeW-1:0] n);
+    node_loc = n[MetaW+:LocW];
+  endfunction
+
+  function automatic logic [MetaW-1:0] node_meta(logic [NodeW-1:0] n);
+    node_meta = n[MetaW-1:0];
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // The better of two candidates, a at the lower location: ties go to a.
-  function automatic node_t best(node_t a, node_t b);
-    best = (b.v && (!a.v || b.p < a.p)) ? b : a;
+  function automatic logic [NodeW-1:0] best(logic [NodeW-1:0] a, logic [NodeW-1:0] b);
+    best = (node_v(b) && (!node_v(a) || node_p(b) < node_p(a))) ? b : a;
   endfunction
 
   // ---------------------------------------------------------------------------
   // Storage: per table one memory of buckets (all ways in one word, a write
-  // enable per way), address {bank, bucket}; masks in flops.
-  entry_t [Ways-1:0] mem_q [Tables][2 * Buckets];
-  logic [Tables-1:0][VecW-1:0] mask_q [2];
+  // enable per way), address {bank, bucket}, in g_table below; masks in
+  // flops, table t of bank b at (b * Tables + t) * VecW.
+  logic [2*Tables*VecW-1:0] mask_q;
 
   // ---------------------------------------------------------------------------
   // Writes and the reset sweep.
@@ -129,7 +153,7 @@ module filter_exact #(
   logic wr_accept, wr_bad;
   logic wq_valid_q, wq_mask_q, wq_bank_q, wq_bad_q;
   logic [15:0] wq_idx_q;
-  entry_t wq_entry_q;
+  logic [EntryW-1:0] wq_entry_q;
 
   assign wr_ready_o = shadow_ready_i && !sweeping_q;
   assign wr_accept = wr_valid_i && wr_ready_o;
@@ -157,12 +181,8 @@ module filter_exact #(
       wq_idx_q <= wr_idx_i;
       wq_bank_q <= ~bank_i;
       wq_bad_q <= wr_bad;
-      wq_entry_q.valid <= wr_entry_valid_i;
-      wq_entry_q.prio <= wr_prio_i;
-      wq_entry_q.action <= 2'(wr_action_i);
-      wq_entry_q.rej <= wr_reject_with_i;
-      wq_entry_q.log <= wr_log_i;
-      wq_entry_q.value <= wr_vec_i;
+      wq_entry_q <= {wr_entry_valid_i, wr_prio_i, 2'(wr_action_i), wr_reject_with_i, wr_log_i,
+                     wr_vec_i};
     end
   end
 
@@ -179,22 +199,11 @@ module filter_exact #(
   assign wq_table = wq_idx_q >> (WayW + BucketsLog2);
   assign wq_mask_table = TableSelW'(wq_idx_q);
 
-  for (genvar t = 0; t < Tables; t++) begin : g_mem
-    always_ff @(posedge clk_i) begin
-      if (sweeping_q) begin
-        mem_q[t][sweep_q] <= '0;
-      end else if (wq_go && !wq_mask_q && 32'(wq_table) == t) begin
-        mem_q[t][{wq_bank_q, wq_bucket}][wq_way] <= wq_entry_q;
-      end
-    end
-  end
-
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      mask_q[0] <= '0;
-      mask_q[1] <= '0;
+      mask_q <= '0;
     end else if (wq_go && wq_mask_q) begin
-      mask_q[wq_bank_q][wq_mask_table] <= wq_entry_q.value;
+      mask_q[(32'(wq_bank_q) * Tables + 32'(wq_mask_table)) * VecW+:VecW] <= ent_value(wq_entry_q);
     end
   end
 
@@ -211,93 +220,129 @@ module filter_exact #(
     else v_q <= {v_q[Latency-2:0], key_valid_i};
   end
 
-  // Vector, bank and "not sweeping" travel to the compare (E5).
-  logic [VecW-1:0] vec_q [5];
-  logic bank_q [5];
-  logic ok_q [5];
+  // Vector, bank and "not sweeping" travel to the compare (E5): stage s in
+  // g_key[s]. Each stage's registers are its own and read only by the next
+  // (a shift register in one vector, read and written by one block, costs
+  // the simulator a copy of the whole vector on every clock).
+  for (genvar s = 0; s < 5; s++) begin : g_key
+    logic [VecW-1:0] vec_q;
+    logic bank_q, ok_q;
 
-  always_ff @(posedge clk_i) begin
-    if (key_valid_i) begin
-      vec_q[0] <= vec_i;
-      bank_q[0] <= bank_i;
-      ok_q[0] <= !sweeping_q;
-    end
-    for (int unsigned s = 1; s < 5; s++) begin
-      if (v_q[s-1]) begin
-        vec_q[s] <= vec_q[s-1];
-        bank_q[s] <= bank_q[s-1];
-        ok_q[s] <= ok_q[s-1];
+    if (s == 0) begin : g_src
+      always_ff @(posedge clk_i) begin
+        if (key_valid_i) begin
+          vec_q <= vec_i;
+          bank_q <= bank_i;
+          ok_q <= !sweeping_q;
+        end
+      end
+    end else begin : g_src
+      always_ff @(posedge clk_i) begin
+        if (v_q[s-1]) begin
+          vec_q <= g_key[s-1].vec_q;
+          bank_q <= g_key[s-1].bank_q;
+          ok_q <= g_key[s-1].ok_q;
+        end
       end
     end
   end
 
+  logic [VecW-1:0] vec0, vec4;
+  logic bank0, bank3, bank4, ok4;
+
+  assign vec0 = g_key[0].vec_q;
+  assign vec4 = g_key[4].vec_q;
+  assign bank0 = g_key[0].bank_q;
+  assign bank3 = g_key[3].bank_q;
+  assign bank4 = g_key[4].bank_q;
+  assign ok4 = g_key[4].ok_q;
+
   // H1..H3 and E4: hash, then read the bucket. The masks of a key's bank
   // are written only while it is the shadow, so stable while it is in flight.
-  logic [Tables-1:0][BucketsLog2-1:0] bucket3, bucket4_q;
-  entry_t [Tables-1:0][Ways-1:0] rd_q;
+  // E5: per table, every way compared; the best of the bucket.
+  logic [Tables*NodeW-1:0] tbest;
 
   for (genvar t = 0; t < Tables; t++) begin : g_table
+    logic [Ways*EntryW-1:0] mem_q [2 * Buckets];
+    logic [Ways*EntryW-1:0] rd_q;
+    logic [BucketsLog2-1:0] bucket3, bucket4_q;
+    logic [NodeW-1:0] best_q;
+
+    always_ff @(posedge clk_i) begin
+      if (sweeping_q) begin
+        mem_q[sweep_q] <= '0;
+      end else if (wq_go && !wq_mask_q && 32'(wq_table) == t) begin
+        mem_q[{wq_bank_q, wq_bucket}][32'(wq_way)*EntryW+:EntryW] <= wq_entry_q;
+      end
+    end
+
     filter_exact_hash #(.Table(t), .BucketsLog2(BucketsLog2)) u_hash (
       .clk_i,
       .en_i    (v_q[2:0]),
-      .vec_i   (vec_q[0] & mask_q[bank_q[0]][t]),
-      .bucket_o(bucket3[t])
+      .vec_i   (vec0 & mask_q[(32'(bank0) * Tables + t) * VecW+:VecW]),
+      .bucket_o(bucket3)
     );
 
     always_ff @(posedge clk_i) begin
       if (v_q[3]) begin
-        rd_q[t] <= mem_q[t][{bank_q[3], bucket3[t]}];
-        bucket4_q[t] <= bucket3[t];
+        rd_q <= mem_q[{bank3, bucket3}];
+        bucket4_q <= bucket3;
       end
     end
-  end
 
-  // E5: per table, every way compared; the best of the bucket.
-  node_t [Tables-1:0] tbest_q;
-
-  always_ff @(posedge clk_i) begin
-    if (v_q[4]) begin
-      for (int unsigned t = 0; t < Tables; t++) begin
+    always_ff @(posedge clk_i) begin
+      if (v_q[4]) begin
         logic [VecW-1:0] masked;
-        node_t b, c;
-        masked = vec_q[4] & mask_q[bank_q[4]][t];
+        logic [EntryW-1:0] e;
+        logic [NodeW-1:0] b, c;
+        masked = vec4 & mask_q[(32'(bank4) * Tables + t) * VecW+:VecW];
         b = '0;
         for (int unsigned w = 0; w < Ways; w++) begin
-          c.v = ok_q[4] && rd_q[t][w].valid && (rd_q[t][w].value == masked);
-          c.p = rd_q[t][w].prio;
-          c.loc = LocW'(((t << BucketsLog2) | 32'(bucket4_q[t])) * Ways + w);
-          c.action = rd_q[t][w].action;
-          c.rej = rd_q[t][w].rej;
-          c.log = rd_q[t][w].log;
+          e = rd_q[w*EntryW+:EntryW];
+          c = {ok4 && ent_valid(e) && (ent_value(e) == masked), ent_prio(e),
+               LocW'(((t << BucketsLog2) | 32'(bucket4_q)) * Ways + w), ent_meta(e)};
           b = best(b, c);
         end
-        tbest_q[t] <= b;
+        best_q <= b;
+      end
+    end
+
+    assign tbest[t*NodeW+:NodeW] = best_q;
+  end
+
+  // E6: the best of the tables (lower tables hold the lower locations), then
+  // Pad stages, each in a register of its own (g_out[s]).
+  logic [NodeW-1:0] out;
+  logic [MetaW-1:0] out_meta;
+
+  for (genvar s = 0; s <= Pad; s++) begin : g_out
+    logic [NodeW-1:0] q;
+
+    if (s == 0) begin : g_src
+      always_ff @(posedge clk_i) begin
+        if (v_q[5]) begin
+          logic [NodeW-1:0] b;
+          b = '0;
+          for (int unsigned t = 0; t < Tables; t++) b = best(b, tbest[t*NodeW+:NodeW]);
+          q <= b;
+        end
+      end
+    end else begin : g_src
+      always_ff @(posedge clk_i) begin
+        if (v_q[Stages+s-2]) q <= g_out[s-1].q;
       end
     end
   end
 
-  // E6: the best of the tables (lower tables hold the lower locations).
-  node_t out_q [Pad + 1];
-
-  always_ff @(posedge clk_i) begin
-    if (v_q[5]) begin
-      node_t b;
-      b = '0;
-      for (int unsigned t = 0; t < Tables; t++) b = best(b, tbest_q[t]);
-      out_q[0] <= b;
-    end
-    for (int unsigned s = 1; s <= Pad; s++) begin
-      if (v_q[Stages+s-2]) out_q[s] <= out_q[s-1];
-    end
-  end
-
+  assign out = g_out[Pad].q;
   assign res_valid_o = v_q[Latency-1];
-  assign res_hit_o = out_q[Pad].v;
-  assign res_loc_o = out_q[Pad].loc;
-  assign res_prio_o = out_q[Pad].p;
-  assign res_action_o = norman_regmap_pkg::FILTER_ACTION_W'(out_q[Pad].action);
-  assign res_reject_with_o = out_q[Pad].rej;
-  assign res_log_o = out_q[Pad].log;
+  assign res_hit_o = node_v(out);
+  assign res_loc_o = node_loc(out);
+  assign res_prio_o = node_p(out);
+  assign out_meta = node_meta(out);
+  assign res_action_o = norman_regmap_pkg::FILTER_ACTION_W'(out_meta[MetaW-1-:2]);
+  assign res_reject_with_o = out_meta[1+:RejW];
+  assign res_log_o = out_meta[0];
 
   assign idle_o = (v_q == '0) && !wq_valid_q && !sweeping_q;
 endmodule

@@ -1,5 +1,6 @@
 // filter_lookup at its real capacity: FILTER_ENTRIES range slots and the
 // register map's exact tables.
+#include <algorithm>
 #include <chrono>
 
 #include "Vfilter_lookup.h"
@@ -259,15 +260,21 @@ TEST_F(Filter, FixedLatencyWithAllRangeSlotsAndExactEntries) {
               static_cast<unsigned long long>(tb.checked() - checked0), seconds_since(t0));
 }
 
-// Cycles without keys must cost the simulator little.
+// Cycles without keys must cost the simulator little. The idle figure is
+// the fastest of several batches, so that a loaded machine (other jobs
+// taking the CPU for a while) does not fail it.
 TEST_F(Filter, IdleCyclesAreCheap) {
   nf::Entry any;
   EXPECT_FALSE(tb.write(1, any, 1).error);
   tb.commit();
-  const auto t0 = std::chrono::steady_clock::now();
-  constexpr int kIdle = 200000;
-  for (int i = 0; i < kIdle; ++i) tb.step();
-  const double idle_ns = seconds_since(t0) * 1e9 / kIdle;
+  constexpr int kBatches = 20;
+  constexpr int kIdle = 10000;
+  double idle_ns = 1e18;
+  for (int b = 0; b < kBatches; ++b) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kIdle; ++i) tb.step();
+    idle_ns = std::min(idle_ns, seconds_since(t0) * 1e9 / kIdle);
+  }
   const auto t1 = std::chrono::steady_clock::now();
   constexpr int kKeys = 5000;
   for (int i = 0; i < kKeys; ++i) {
