@@ -143,45 +143,51 @@ module cap_bpf_stage
     assign loads = (cls == ClsLd && (mode == ModeAbs || mode == ModeInd)) ||
                    (cls == ClsLdx && mode == ModeMsh);
 
+    // Registers of a frame move only with it (clock enables; also spares a
+    // cycle-based simulator the work when no frame is in flight).
     always_ff @(posedge clk_i) begin
-      act_q[s]   <= !done_i[s] && pc_i[s] == 8'(Index);
-      loads_q[s] <= loads;
-      end_q[s]   <= addr_end;
-      unsup_q[s] <= !sup;
-      insna_q[s] <= insn_i[s];
-      if (cls == ClsLdx && mode == ModeMsh) val_q[s] <= {26'd0, b0[3:0], 2'd0};
-      else if (mode == ModeLen) val_q[s] <= {16'd0, len_i};
-      else if (mode == ModeImm) val_q[s] <= k;
-      else val_q[s] <= ld;
-      unique case (op)
-        4'h0:    alu_q[s] <= a_i[s] + src;
-        4'h1:    alu_q[s] <= a_i[s] - src;
-        4'h4:    alu_q[s] <= a_i[s] | src;
-        4'h5:    alu_q[s] <= a_i[s] & src;
-        4'h6:    alu_q[s] <= a_i[s] << k[4:0];
-        4'h7:    alu_q[s] <= a_i[s] >> k[4:0];
-        default: alu_q[s] <= 32'd0 - a_i[s];  // NEG (others are unsupported)
-      endcase
-      unique case (op)
-        4'h0:    cond_q[s] <= 1'b1;  // JA
-        4'h1:    cond_q[s] <= a_i[s] == src;
-        4'h2:    cond_q[s] <= a_i[s] > src;
-        4'h3:    cond_q[s] <= a_i[s] >= src;
-        default: cond_q[s] <= (a_i[s] & src) != 32'd0;
-      endcase
+      if (valid_i) begin
+        act_q[s]   <= !done_i[s] && pc_i[s] == 8'(Index);
+        loads_q[s] <= loads;
+        end_q[s]   <= addr_end;
+        unsup_q[s] <= !sup;
+        insna_q[s] <= insn_i[s];
+        if (cls == ClsLdx && mode == ModeMsh) val_q[s] <= {26'd0, b0[3:0], 2'd0};
+        else if (mode == ModeLen) val_q[s] <= {16'd0, len_i};
+        else if (mode == ModeImm) val_q[s] <= k;
+        else val_q[s] <= ld;
+        unique case (op)
+          4'h0:    alu_q[s] <= a_i[s] + src;
+          4'h1:    alu_q[s] <= a_i[s] - src;
+          4'h4:    alu_q[s] <= a_i[s] | src;
+          4'h5:    alu_q[s] <= a_i[s] & src;
+          4'h6:    alu_q[s] <= a_i[s] << k[4:0];
+          4'h7:    alu_q[s] <= a_i[s] >> k[4:0];
+          default: alu_q[s] <= 32'd0 - a_i[s];  // NEG (others are unsupported)
+        endcase
+        unique case (op)
+          4'h0:    cond_q[s] <= 1'b1;  // JA
+          4'h1:    cond_q[s] <= a_i[s] == src;
+          4'h2:    cond_q[s] <= a_i[s] > src;
+          4'h3:    cond_q[s] <= a_i[s] >= src;
+          default: cond_q[s] <= (a_i[s] & src) != 32'd0;
+        endcase
+      end
     end
   end
 
   always_ff @(posedge clk_i) begin
-    wina_q    <= win_i;
-    lena_q    <= len_i;
-    metaa_q   <= meta_i;
-    pca_q     <= pc_i;
-    aa_q      <= a_i;
-    xa_q      <= x_i;
-    donea_q   <= done_i;
-    accepta_q <= accept_i;
-    unsurea_q <= unsure_i;
+    if (valid_i) begin
+      wina_q    <= win_i;
+      lena_q    <= len_i;
+      metaa_q   <= meta_i;
+      pca_q     <= pc_i;
+      aa_q      <= a_i;
+      xa_q      <= x_i;
+      donea_q   <= done_i;
+      accepta_q <= accept_i;
+      unsurea_q <= unsure_i;
+    end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -224,44 +230,48 @@ module cap_bpf_stage
     assign unsure = unsup_q[s] || (loads_q[s] && end_q[s] > 34'(WinBytes));
 
     always_ff @(posedge clk_i) begin
-      pcb_q[s]     <= pca_q[s];
-      ab_q[s]      <= aa_q[s];
-      xb_q[s]      <= xa_q[s];
-      doneb_q[s]   <= donea_q[s];
-      acceptb_q[s] <= accepta_q[s];
-      unsureb_q[s] <= unsurea_q[s];
-      if (act_q[s]) begin
-        pcb_q[s] <= 8'(Index + 1);
-        if (fault) begin
-          doneb_q[s]   <= 1'b1;
-          acceptb_q[s] <= 1'b0;
-        end else if (unsure) begin
-          doneb_q[s]   <= 1'b1;
-          unsureb_q[s] <= 1'b1;
-        end else begin
-          unique case (cls)
-            ClsLd:   ab_q[s] <= val_q[s];
-            ClsLdx:  xb_q[s] <= val_q[s];
-            ClsAlu:  ab_q[s] <= alu_q[s];
-            ClsJmp:  pcb_q[s] <= target[8] ? 8'hff : target[7:0];
-            ClsRet: begin
-              doneb_q[s]   <= 1'b1;
-              acceptb_q[s] <= retval != 32'd0;
-            end
-            default: begin  // MISC: TAX or TXA
-              if (code[7]) ab_q[s] <= xa_q[s];
-              else xb_q[s] <= aa_q[s];
-            end
-          endcase
-        end
+      if (va_q) begin
+        pcb_q[s]     <= pca_q[s];
+        ab_q[s]      <= aa_q[s];
+        xb_q[s]      <= xa_q[s];
+        doneb_q[s]   <= donea_q[s];
+        acceptb_q[s] <= accepta_q[s];
+        unsureb_q[s] <= unsurea_q[s];
+        if (act_q[s]) begin
+          pcb_q[s] <= 8'(Index + 1);
+          if (fault) begin
+            doneb_q[s]   <= 1'b1;
+            acceptb_q[s] <= 1'b0;
+          end else if (unsure) begin
+            doneb_q[s]   <= 1'b1;
+            unsureb_q[s] <= 1'b1;
+          end else begin
+            unique case (cls)
+              ClsLd:   ab_q[s] <= val_q[s];
+              ClsLdx:  xb_q[s] <= val_q[s];
+              ClsAlu:  ab_q[s] <= alu_q[s];
+              ClsJmp:  pcb_q[s] <= target[8] ? 8'hff : target[7:0];
+              ClsRet: begin
+                doneb_q[s]   <= 1'b1;
+                acceptb_q[s] <= retval != 32'd0;
+              end
+              default: begin  // MISC: TAX or TXA
+                if (code[7]) ab_q[s] <= xa_q[s];
+                else xb_q[s] <= aa_q[s];
+              end
+            endcase
+          end
+      end
       end
     end
   end
 
   always_ff @(posedge clk_i) begin
-    winb_q  <= wina_q;
-    lenb_q  <= lena_q;
-    metab_q <= metaa_q;
+    if (va_q) begin
+        winb_q  <= wina_q;
+        lenb_q  <= lena_q;
+        metab_q <= metaa_q;
+    end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin

@@ -49,6 +49,12 @@ module cap_writer
   input  logic                                in_owner_valid_i,
   input  logic [1:0]                          in_verdict_i,
   input  logic [63:0]                         cycle_i,       // CTRL.CYCLES
+  // Frames the tap could not bring here, one per direction (index = DIR;
+  // cap_core's merge buffer was full): every enabled session whose
+  // direction and port masks hold one counts it as matched and dropped (it
+  // may have matched; the program and the owner are not known for it).
+  input  logic [1:0]                          lost_i,
+  input  logic [1:0][3:0]                     lost_port_i,
   // CAPTURE registers, per session.
   input  logic [NumSess-1:0][63:0]            base_i,
   input  logic [NumSess-1:0][63:0]            cfg_i,
@@ -64,7 +70,8 @@ module cap_writer
   output logic [norman_pkg::DmaAddrW-1:0]     wr_addr_o,
   output logic [norman_pkg::DmaLenW-1:0]      wr_len_o,
   output logic [norman_pkg::DataW-1:0]        wr_data_o,
-  output logic                                wr_last_o
+  output logic                                wr_last_o,
+  output logic                                idle_o
 );
   localparam int unsigned BeatW  = $clog2(DataBeats);
   localparam int unsigned BCntW  = $clog2(DataBeats + 1);
@@ -81,6 +88,7 @@ module cap_writer
   assign sop = in_valid_i && sop_q;
 
   logic [NumSess-1:0] ring_on, match, cand, take;
+  logic [NumSess-1:0][1:0] lost;  // frames lost this cycle, 0 to 2
   logic [NumSess-1:0][15:0] caplen;
   logic [NumSess-1:0][5:0] nbeats;
   logic [NumSess-1:0][15:0] prod_q;
@@ -102,6 +110,14 @@ module cap_writer
                  && cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_DIR_MASK_LSB + 32'(in_dir_i)]
                  && !in_port_i[3] && cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_PORT_MASK_LSB + 32'(in_port_i[2:0])]
                  && (!cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_OWNER_REQ_LSB] || in_owner_i[s]);
+      lost[s] = '0;
+      for (int unsigned d = 0; d < 2; d++) begin
+        if (lost_i[d] && cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_ENABLE_LSB]
+            && cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_DIR_MASK_LSB + d] && !lost_port_i[d][3]
+            && cfg_i[s][norman_regmap_pkg::CAPTURE_CFG_PORT_MASK_LSB + 32'(lost_port_i[d][2:0])]) begin
+          lost[s] = lost[s] + 2'd1;
+        end
+      end
       cand[s] = match[s] && ring_on[s] && (prod_q[s] - cons_i[s]) < 16'(17'd1 << l2[s]);
       lim[s] = (snap_i[s] == '0 || snap_i[s] > 16'(MaxCap) || in_unsure_i[s]) ? 16'(MaxCap) : snap_i[s];
       caplen[s] = in_len_i < lim[s] ? in_len_i : lim[s];
@@ -331,16 +347,20 @@ module cap_writer
         if (cfg_we_i[s]) begin
           prod_q[s] <= '0;
           carry_q[s] <= '0;
-        end else if (sop && match[s]) begin
-          if (take[s]) begin
-            prod_q[s] <= prod_q[s] + 16'd1;
-            carry_q[s] <= '0;
-          end else if (carry_q[s] != '1) begin
-            carry_q[s] <= carry_q[s] + 32'd1;
-          end
+        end else if (sop && match[s] && take[s]) begin
+          // Frames lost in the same cycle are counted in the next record.
+          prod_q[s] <= prod_q[s] + 16'd1;
+          carry_q[s] <= 32'(lost[s]);
+        end else if ((sop && match[s]) || lost[s] != '0) begin
+          carry_q[s] <= (carry_q[s] >= 32'hffff_fffc) ? '1
+                        : carry_q[s] + 32'(sop && match[s]) + 32'(lost[s]);
         end
-        if (sop && match[s]) matched_o[s] <= matched_o[s] + 64'd1;
-        if (sop && match[s] && !take[s]) dropped_o[s] <= dropped_o[s] + 64'd1;
+        if ((sop && match[s]) || lost[s] != '0) begin
+          matched_o[s] <= matched_o[s] + 64'(sop && match[s]) + 64'(lost[s]);
+        end
+        if ((sop && match[s] && !take[s]) || lost[s] != '0) begin
+          dropped_o[s] <= dropped_o[s] + 64'(sop && match[s] && !take[s]) + 64'(lost[s]);
+        end
         if (written[s]) captured_o[s] <= captured_o[s] + 64'd1;
       end
       // Reader.
@@ -361,6 +381,8 @@ module cap_writer
       else if (wr_ready_i) out_valid_q <= 1'b0;
     end
   end
+
+  assign idle_o = dcount_q == '0 && !rd_pend_q && !out_valid_q && sop_q;
 
   logic unused;
   assign unused = ^{base_i[0][SlotSh-1:0], cfg_i[0][63:25]};

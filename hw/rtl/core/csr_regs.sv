@@ -146,6 +146,13 @@ module csr_regs
   output logic [15:0]                     flt_log_rate_burst_o,
   output logic                            flt_log_rate_we_o, // refills the token bucket
   output logic [63:0]                     cycles_o,          // CTRL.CYCLES
+  // CAPTURE block (cap_core): accesses to its registers, the offset in the
+  // block; cap_core answers a read with data valid the next cycle.
+  output logic                            cap_wr_o,
+  output logic                            cap_rd_o,
+  output logic [11:0]                     cap_addr_o,
+  output logic [63:0]                     cap_wdata_o,
+  input  logic [63:0]                     cap_rdata_i,
   output logic                            busy_o
 );
   localparam int unsigned NumArgs = norman_regmap_pkg::REG_CMD_ARG_COUNT;
@@ -512,6 +519,42 @@ module csr_regs
   assign nq_db_nq_o = norman_pkg::NqIdW'(nq_page);
   assign nq_db_cons_o = req_wdata_i[15:0];
 
+  // ---------------------------------------------------------------- CAPTURE block
+  // Decoded here (which registers exist, for CSR_INVALID), held in cap_core.
+  function automatic logic cap_in(logic [31:0] a, logic [31:0] first, int unsigned count);
+    cap_in = a >= first && a < first + 32'(8 * count);
+  endfunction
+  logic cap_rd_known, cap_wr_known, cap_rsp_q;
+  logic [63:0] rsp_rdata_q;
+  always_comb begin
+    cap_rd_known = 1'b0;
+    cap_wr_known = 1'b0;
+    if (space == SP_CSR && req_addr_i[2:0] == 3'd0) begin
+      cap_wr_known = cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_BASE, norman_regmap_pkg::REG_CAPTURE_BASE_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_CFG, norman_regmap_pkg::REG_CAPTURE_CFG_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_SNAP, norman_regmap_pkg::REG_CAPTURE_SNAP_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_CONS, norman_regmap_pkg::REG_CAPTURE_CONS_COUNT)
+                     || req_addr_i == norman_regmap_pkg::REG_CAPTURE_PROG_ADDR
+                     || req_addr_i == norman_regmap_pkg::REG_CAPTURE_PROG_INSN
+                     || req_addr_i == norman_regmap_pkg::REG_CAPTURE_OWNER_SET
+                     || req_addr_i == norman_regmap_pkg::REG_CAPTURE_OWNER_SWEEP;
+      cap_rd_known = cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_BASE, norman_regmap_pkg::REG_CAPTURE_BASE_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_CFG, norman_regmap_pkg::REG_CAPTURE_CFG_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_SNAP, norman_regmap_pkg::REG_CAPTURE_SNAP_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_CONS, norman_regmap_pkg::REG_CAPTURE_CONS_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_MATCHED, norman_regmap_pkg::REG_CAPTURE_MATCHED_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_CAPTURED, norman_regmap_pkg::REG_CAPTURE_CAPTURED_COUNT)
+                     || cap_in(req_addr_i, norman_regmap_pkg::REG_CAPTURE_DROPPED, norman_regmap_pkg::REG_CAPTURE_DROPPED_COUNT)
+                     || req_addr_i == norman_regmap_pkg::REG_CAPTURE_SESSIONS
+                     || req_addr_i == norman_regmap_pkg::REG_CAPTURE_STATUS;
+    end
+  end
+  assign cap_wr_o = wr && cap_wr_known;
+  assign cap_rd_o = rd && cap_rd_known;
+  assign cap_addr_o = 12'(req_addr_i - norman_regmap_pkg::BLK_CAPTURE_BASE);
+  assign cap_wdata_o = req_wdata_i;
+  assign rsp_rdata_o = cap_rsp_q ? cap_rdata_i : rsp_rdata_q;
+
   // ---------------------------------------------------------------- register reads
   logic [63:0] rdata;
   logic known;
@@ -547,6 +590,8 @@ module csr_regs
       for (int unsigned p = 0; p < NumPorts; p++) if (pmac_idx == p) rdata = 64'(port_mac_q[p]);
     end else if (pbc_acc) begin
       for (int unsigned p = 0; p < NumPorts; p++) if (pbc_idx == p) rdata = 64'(port_bcast_q[p]);
+    end else if (cap_rd_known) begin
+      rdata = '0;  // cap_core answers
     end else begin
       unique case (req_addr_i)
         norman_regmap_pkg::BLK_ID_BASE:         rdata = norman_regmap_pkg::BLK_ID_HEADER;
@@ -578,6 +623,7 @@ module csr_regs
         norman_regmap_pkg::REG_FILTER_LOG_CFG:   rdata = log_cfg_q;
         norman_regmap_pkg::REG_FILTER_LOG_CONS:  rdata = log_cons_q;
         norman_regmap_pkg::REG_FILTER_LOG_RATE:  rdata = log_rate_q;
+        norman_regmap_pkg::BLK_CAPTURE_BASE:     rdata = norman_regmap_pkg::BLK_CAPTURE_HEADER;
         norman_regmap_pkg::REG_FILTER_EXACT:     rdata = {40'd0, 8'(norman_regmap_pkg::FILTER_EXACT_WAYS), 8'(norman_regmap_pkg::FILTER_EXACT_BUCKETS_LOG2),
                                        8'(norman_regmap_pkg::FILTER_EXACT_TABLES)};
         default:             known = 1'b0;
@@ -591,7 +637,7 @@ module csr_regs
     wr_known = 1'b0;
     if (space == SP_CSR && req_addr_i[2:0] == 3'd0) begin
       if (req_addr_i >= norman_regmap_pkg::REG_CMD_ARG && arg_idx < NumArgs) wr_known = 1'b1;
-      else if (ex_data_acc || pmac_acc || pbc_acc) wr_known = 1'b1;
+      else if (ex_data_acc || pmac_acc || pbc_acc || cap_wr_known) wr_known = 1'b1;
       else if (req_addr_i == norman_regmap_pkg::REG_CMD_OP || req_addr_i == norman_regmap_pkg::REG_CTRL_ENABLE
                || req_addr_i == norman_regmap_pkg::REG_CTRL_SCRATCH || req_addr_i == norman_regmap_pkg::REG_COUNTERS_CLEAR
                || req_addr_i == norman_regmap_pkg::REG_FILTER_CNT_SEL || req_addr_i == norman_regmap_pkg::REG_FILTER_LOG_BASE
@@ -695,7 +741,8 @@ module csr_regs
       rx_en_q <= 1'b1;
       tx_en_q <= 1'b1;
       rsp_valid_o <= 1'b0;
-      rsp_rdata_o <= '0;
+      rsp_rdata_q <= '0;
+      cap_rsp_q <= 1'b0;
     end else begin
       cmd_state_q <= cmd_state_d;
       status_q <= status_d;
@@ -718,7 +765,8 @@ module csr_regs
         tx_en_q <= req_wdata_i[1];
       end
       rsp_valid_o <= rd;
-      rsp_rdata_o <= known ? rdata : '1;
+      rsp_rdata_q <= known ? rdata : '1;
+      cap_rsp_q <= cap_rd_o;
     end
   end
 endmodule

@@ -141,6 +141,11 @@ module nic_core
   logic [norman_regmap_pkg::FILTER_ACTION_W-1:0] flt_ex_wr_action;
   logic [norman_regmap_pkg::FILTER_REJECT_WITH_W-1:0] flt_ex_wr_rej;
 
+  // CAPTURE block accesses, to cap_core.
+  logic cap_csr_wr, cap_csr_rd;
+  logic [11:0] cap_csr_addr;
+  logic [63:0] cap_csr_wdata, cap_csr_rdata;
+
   csr_regs #(.NumPorts(NumPorts), .FilterEntries(FilterEntries)) u_csr (
     .clk_i, .rst_ni,
     .req_valid_i(csr_req_valid_i), .req_ready_o(csr_req_ready_o), .req_write_i(csr_req_write_i),
@@ -183,6 +188,8 @@ module nic_core
     .flt_log_base_o(flt_log_base), .flt_log_log2_o(flt_log_log2), .flt_log_cfg_we_o(flt_log_cfg_we),
     .flt_log_cons_o(flt_log_cons), .flt_log_rate_period_o(flt_log_period),
     .flt_log_rate_burst_o(flt_log_burst), .flt_log_rate_we_o(flt_log_rate_we), .cycles_o(cycles),
+    .cap_wr_o(cap_csr_wr), .cap_rd_o(cap_csr_rd), .cap_addr_o(cap_csr_addr), .cap_wdata_o(cap_csr_wdata),
+    .cap_rdata_i(cap_csr_rdata),
     .busy_o(csr_busy));
 
   // Both lookup ports get every write, commit and clear (csr_regs waits for
@@ -309,11 +316,12 @@ module nic_core
     .cnt_o(cnt_src[1]), .idle_o(classify_idle));
 
   // DMA write sources: 0 RX data, 1 notifications, 2 TX descriptor
-  // write-back, 3 LOG records (low priority).
-  logic [3:0] wr_valid, wr_ready, wr_last;
-  logic [3:0][norman_pkg::DmaAddrW-1:0] wr_addr;
-  logic [3:0][norman_pkg::DmaLenW-1:0] wr_len;
-  logic [3:0][norman_pkg::DataW-1:0] wr_data;
+  // write-back, 3 LOG records, 4 capture records (3 and 4 low priority).
+  localparam int unsigned NumWrSrc = 5;
+  logic [NumWrSrc-1:0] wr_valid, wr_ready, wr_last;
+  logic [NumWrSrc-1:0][norman_pkg::DmaAddrW-1:0] wr_addr;
+  logic [NumWrSrc-1:0][norman_pkg::DmaLenW-1:0] wr_len;
+  logic [NumWrSrc-1:0][norman_pkg::DataW-1:0] wr_data;
 
   // ---------------------------------------------------------------- LOG records
   logic log_drop_valid, log_idle;
@@ -425,8 +433,150 @@ module nic_core
   assign add_idx[NumPorts] = CntIdxW'(norman_regmap_pkg::CNT_TX_BYTES);
   assign add_val[NumPorts] = tx_bytes;
 
+  // ---------------------------------------------------------------- capture taps
+  // Receive: the beats rx_dma_engine takes (every frame the parser passed,
+  // in frame order), with the frame's flow-table result (its connection, or
+  // the fallback's) and the descriptor rx_classify gave it, which holds the
+  // filter overlay's verdict. A frame condemned before the filter (MAC
+  // error, runt, too big, not our MAC, no queue) is not captured; those
+  // have their own counters. Each frame's lookup result and descriptor
+  // precede its data (rx_dma_engine takes the descriptor before it moves
+  // any of the frame's data), so two FIFOs in frame order pair them: the
+  // lookup result waits through the classifier (at most its DescFifoDepth
+  // frames) and rx_dma_engine's jobs, the descriptor only through the jobs.
+  localparam int unsigned CapLkDepth = 64, CapDescDepth = 16;
+  typedef struct packed {
+    logic [norman_pkg::ConnIdW-1:0] conn;
+    logic owner_valid;
+    logic [norman_pkg::PortIdW-1:0] port;
+  } cap_lk_t;
+  typedef struct packed {
+    logic cap;
+    logic [1:0] verdict;
+    logic [15:0] len;
+  } cap_desc_t;
+  cap_lk_t cap_lk_in, cap_lk;
+  cap_desc_t cap_desc_in, cap_desc;
+  logic cap_lk_hit, cap_rx_beat, cap_rx_last, cap_lk_valid, cap_desc_valid;
+  logic cap_lk_in_ready, cap_desc_in_ready;
+  logic [$clog2(CapLkDepth + 1)-1:0] cap_lk_count;
+  logic [$clog2(CapDescDepth + 1)-1:0] cap_desc_count;
+  assign cap_lk_hit = lk_tag_out.eligible && lk_hit;
+  assign cap_lk_in.conn = cap_lk_hit ? lk_conn : norman_pkg::ConnIdW'(norman_regmap_pkg::FALLBACK_CONN);
+  assign cap_lk_in.owner_valid = cap_lk_hit;
+  assign cap_lk_in.port = lk_tag_out.port;
+  always_comb begin
+    cap_desc_in.len = 16'(desc.len);
+    if (desc.flags[norman_regmap_pkg::RX_SLOT_FLAGS_REJECT]) begin
+      cap_desc_in.cap = 1'b1;
+      cap_desc_in.verdict = 2'(norman_regmap_pkg::CAPTURE_REC_KINDS_REJECT);
+    end else if (desc.drop == norman_pkg::RXD_FILTER) begin
+      cap_desc_in.cap = 1'b1;
+      cap_desc_in.verdict = 2'(norman_regmap_pkg::CAPTURE_REC_KINDS_DROP);
+    end else begin
+      cap_desc_in.cap = desc.drop == norman_pkg::RXD_NONE;
+      cap_desc_in.verdict = 2'(norman_regmap_pkg::CAPTURE_REC_KINDS_ACCEPT);
+    end
+  end
+  assign cap_rx_beat = rxd_valid && rxd_ready;
+  assign cap_rx_last = cap_rx_beat && rxd_last;
+  sync_fifo #(.Width($bits(cap_lk_in)), .Depth(CapLkDepth)) u_cap_lk (
+    .clk_i, .rst_ni,
+    .in_valid_i(lk_valid_out), .in_ready_o(cap_lk_in_ready), .in_data_i(cap_lk_in),
+    .out_valid_o(cap_lk_valid), .out_ready_i(cap_rx_last), .out_data_o(cap_lk),
+    .count_o(cap_lk_count));
+  sync_fifo #(.Width($bits(cap_desc_in)), .Depth(CapDescDepth)) u_cap_desc (
+    .clk_i, .rst_ni,
+    .in_valid_i(desc_valid && desc_ready), .in_ready_o(cap_desc_in_ready), .in_data_i(cap_desc_in),
+    .out_valid_o(cap_desc_valid), .out_ready_i(cap_rx_last), .out_data_o(cap_desc),
+    .count_o(cap_desc_count));
+
+  // Transmit: the beats tx_check sends to a port (what it passed; CTRL.ENABLE
+  // applied), verdict accept. tx_check keeps frame order and finishes every
+  // frame with exactly one fate counter (TX_SENT or a TX_DROP_*), so a FIFO
+  // of the sending connections, written as frames enter tx_check and read
+  // as they finish, has the sent frame's connection at its head while the
+  // frame is on the wire. tx_check holds at most MaxFrames (32) frames.
+  localparam int unsigned CapTxDepth = 32;
+  typedef struct packed {
+    logic [norman_pkg::ConnIdW-1:0] conn;
+    logic owner_valid;
+  } cap_tx_t;
+  cap_tx_t cap_tx_in, cap_tx;
+  logic cap_tx_in_frame_q, cap_tx_push, cap_tx_done, cap_tx_valid, cap_tx_in_ready, cap_tx_beat;
+  logic [$clog2(CapTxDepth + 1)-1:0] cap_tx_count;
+  logic [NumPorts-1:0] cap_tx_fire;
+  logic [3:0] cap_tx_port;
+  assign cap_tx_push = frm_valid && frm_ready && !cap_tx_in_frame_q;
+  assign cap_tx_in.conn = frm_info.conn_id;
+  assign cap_tx_in.owner_valid = frm_info.owner_valid;
+  assign cap_tx_done = cnt_src[5][norman_regmap_pkg::CNT_TX_SENT]
+                       || cnt_src[5][norman_regmap_pkg::CNT_TX_DROP_SPOOF]
+                       || cnt_src[5][norman_regmap_pkg::CNT_TX_DROP_FILTER]
+                       || cnt_src[5][norman_regmap_pkg::CNT_TX_DROP_VLAN]
+                       || cnt_src[5][norman_regmap_pkg::CNT_TX_DROP_MARTIAN]
+                       || cnt_src[5][norman_regmap_pkg::CNT_TX_DROP_BROADCAST]
+                       || cnt_src[5][norman_regmap_pkg::CNT_TX_DROP_CLOSED];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) cap_tx_in_frame_q <= 1'b0;
+    else if (frm_valid && frm_ready) cap_tx_in_frame_q <= !frm_last;
+  end
+  sync_fifo #(.Width($bits(cap_tx_in)), .Depth(CapTxDepth)) u_cap_tx (
+    .clk_i, .rst_ni,
+    .in_valid_i(cap_tx_push), .in_ready_o(cap_tx_in_ready), .in_data_i(cap_tx_in),
+    .out_valid_o(cap_tx_valid), .out_ready_i(cap_tx_done), .out_data_o(cap_tx),
+    .count_o(cap_tx_count));
+  assign cap_tx_fire = eth_tx_tvalid_o & eth_tx_tready_i;
+  assign cap_tx_beat = cap_tx_fire != '0;
+  logic [norman_pkg::DataW-1:0] cap_tx_data;
+  logic cap_tx_last;
+  always_comb begin
+    cap_tx_port = '0;
+    cap_tx_data = eth_tx_tdata_o[0];
+    cap_tx_last = eth_tx_tlast_o[0];
+    for (int unsigned p = 0; p < NumPorts; p++) begin
+      if (cap_tx_fire[p]) begin
+        cap_tx_port = 4'(p);
+        cap_tx_data = eth_tx_tdata_o[p];
+        cap_tx_last = eth_tx_tlast_o[p];
+      end
+    end
+  end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (rst_ni) begin
+      assert (!cap_rx_beat || (cap_lk_valid && cap_desc_valid))
+        else $error("nic_core: RX capture tap lost its frame's lookup or descriptor");
+      assert (!cap_tx_beat || cap_tx_valid)
+        else $error("nic_core: TX capture tap lost its frame's connection");
+      assert (cap_lk_in_ready && cap_desc_in_ready && cap_tx_in_ready)
+        else $error("nic_core: capture tap FIFO full");
+    end
+  end
+`endif
+
+  logic cap_idle;
+  cap_core u_capture (
+    .clk_i, .rst_ni,
+    .tap_valid_i({cap_tx_beat, cap_rx_beat}),
+    .tap_data_i({cap_tx_data, rxd_data}),
+    .tap_last_i({cap_tx_last, rxd_last}),
+    .tap_cap_i({1'b1, cap_desc.cap}),
+    .tap_port_i({cap_tx_port, 4'(cap_lk.port)}),
+    .tap_len_i({tx_bytes, cap_desc.len}),
+    .tap_conn_i({16'(cap_tx.conn), 16'(cap_lk.conn)}),
+    .tap_owner_valid_i({cap_tx.owner_valid, cap_lk.owner_valid}),
+    .tap_verdict_i({2'(norman_regmap_pkg::CAPTURE_REC_KINDS_ACCEPT), cap_desc.verdict}),
+    .cycle_i(cycles),
+    .csr_wr_i(cap_csr_wr), .csr_rd_i(cap_csr_rd), .csr_addr_i(cap_csr_addr), .csr_wdata_i(cap_csr_wdata),
+    .csr_rdata_o(cap_csr_rdata),
+    .wr_valid_o(wr_valid[4]), .wr_ready_i(wr_ready[4]), .wr_addr_o(wr_addr[4]),
+    .wr_len_o(wr_len[4]), .wr_data_o(wr_data[4]), .wr_last_o(wr_last[4]),
+    .idle_o(cap_idle));
+
   // ---------------------------------------------------------------- DMA
-  dma_wr_arbiter #(.NumSrc(4), .LowPrio(4'b1000)) u_wr_arb (
+  dma_wr_arbiter #(.NumSrc(NumWrSrc), .LowPrio(5'b11000)) u_wr_arb (
     .clk_i, .rst_ni,
     .in_valid_i(wr_valid), .in_ready_o(wr_ready), .in_addr_i(wr_addr), .in_len_i(wr_len),
     .in_data_i(wr_data), .in_last_i(wr_last),
@@ -450,8 +600,10 @@ module nic_core
   // writes alike. Slot arguments are 16 bits wide; the tables may be smaller.
   logic unused;
   assign unused = ^{lk_listen, flt_epoch[FltOut], flt_latency[FltOut], flt_ex_refused[FltOut],
-                    flt_clr_slot};
+                    flt_clr_slot, cap_lk_count, cap_desc_count, cap_tx_count,
+                    cap_lk_in_ready, cap_desc_in_ready, cap_tx_in_ready, cap_lk_valid, cap_desc_valid,
+                    cap_tx_valid};
 
   assign idle_o = ingress_idle && classify_idle && rx_dma_idle && notify_idle && tx_engine_idle
-                  && tx_check_idle && !csr_busy && !wr_in_req_q && (&flt_idle) && log_idle;
+                  && tx_check_idle && !csr_busy && !wr_in_req_q && (&flt_idle) && log_idle && cap_idle;
 endmodule
