@@ -136,16 +136,29 @@ Grant CaptureService::open(std::uint64_t client, const ProcessInfo& who, const C
                                  " capture sessions (the per-user limit)");
   }
   advance();
-  unsigned s = 0;
-  while (s < slots_.size() && (slots_[s].active || ((sweeping() >> s) & 1U) != 0)) ++s;
+  // A slot whose capture bits are still being cleared serves a session
+  // without an owner filter at once (OWNER_REQ 0 never reads the bits); one
+  // with an owner filter waits for the sweep (EAGAIN below).
+  auto free_slot = [&](bool allow_sweeping) {
+    unsigned s = 0;
+    while (s < slots_.size() &&
+           (slots_[s].active || (!allow_sweeping && ((sweeping() >> s) & 1U) != 0)))
+      ++s;
+    return s;
+  };
+  unsigned s = free_slot(false);
+  if (s == slots_.size() && !a.owner.any()) s = free_slot(true);
   if (s == slots_.size()) {
     std::string holders;
     for (const auto& sl : slots_)
       if (sl.active) holders += (holders.empty() ? "" : ", ") + sl.who;
-    throw CtlError(
-        EBUSY, "all " + std::to_string(slots_.size()) + " capture sessions of the NIC are in use" +
-                   (holders.empty() ? std::string(" (being cleared)") : " (by " + holders + ")") +
-                   "; try again when one ends");
+    if (holders.empty() || free_slot(true) != slots_.size())
+      throw CtlError(EAGAIN,
+                     "the NIC is still clearing the owner bits of a capture session; try again "
+                     "in a moment");
+    throw CtlError(EBUSY, "all " + std::to_string(slots_.size()) +
+                              " capture sessions of the NIC are in use (by " + holders +
+                              "); try again when one ends");
   }
   if (a.owner.any() && (sweeping() != 0 || !pending_sets_.empty() || sweep_busy()))
     throw CtlError(EAGAIN,

@@ -376,6 +376,23 @@ TEST_F(CaptureServiceTest, OwnerFilterWaitsForASweepWithEagain) {
   EXPECT_EQ(err_of([&] { svc.open(2, kRoot, args()); }), 0);
 }
 
+// Every slot's bits being cleared (as right after normand starts, when it
+// sweeps all of them): a capture without an owner filter starts at once, one
+// with an owner filter is told to retry, none is told the NIC is full.
+TEST_F(CaptureServiceTest, SlotsBeingClearedServeCapturesWithoutOwnerFilters) {
+  auto a = args();
+  a.owner.uid = 1000;
+  std::vector<unsigned> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(svc.open(10 + i, kRoot, a).results.at("capture_id"));
+  hw.sweep_busy = true;
+  for (int i = 0; i < 4; ++i) svc.close(10 + i, ids[static_cast<std::size_t>(i)]);
+  std::string msg;
+  EXPECT_EQ(err_of([&] { svc.open(20, kRoot, a); }, &msg), EAGAIN);
+  EXPECT_NE(msg.find("still clearing"), std::string::npos) << msg;
+  EXPECT_EQ(err_of([&] { svc.open(21, kRoot, args()); }), 0);
+  EXPECT_EQ(svc.active(), 1u);
+}
+
 TEST_F(CaptureServiceTest, TheRingIsReadOnlyAndFixedInSize) {
   Grant g = svc.open(1, kRoot, args());
   const int fd = g.fds.front().second.get();
