@@ -830,6 +830,23 @@ class TxGuardTest : public TxHarness {
     query(c);
     return top_->query_prod_o;
   }
+  // CONN_SET's invalidating write (indices kept) and drain, as csr_regs
+  // issues them; returns the cycles until the engine let go of c (100,000:
+  // never). drain_valid_i stays high for the caller to observe the aftermath.
+  unsigned invalidate_and_drain(const Conn& c) {
+    top_->ctx_keep_idx_i = 1;
+    write_ctx(c, false);
+    top_->ctx_keep_idx_i = 0;
+    top_->drain_valid_i = 1;
+    top_->drain_conn_i = c.id;
+    top_->query_conn_i = c.id;
+    unsigned waited = 0;
+    for (; waited < 100000; waited++) {
+      tick();
+      if (waited > 4 && !top_->query_busy_o) break;
+    }
+    return waited;
+  }
 };
 
 // A producer index more than a ring ahead of cons, behind the accepted one,
@@ -1043,17 +1060,7 @@ TEST_F(TxGuardTest, ClearWithFramesInFlightDrains) {
   const std::size_t sent_before = frames_.size();
   EXPECT_TRUE(top_->query_busy_o || prod_of(c) != cons_of(c));
 
-  top_->ctx_keep_idx_i = 1;  // the invalidating write keeps the indices
-  write_ctx(c, false);
-  top_->ctx_keep_idx_i = 0;
-  top_->drain_valid_i = 1;
-  top_->drain_conn_i = c.id;
-  top_->query_conn_i = c.id;
-  unsigned waited = 0;
-  for (; waited < 100000; waited++) {
-    tick();
-    if (waited > 4 && !top_->query_busy_o) break;
-  }
+  const unsigned waited = invalidate_and_drain(c);
   EXPECT_LT(waited, 100000u) << "the engine never let go of the connection";
   const std::size_t wr_after = wr_log_.size();
   const std::size_t frames_after = frames_.size();
@@ -1223,17 +1230,7 @@ TEST_F(TxMultiBatchTest, ClearWithSeveralBatchesInFlightDrains) {
   EXPECT_GE(desc_reads, wr_log_.size() + 8) << "fewer than 8 batches in flight";
   EXPECT_TRUE(top_->query_busy_o || prod_of(c) != cons_of(c));
 
-  top_->ctx_keep_idx_i = 1;  // the invalidating write keeps the indices
-  write_ctx(c, false);
-  top_->ctx_keep_idx_i = 0;
-  top_->drain_valid_i = 1;
-  top_->drain_conn_i = c.id;
-  top_->query_conn_i = c.id;
-  unsigned waited = 0;
-  for (; waited < 100000; waited++) {
-    tick();
-    if (waited > 4 && !top_->query_busy_o) break;
-  }
+  const unsigned waited = invalidate_and_drain(c);
   ASSERT_LT(waited, 100000u) << "the engine never let go of the connection";
   const std::size_t wr_after = wr_log_.size(), frames_after = frames_.size();
   const std::size_t notes_after = notes_.size();
