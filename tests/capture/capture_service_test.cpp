@@ -2,6 +2,7 @@
 // the CAPTURE block records what the service writes, so the rules are
 // checked on their own (rights, program loading while disabled, session
 // and per-user limits, owner bits and sweeps, the read-only ring, release).
+#include "bpf_filter.hpp"
 #include "capture_service.hpp"
 
 #include <fcntl.h>
@@ -29,16 +30,10 @@ namespace {
 namespace rm = norman::regmap;
 using nlohmann::json;
 
+// As tcpdump compiles it (ndump's BpfFilter: pcap_compile, optimised, netmask
+// unknown); an expression that does not compile fails the test.
 std::vector<sock_filter> compile(const char* expr) {
-  pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
-  bpf_program fp{};
-  EXPECT_EQ(pcap_compile(p, &fp, expr, 1, PCAP_NETMASK_UNKNOWN), 0) << expr;
-  std::vector<sock_filter> out;
-  for (u_int i = 0; i < fp.bf_len; ++i)
-    out.push_back({fp.bf_insns[i].code, fp.bf_insns[i].jt, fp.bf_insns[i].jf, fp.bf_insns[i].k});
-  pcap_freecode(&fp);
-  pcap_close(p);
-  return out;
+  return norman::ndump::BpfFilter(expr, DLT_EN10MB, 262144).instructions();
 }
 
 struct Write {

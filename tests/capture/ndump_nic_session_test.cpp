@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bpf_filter.hpp"
 #include "ctl_socket.hpp"
 #include "nic_source.hpp"
 #include "norman/regmap.hpp"
@@ -27,16 +28,10 @@ using nlohmann::json;
 namespace ctl = norman::ctl;
 namespace rec = norman::regmap::capture_rec;
 
+// As tcpdump compiles it (ndump's BpfFilter: pcap_compile, optimised, netmask
+// unknown); an expression that does not compile fails the test.
 std::vector<sock_filter> compile(const char* expr) {
-  pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
-  bpf_program fp{};
-  EXPECT_EQ(pcap_compile(p, &fp, expr, 1, PCAP_NETMASK_UNKNOWN), 0) << expr;
-  std::vector<sock_filter> out;
-  for (u_int i = 0; i < fp.bf_len; ++i)
-    out.push_back({fp.bf_insns[i].code, fp.bf_insns[i].jt, fp.bf_insns[i].jf, fp.bf_insns[i].k});
-  pcap_freecode(&fp);
-  pcap_close(p);
-  return out;
+  return norman::ndump::BpfFilter(expr, DLT_EN10MB, 262144).instructions();
 }
 
 // Ethernet + IPv4 + 8 bytes of transport header, protocol `proto`.

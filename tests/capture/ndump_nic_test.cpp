@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf_filter.hpp"
 #include "nic_host_filter.hpp"
 #include "nic_ring.hpp"
 #include "nic_source.hpp"
@@ -20,17 +21,10 @@ namespace {
 using norman::ndump::CaptureRecord;
 using norman::ndump::HostFilter;
 
+// As tcpdump compiles it (ndump's BpfFilter: pcap_compile, optimised, netmask
+// unknown); an expression that does not compile fails the test.
 std::vector<sock_filter> compile(const char* expr) {
-  pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
-  bpf_program fp{};
-  EXPECT_EQ(pcap_compile(p, &fp, expr, 1, PCAP_NETMASK_UNKNOWN), 0) << expr;
-  std::vector<sock_filter> out;
-  for (u_int i = 0; i < fp.bf_len; ++i)
-    out.push_back(
-        sock_filter{fp.bf_insns[i].code, fp.bf_insns[i].jt, fp.bf_insns[i].jf, fp.bf_insns[i].k});
-  pcap_freecode(&fp);
-  pcap_close(p);
-  return out;
+  return norman::ndump::BpfFilter(expr, DLT_EN10MB, 262144).instructions();
 }
 
 // Ethernet + IPv4 (IHL words) + UDP to dport, padded to len bytes.

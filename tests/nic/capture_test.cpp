@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf_filter.hpp"
 #include "cbpf_nic.hpp"
 #include "flat.hpp"
 #include "nic_test_util.hpp"
@@ -27,17 +28,15 @@ namespace cap = norman::capture;
 using rm::Counter;
 using rm::Status;
 
+// As tcpdump compiles it (ndump's BpfFilter: pcap_compile, optimised, netmask
+// unknown); empty for an expression pcap_compile refuses (random ones can
+// reject every packet).
 std::vector<sock_filter> compile(const std::string& expr) {
-  pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
-  bpf_program fp{};
-  std::vector<sock_filter> out;
-  if (pcap_compile(p, &fp, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0) {
-    for (u_int i = 0; i < fp.bf_len; ++i)
-      out.push_back(sock_filter{fp.bf_insns[i].code, fp.bf_insns[i].jt, fp.bf_insns[i].jf, fp.bf_insns[i].k});
-    pcap_freecode(&fp);
+  try {
+    return norman::ndump::BpfFilter(expr, DLT_EN10MB, 262144).instructions();
+  } catch (const norman::ndump::FilterError&) {
+    return {};
   }
-  pcap_close(p);
-  return out;
 }
 
 struct Record {

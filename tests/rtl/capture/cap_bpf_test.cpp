@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf_filter.hpp"
 #include "Vcap_bpf.h"
 #include "cbpf_nic.hpp"
 #include "verilated.h"
@@ -32,18 +33,15 @@ using Frame = std::vector<std::uint8_t>;
 
 std::uint32_t R(std::mt19937& g) { return static_cast<std::uint32_t>(g()); }
 
+// As tcpdump compiles it (ndump's BpfFilter: pcap_compile, optimised, netmask
+// unknown); empty for an expression pcap_compile refuses (random ones can
+// reject every packet).
 std::vector<sock_filter> compile(const std::string& expr) {
-  pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
-  bpf_program fp{};
-  std::vector<sock_filter> out;
-  if (pcap_compile(p, &fp, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0) {
-    for (u_int i = 0; i < fp.bf_len; ++i)
-      out.push_back(
-          sock_filter{fp.bf_insns[i].code, fp.bf_insns[i].jt, fp.bf_insns[i].jf, fp.bf_insns[i].k});
-    pcap_freecode(&fp);
+  try {
+    return norman::ndump::BpfFilter(expr, DLT_EN10MB, 262144).instructions();
+  } catch (const norman::ndump::FilterError&) {
+    return {};
   }
-  pcap_close(p);
-  return out;
 }
 
 // Random frames biased towards what the expressions test: a few addresses,
