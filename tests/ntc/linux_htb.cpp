@@ -64,6 +64,11 @@ LinuxHtbNs::~LinuxHtbNs() {
 
 void LinuxHtbNs::tc(const std::string& args) { must("ip netns exec " + tx_ns_ + " tc " + args); }
 
+void LinuxHtbNs::classify(std::uint16_t dst_port, const std::string& classid) {
+  tc("filter add dev nic0 parent 1: protocol ip prio 1 u32 match ip dport " +
+     std::to_string(dst_port) + " 0xffff flowid " + classid);
+}
+
 std::map<std::string, std::uint64_t> LinuxHtbNs::class_bytes() {
   const auto r = sh("ip netns exec " + tx_ns_ + " tc -s class show dev nic0");
   if (r.first != 0) throw std::runtime_error("tc -s class show: " + r.second);

@@ -28,6 +28,9 @@ class LinuxHtbNs {
   // `tc ARGS` inside the sender's namespace; throws with tc's message.
   void tc(const std::string& args);
 
+  // A u32 filter on the root qdisc putting UDP to dst_port into classid.
+  void classify(std::uint16_t dst_port, const std::string& classid);
+
   // Bytes sent per class ("1:10" -> bytes), from `tc -s class show dev nic0`.
   std::map<std::string, std::uint64_t> class_bytes();
 

@@ -41,12 +41,8 @@ TEST_F(LinuxHtb, BorrowingSharesTheSpareByQuantum) {
   ns_->tc("class add dev nic0 parent 1: classid 1:1 htb rate 30mbit ceil 30mbit");
   ns_->tc("class add dev nic0 parent 1:1 classid 1:10 htb rate 10mbit ceil 30mbit quantum 1500");
   ns_->tc("class add dev nic0 parent 1:1 classid 1:20 htb rate 5mbit ceil 30mbit quantum 1500");
-  ns_->tc(
-      "filter add dev nic0 parent 1: protocol ip prio 1 u32 match ip dport 5001 0xffff flowid "
-      "1:10");
-  ns_->tc(
-      "filter add dev nic0 parent 1: protocol ip prio 1 u32 match ip dport 5002 0xffff flowid "
-      "1:20");
+  ns_->classify(5001, "1:10");
+  ns_->classify(5002, "1:20");
   const auto bytes = ns_->offer({5001, 5002}, 1000, std::chrono::milliseconds(2000));
   expect_rate(bytes, "1:10", 17.5e6, 2.0);
   expect_rate(bytes, "1:20", 12.5e6, 2.0);
@@ -65,12 +61,8 @@ TEST_F(LinuxHtb, CeilingStopsBorrowing) {
       "class add dev nic0 parent 1:1 classid 1:10 htb rate 2mbit ceil 4mbit burst 15k cburst 15k");
   ns_->tc(
       "class add dev nic0 parent 1:1 classid 1:20 htb rate 2mbit ceil 20mbit burst 15k cburst 15k");
-  ns_->tc(
-      "filter add dev nic0 parent 1: protocol ip prio 1 u32 match ip dport 5001 0xffff flowid "
-      "1:10");
-  ns_->tc(
-      "filter add dev nic0 parent 1: protocol ip prio 1 u32 match ip dport 5002 0xffff flowid "
-      "1:20");
+  ns_->classify(5001, "1:10");
+  ns_->classify(5002, "1:20");
   const auto bytes = ns_->offer({5001, 5002}, 1000, std::chrono::milliseconds(2000));
   expect_rate(bytes, "1:10", 4e6, 2.0);
   expect_rate(bytes, "1:20", 16e6, 2.0);

@@ -101,8 +101,7 @@ class ModelVsLinux : public ::testing::Test {
     for (const auto& c : commands) ns.tc(c);
     std::vector<std::uint16_t> ports;
     for (const auto& l : leaves) {
-      ns.tc("filter add dev nic0 parent 1: protocol ip prio 1 u32 match ip dport " +
-            std::to_string(l.port) + " 0xffff flowid " + l.classid);
+      ns.classify(l.port, l.classid);
       ports.push_back(l.port);
     }
     constexpr double kLinuxSeconds = 2.0;

@@ -11,7 +11,6 @@
 // kernel reference count, and missing-parent classes, which Linux makes
 // root classes and ntc refuses (docs/qos.md).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,20 +22,13 @@
 #include <sstream>
 
 #include "format_show.hpp"
+#include "linux_htb.hpp"
 #include "parse_command.hpp"
 
 namespace norman::ntc {
 namespace {
 
-std::pair<int, std::string> sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr) out += buf.data();
-  const int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using testing::sh;
 
 std::vector<std::string> words(const std::string& line) {
   std::istringstream in(line);
