@@ -12,6 +12,7 @@ PACKAGES=(
   libpcap-dev libbpf-dev
   libcli11-dev nlohmann-json3-dev libmnl-dev
   iproute2 iptables tcpdump socat iputils-ping procps
+  ipset conntrack
   clang libclang-rt-14-dev
 )
 
