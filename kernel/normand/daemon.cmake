@@ -21,11 +21,12 @@ add_library(normand_daemon STATIC
   ${_nd}/capture_args.cpp
   ${_nd}/capture_hw.cpp
   ${_nd}/capture_service.cpp
+  ${_nd}/sets_service.cpp
   ${_nd}/session.cpp
   ${_nd}/server.cpp)
 target_include_directories(normand_daemon PUBLIC ${_nd})
 target_link_libraries(normand_daemon
-  PUBLIC normand_core_net normand_proto norman_nsim_backend norman_pci_backend norman_filter norman_capture nlohmann_json::nlohmann_json Boost::headers
+  PUBLIC normand_core_net normand_proto norman_nsim_backend norman_pci_backend norman_filter norman_capture norman_sets nlohmann_json::nlohmann_json Boost::headers
   # nfw_syntax: the boot-time rules file is an nfw-save file.
   PRIVATE nfw_syntax norman_warnings)
 

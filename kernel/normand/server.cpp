@@ -200,6 +200,7 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
     log::warn(std::string("the NIC's filter overlay is unusable, nfw is unavailable: ") + e.what());
   }
   load_policy();
+  sets_ = std::make_unique<SetsService>();
   // ndump's capture service. A NIC without the capture overlay (its block
   // chain lists no CAPTURE block) still serves everything else; cap_open
   // then answers that the overlay is missing.
@@ -245,6 +246,7 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
             session_charges_.erase(id);
           },
       .quota = quota_.get(),
+      .sets = sets_.get(),
   });
   spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   open_socket();

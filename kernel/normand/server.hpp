@@ -125,6 +125,7 @@ class Server {
   std::unique_ptr<LinkWatch> link_watch_;
   std::unique_ptr<FilterHw> filter_hw_;
   std::unique_ptr<FilterService> filter_;
+  std::unique_ptr<SetsService> sets_;
   std::unique_ptr<FilterLog> filter_log_;
   std::unique_ptr<PolicyStore> policy_;
   std::unique_ptr<NicCaptureHw> capture_hw_;

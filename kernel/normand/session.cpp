@@ -165,6 +165,11 @@ void Session::dispatch(std::uint64_t seq, const std::string& op, const json& req
     send_ok(seq, do_filter(op, req, fds));
     return;
   }
+  // So are the sets (nipset): no hello.
+  if (op == ctl::op::kSets) {
+    send_ok(seq, do_sets(req, fds));
+    return;
+  }
   // Capture is the administrator's too (root or CAP_NET_RAW): no hello.
   if (op == ctl::op::kCapOpen || op == ctl::op::kCapStats || op == ctl::op::kCapCons ||
       op == ctl::op::kCapOwner || op == ctl::op::kCapClose) {
@@ -542,6 +547,45 @@ Grant Session::do_filter(const std::string& op, const json& req, std::vector<nsi
   } catch (const filter::CompileError& e) {
     throw CtlError(EINVAL, e.what());
   }
+  return g;
+}
+
+Grant Session::do_sets(const json& req, std::vector<nsim::UniqueFd>& fds) {
+  const ProcessInfo& p = who_.proc;
+  // The sets decide what the filter table's set matches match: the
+  // filter's rights (the kernel's view of the peer, at auth).
+  if (!p.is_root() && !p.has_cap(kCapNetAdmin)) {
+    throw CtlError(EPERM,
+                   "Permission denied (you must be root or have CAP_NET_ADMIN in the initial user "
+                   "namespace)");
+  }
+  if (ctx_.sets == nullptr) throw CtlError(EOPNOTSUPP, "normand keeps no sets");
+  std::vector<std::string> args;
+  std::string input;
+  try {
+    args = req.at("args").get<std::vector<std::string>>();
+    if (!fds.empty()) input = ctl::json_from_fd(fds.front().get()).get<std::string>();
+  } catch (const std::system_error& e) {
+    throw CtlError(e.code().value(), std::string("bad input: ") + e.what());
+  } catch (const std::exception& e) {
+    throw CtlError(EINVAL, std::string("bad sets request: ") + e.what());
+  }
+  sets::Outcome o;
+  try {
+    const auto gen = ctx_.sets->store().generation();
+    o = ctx_.sets->run(args, input);
+    if (ctx_.sets->store().generation() != gen) {
+      log::info("nipset: " + p.describe() + " changed the sets (" +
+                std::to_string(ctx_.sets->store().entries()) + " entries)");
+    }
+  } catch (const std::invalid_argument& e) {
+    throw CtlError(EINVAL, e.what());
+  }
+  Grant g;
+  g.results = {{"status", o.status}};
+  g.fds.emplace_back("result", ctl::json_to_memfd(json{{"status", o.status}, {"out", o.out},
+                                                       {"err", o.err}},
+                                                  "nipset-result"));
   return g;
 }
 

@@ -27,6 +27,7 @@
 #include "owner_registry.hpp"
 #include "quota.hpp"
 #include "seq_packet.hpp"
+#include "sets_service.hpp"
 
 namespace norman::normand {
 
@@ -49,6 +50,8 @@ struct DaemonContext {
   std::function<void(std::uint64_t id)> on_closed;
   // Quota accounting (usage and limits in status); null in tests without it.
   const quota::Ledger* quota = nullptr;
+  // nipset's sets; null in tests without them.
+  SetsService* sets = nullptr;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -92,6 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Grant do_filter(const std::string& op, const nlohmann::json& req,
                   std::vector<nsim::UniqueFd>& fds);
   Grant do_capture(const std::string& op, const nlohmann::json& req);
+  Grant do_sets(const nlohmann::json& req, std::vector<nsim::UniqueFd>& fds);
 
   DaemonContext& ctx_;
   SeqPacketProtocol::socket sock_;

@@ -89,6 +89,14 @@
 //              ends the session (so does closing the control connection)
 //              Every cap_* op works without hello; every capture_id must be the
 //              caller's own (ENOENT otherwise).
+//   sets       {args: ["add", "blocklist", "192.0.2.7"], ...}; fds: ["input"]
+//              (restore only: the text to restore, as a JSON string in a memfd)
+//                                              -> {status}; fds: ["result"] (a
+//              sealed memfd: {status, out, err}, what ipset would exit with and
+//              print): one ipset command line (nipset's) run against the sets
+//              normand keeps (docs/sets.md), all or nothing. Needs root or
+//              CAP_NET_ADMIN (EPERM); works without hello. -file is refused
+//              (nipset reads and writes files itself).
 //   status     {}                              -> {clients, connections:[...],
 //              nqs, dma_bytes, fallback: {...}, nic_counters: {...},
 //              rx_balanced} (root sees every owner; others see only their own
@@ -128,6 +136,7 @@ inline constexpr std::string_view kCapStats = "cap_stats";
 inline constexpr std::string_view kCapCons = "cap_cons";
 inline constexpr std::string_view kCapOwner = "cap_owner";
 inline constexpr std::string_view kCapClose = "cap_close";
+inline constexpr std::string_view kSets = "sets";
 }  // namespace op
 
 // Largest JSON payload passed in a memfd (a 16,384-rule table is ~5 MiB).
