@@ -583,9 +583,9 @@ Grant Session::do_sets(const json& req, std::vector<nsim::UniqueFd>& fds) {
   }
   Grant g;
   g.results = {{"status", o.status}};
-  g.fds.emplace_back("result", ctl::json_to_memfd(json{{"status", o.status}, {"out", o.out},
-                                                       {"err", o.err}},
-                                                  "nipset-result"));
+  g.fds.emplace_back("result",
+                     ctl::json_to_memfd(json{{"status", o.status}, {"out", o.out}, {"err", o.err}},
+                                        "nipset-result"));
   return g;
 }
 

@@ -17,35 +17,49 @@ struct CommandName {
   Command command;
 };
 constexpr CommandName kCommands[] = {
-    {"create", Command::kCreate}, {"n", Command::kCreate},       {"-N", Command::kCreate},
-    {"add", Command::kAdd},       {"-A", Command::kAdd},         {"del", Command::kDel},
-    {"-D", Command::kDel},        {"test", Command::kTest},      {"-T", Command::kTest},
-    {"destroy", Command::kDestroy}, {"x", Command::kDestroy},    {"-X", Command::kDestroy},
-    {"flush", Command::kFlush},   {"-F", Command::kFlush},       {"list", Command::kList},
-    {"-L", Command::kList},       {"save", Command::kSave},      {"-S", Command::kSave},
-    {"restore", Command::kRestore}, {"-R", Command::kRestore},   {"rename", Command::kRename},
-    {"e", Command::kRename},      {"-E", Command::kRename},      {"swap", Command::kSwap},
-    {"w", Command::kSwap},        {"-W", Command::kSwap},        {"help", Command::kHelp},
-    {"-H", Command::kHelp},       {"-h", Command::kHelp},        {"--help", Command::kHelp},
-    {"version", Command::kVersion}, {"-V", Command::kVersion},   {"-v", Command::kVersion},
+    {"create", Command::kCreate},   {"n", Command::kCreate},   {"-N", Command::kCreate},
+    {"add", Command::kAdd},         {"-A", Command::kAdd},     {"del", Command::kDel},
+    {"-D", Command::kDel},          {"test", Command::kTest},  {"-T", Command::kTest},
+    {"destroy", Command::kDestroy}, {"x", Command::kDestroy},  {"-X", Command::kDestroy},
+    {"flush", Command::kFlush},     {"-F", Command::kFlush},   {"list", Command::kList},
+    {"-L", Command::kList},         {"save", Command::kSave},  {"-S", Command::kSave},
+    {"restore", Command::kRestore}, {"-R", Command::kRestore}, {"rename", Command::kRename},
+    {"e", Command::kRename},        {"-E", Command::kRename},  {"swap", Command::kSwap},
+    {"w", Command::kSwap},          {"-W", Command::kSwap},    {"help", Command::kHelp},
+    {"-H", Command::kHelp},         {"-h", Command::kHelp},    {"--help", Command::kHelp},
+    {"version", Command::kVersion}, {"-V", Command::kVersion}, {"-v", Command::kVersion},
 };
 
 const char* command_word(Command c) {
   switch (c) {
-    case Command::kCreate: return "create";
-    case Command::kAdd: return "add";
-    case Command::kDel: return "del";
-    case Command::kTest: return "test";
-    case Command::kDestroy: return "destroy";
-    case Command::kFlush: return "flush";
-    case Command::kList: return "list";
-    case Command::kSave: return "save";
-    case Command::kRestore: return "restore";
-    case Command::kRename: return "rename";
-    case Command::kSwap: return "swap";
-    case Command::kHelp: return "help";
-    case Command::kVersion: return "version";
-    case Command::kNone: break;
+    case Command::kCreate:
+      return "create";
+    case Command::kAdd:
+      return "add";
+    case Command::kDel:
+      return "del";
+    case Command::kTest:
+      return "test";
+    case Command::kDestroy:
+      return "destroy";
+    case Command::kFlush:
+      return "flush";
+    case Command::kList:
+      return "list";
+    case Command::kSave:
+      return "save";
+    case Command::kRestore:
+      return "restore";
+    case Command::kRename:
+      return "rename";
+    case Command::kSwap:
+      return "swap";
+    case Command::kHelp:
+      return "help";
+    case Command::kVersion:
+      return "version";
+    case Command::kNone:
+      break;
   }
   return "";
 }
@@ -144,13 +158,13 @@ Header parse_create(const std::vector<std::string>& args) {
   std::vector<std::string> seen;
   for (std::size_t i = 2; i < args.size(); ++i) {
     const std::string& o = args[i];
-    const bool hash_opt = o == "family" || o == "hashsize" || o == "maxelem" ||
-                          o == "bucketsize" || o == "initval";
+    const bool hash_opt =
+        o == "family" || o == "hashsize" || o == "maxelem" || o == "bucketsize" || o == "initval";
     const bool bitmap_opt = o == "range";
     const bool unsupported = o == "timeout" || o == "counters" || o == "comment" ||
                              o == "skbinfo" || o == "forceadd" || o == "netmask" ||
-                             o == "bitmask" || o == "markmask" || o == "probes" ||
-                             o == "resize" || o == "size";
+                             o == "bitmask" || o == "markmask" || o == "probes" || o == "resize" ||
+                             o == "size";
     if (unsupported) {
       throw syntax_error("create option `" + o +
                          "' is not supported by nipset (hash types: family inet, hashsize, "
@@ -202,11 +216,13 @@ Header parse_create(const std::vector<std::string>& args) {
 void check_adt_options(const std::vector<std::string>& args) {
   if (args.size() <= 2) return;
   const std::string& o = args[2];
-  if (o == "timeout") throw Error("Timeout cannot be used: set was created without timeout support");
+  if (o == "timeout")
+    throw Error("Timeout cannot be used: set was created without timeout support");
   if (o == "packets" || o == "bytes") {
     throw Error("Packet/byte counters cannot be used: set was created without counter support");
   }
-  if (o == "comment") throw Error("Comment cannot be used: set was created without comment support");
+  if (o == "comment")
+    throw Error("Comment cannot be used: set was created without comment support");
   if (o == "skbmark" || o == "skbprio" || o == "skbqueue") {
     throw Error("Skbinfo mapping cannot be used:  set was created without skbinfo support");
   }

@@ -14,8 +14,20 @@
 namespace norman::sets {
 
 enum class Command {
-  kNone, kCreate, kAdd, kDel, kTest, kDestroy, kFlush, kList, kSave, kRestore, kRename, kSwap,
-  kHelp, kVersion
+  kNone,
+  kCreate,
+  kAdd,
+  kDel,
+  kTest,
+  kDestroy,
+  kFlush,
+  kList,
+  kSave,
+  kRestore,
+  kRename,
+  kSwap,
+  kHelp,
+  kVersion
 };
 
 enum class OutputMode { kDefault, kPlain, kSave };

@@ -348,7 +348,8 @@ Element parse_element(const Header& h, std::string_view text) {
       std::string_view port = text;
       if (const auto colon = port.find(':'); colon != std::string_view::npos) {
         const auto proto = parse_proto(port.substr(0, colon));
-        if (proto != kTcp && proto != kUdp) throw syntax_error("invalid protocol " + std::string(port.substr(0, colon)));
+        if (proto != kTcp && proto != kUdp)
+          throw syntax_error("invalid protocol " + std::string(port.substr(0, colon)));
         port = port.substr(colon + 1);
       }
       const auto [lo, hi] = parse_port_range(port, kTcp);

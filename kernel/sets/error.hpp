@@ -11,7 +11,8 @@ namespace norman::sets {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& what, int status = 1) : std::runtime_error(what), status_(status) {}
+  explicit Error(const std::string& what, int status = 1)
+      : std::runtime_error(what), status_(status) {}
   [[nodiscard]] int status() const { return status_; }
   [[nodiscard]] bool usage() const { return status_ == 2; }
 

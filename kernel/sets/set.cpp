@@ -98,9 +98,11 @@ std::string format_key(const Header& h, Key k) {
     case Type::kHashIpPort: {
       const auto proto = static_cast<std::uint8_t>((k >> 16) & 0xff);
       const auto port = static_cast<std::uint16_t>(k & 0xffff);
-      std::string out = ip_text(static_cast<std::uint32_t>(k >> 24)) + "," + proto_name(proto) + ":";
-      if (proto == 1) return out + icmp_name(static_cast<std::uint8_t>(port >> 8),
-                                             static_cast<std::uint8_t>(port & 0xff));
+      std::string out =
+          ip_text(static_cast<std::uint32_t>(k >> 24)) + "," + proto_name(proto) + ":";
+      if (proto == 1)
+        return out + icmp_name(static_cast<std::uint8_t>(port >> 8),
+                               static_cast<std::uint8_t>(port & 0xff));
       return out + std::to_string(port);
     }
     case Type::kBitmapPort:

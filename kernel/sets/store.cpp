@@ -80,7 +80,8 @@ void Store::create(const std::string& name, const Header& h, bool exist) {
   s.name = name;
   s.header = h;
   *free = std::move(s);
-  journal_.push_back({Undo::Kind::kCreated, static_cast<std::uint32_t>(free - slots_.begin()), 0, 0});
+  journal_.push_back(
+      {Undo::Kind::kCreated, static_cast<std::uint32_t>(free - slots_.begin()), 0, 0});
 }
 
 void Store::add(std::string_view name, std::string_view text, bool exist) {
@@ -89,9 +90,8 @@ void Store::add(std::string_view name, std::string_view text, bool exist) {
   Set& s = *slots_[*slot];
   const Element e = parse_element(s.header, text);
   if (e.count() > limits_.max_range) {
-    throw Error("The element stands for " + std::to_string(e.count()) +
-                " entries: at most " + std::to_string(limits_.max_range) +
-                " may be added in one command");
+    throw Error("The element stands for " + std::to_string(e.count()) + " entries: at most " +
+                std::to_string(limits_.max_range) + " may be added in one command");
   }
   e.for_each([&](Key k) {
     if (s.members.contains(k)) {
@@ -115,9 +115,8 @@ void Store::del(std::string_view name, std::string_view text, bool exist) {
   Set& s = *slots_[*slot];
   const Element e = parse_element(s.header, text);
   if (e.count() > limits_.max_range) {
-    throw Error("The element stands for " + std::to_string(e.count()) +
-                " entries: at most " + std::to_string(limits_.max_range) +
-                " may be deleted in one command");
+    throw Error("The element stands for " + std::to_string(e.count()) + " entries: at most " +
+                std::to_string(limits_.max_range) + " may be deleted in one command");
   }
   e.for_each([&](Key k) {
     if (!s.members.contains(k)) {
@@ -190,7 +189,8 @@ void Store::rename(std::string_view from, const std::string& to) {
   const auto slot = slot_of(from);
   if (!slot) throw kNoSet;
   check_name(to);
-  if (find(to) != nullptr) throw Error("Set cannot be renamed: a set with the new name already exists");
+  if (find(to) != nullptr)
+    throw Error("Set cannot be renamed: a set with the new name already exists");
   Set& s = *slots_[*slot];
   if (s.references != 0) throw Error("Set cannot be renamed: it is in use by another system");
   Set old;

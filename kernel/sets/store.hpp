@@ -17,9 +17,9 @@
 namespace norman::sets {
 
 struct Limits {
-  std::size_t max_sets = 256;                        // ipset's default max_sets
+  std::size_t max_sets = 256;                          // ipset's default max_sets
   std::uint64_t max_entries = std::uint64_t{2} << 20;  // all sets together
-  std::uint64_t max_range = std::uint64_t{1} << 20;  // keys one element may stand for
+  std::uint64_t max_range = std::uint64_t{1} << 20;    // keys one element may stand for
 };
 
 inline constexpr std::size_t kMaxNameLen = 31;
@@ -56,7 +56,15 @@ class Store {
 
  private:
   struct Undo {
-    enum class Kind : std::uint8_t { kAdded, kDeleted, kCreated, kDestroyed, kFlushed, kRenamed, kSwapped };
+    enum class Kind : std::uint8_t {
+      kAdded,
+      kDeleted,
+      kCreated,
+      kDestroyed,
+      kFlushed,
+      kRenamed,
+      kSwapped
+    };
     Kind kind;
     std::uint32_t slot;
     std::uint32_t slot2;

@@ -133,7 +133,8 @@ class IpsetDiff : public ::testing::Test {
     for (const auto& s : steps) {
       const Outcome r = real(s);
       const Outcome o = ours(s);
-      EXPECT_EQ(o.status, r.status) << "ipset " << s.cmd << "\n" << s.input << "ipset said: " << r.err;
+      EXPECT_EQ(o.status, r.status) << "ipset " << s.cmd << "\n"
+                                    << s.input << "ipset said: " << r.err;
       EXPECT_EQ(normalise(o.out), normalise(r.out)) << "ipset " << s.cmd << "\n" << s.input;
       EXPECT_EQ(o.err, r.err) << "ipset " << s.cmd << "\n" << s.input;
     }

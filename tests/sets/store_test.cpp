@@ -38,7 +38,8 @@ TEST(Store, FailedRestoreChangesNothing) {
                         "flush a\nadd a 2.2.2.2\ndestroy b\ncreate c hash:ip\nadd c 10.0.0.1\n"
                         "rename a z\nswap z c\nadd z 10.0.0.1\n");
   EXPECT_EQ(o.status, 1);
-  EXPECT_EQ(o.err, "nipset: Error in line 8: Element cannot be added to the set: it's already added\n");
+  EXPECT_EQ(o.err,
+            "nipset: Error in line 8: Element cannot be added to the set: it's already added\n");
   EXPECT_EQ(cmd(s, "save").out, before);
   EXPECT_EQ(s.entries(), 1u);
 }
@@ -125,7 +126,8 @@ TEST(Store, MillionEntryBlocklistRestores) {
   Store s;
   std::string input = "create block hash:ip hashsize 1048576 maxelem 1048576\n";
   input.reserve(input.size() + 1'048'576 * 26);
-  for (std::uint32_t i = 0; i < 1'048'576; ++i) input += "add block " + ip(0x0b000000 + i * 7) + "\n";
+  for (std::uint32_t i = 0; i < 1'048'576; ++i)
+    input += "add block " + ip(0x0b000000 + i * 7) + "\n";
   const auto t0 = std::chrono::steady_clock::now();
   const Outcome o = cmd(s, "restore", input);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -110,12 +110,13 @@ int main(int argc, char** argv) {
     result = norman::ctl::json_from_fd(reply.fds.front().get());
   } catch (const std::system_error& e) {
     // No normand, or normand refused (no privilege): ipset exits 1 when
-    // the kernel refuses or cannot be reached.
-    std::string what = e.what();
-    if (const auto p = what.find("nipset: "); p == 0) what = what.substr(8);
-    return fail(e.code().value() == EPERM || e.code().value() == EACCES
-                    ? "Kernel error received: " + what
-                    : "Cannot talk to normand: " + what);
+    // the kernel refuses or cannot be reached, with the kernel's words.
+    const int err = e.code().value();
+    if (err == EPERM || err == EACCES) {
+      return fail("Kernel error received: Operation not permitted (you must be root or have "
+                  "CAP_NET_ADMIN in the initial user namespace)");
+    }
+    return fail("Cannot talk to normand: " + std::string(e.what()));
   } catch (const std::exception& e) {
     return fail(std::string("bad answer from normand: ") + e.what());
   }
