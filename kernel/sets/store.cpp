@@ -18,6 +18,18 @@ void check_name(std::string_view name) {
     throw syntax_error("setname '" + std::string(name) + "' is longer than " +
                        std::to_string(kMaxNameLen) + " characters");
   }
+  // `save` writes the name unquoted on a line of words: a blank, a control
+  // character or a byte outside ASCII would not read back (ipset takes
+  // them and then cannot restore its own save).
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) {
+      throw syntax_error("setname holds a blank, control or non-ASCII byte (\\x" +
+                         std::string(1, "0123456789abcdef"[u >> 4]) +
+                         std::string(1, "0123456789abcdef"[u & 15]) +
+                         "), which save could not write back");
+    }
+  }
 }
 
 }  // namespace

@@ -104,6 +104,22 @@ TEST(Store, ReferencedSetIsKept) {
   EXPECT_EQ(cmd(s, "destroy").status, 0);
 }
 
+TEST(Store, NamesThatSaveCannotWriteBackAreRefused) {
+  Store s;
+  for (const std::string& bad :
+       std::vector<std::string>{"a b", "a\nb", "a\tb", "caf\xc3\xa9", std::string("a\0b", 3)}) {
+    const Outcome o = run(s, {"create", bad, "hash:ip"}, {}, "nipset");
+    EXPECT_EQ(o.status, 1) << bad;
+    EXPECT_NE(o.err.find("which save could not write back"), std::string::npos) << o.err;
+  }
+  cmd(s, "create a hash:ip");
+  EXPECT_EQ(run(s, {"rename", "a", "x\ny"}, {}, "nipset").status, 1);
+  EXPECT_EQ(cmd(s, "list -n").out, "a\n");
+  // Restore splits lines at blanks, so a name there is always one word;
+  // a carriage return is not a blank.
+  EXPECT_EQ(cmd(s, "restore", "create b\r hash:ip\n").status, 1);
+}
+
 TEST(Store, Membership) {
   Store s;
   cmd(s, "create n hash:net");
