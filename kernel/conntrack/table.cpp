@@ -47,13 +47,13 @@ Verdict tcp_packet(Entry& e, Dir dir, const Packet& p, std::uint64_t now, const 
   if (next == ts(TcpState::kSynSent) && old >= TcpState::kTimeWait) {
     // A SYN on a closed or aborted connection: start over.
     if ((e.flags & (kCloseInit | (kCloseInit << 1))) != 0 ||
-        (e.last_dir == dir && e.last_index == kRst)) {
+        (e.last_dir == dir && e.last_index == kIdxRst)) {
       return Verdict::kReopen;
     }
     next = kIgnoreNext;
   }
   if (next == kIgnoreNext) {
-    if (index == kSynAck && e.last_index == kSyn && e.last_dir != dir && p.ack == e.last_end) {
+    if (index == kIdxSynAck && e.last_index == kIdxSyn && e.last_dir != dir && p.ack == e.last_end) {
       // The SYN/ACK answers a SYN we ignored: both ends are in sync, we were not.
       old = TcpState::kSynSent;
       next = ts(TcpState::kSynRecv);
@@ -62,7 +62,7 @@ Verdict tcp_packet(Entry& e, Dir dir, const Packet& p, std::uint64_t now, const 
       e.last_index = index;
       e.last_dir = dir;
       e.last_end = p.tcp_end;
-      if (index == kSyn && dir == Dir::kOriginal) {
+      if (index == kIdxSyn && dir == Dir::kOriginal) {
         e.flags &= static_cast<std::uint8_t>(~kChallengeAck);
         if (old == TcpState::kLastAck) e.flags |= kChallengeAck;
       }
@@ -70,14 +70,14 @@ Verdict tcp_packet(Entry& e, Dir dir, const Packet& p, std::uint64_t now, const 
     }
   }
   if (next == kInvalidNext) return Verdict::kInvalid;
-  if (next == ts(TcpState::kTimeWait) && old == TcpState::kLastAck && index == kAck &&
-      e.last_dir != dir && e.last_index == kSyn && (e.flags & kChallengeAck) != 0) {
+  if (next == ts(TcpState::kTimeWait) && old == TcpState::kLastAck && index == kIdxAck &&
+      e.last_dir != dir && e.last_index == kIdxSyn && (e.flags & kChallengeAck) != 0) {
     // RFC 5961 challenge ACK to a SYN, not the ACK of the last FIN.
     e.flags &= static_cast<std::uint8_t>(~kChallengeAck);
     return Verdict::kQuiet;
   }
   if (next == ts(TcpState::kSynSent2)) e.flags |= kSimultaneousOpen;
-  if (next == ts(TcpState::kSynRecv) && dir == Dir::kReply && index == kAck &&
+  if (next == ts(TcpState::kSynRecv) && dir == Dir::kReply && index == kIdxAck &&
       (e.flags & kSimultaneousOpen) != 0) {
     next = ts(TcpState::kEstablished);
   }
@@ -88,15 +88,15 @@ Verdict tcp_packet(Entry& e, Dir dir, const Packet& p, std::uint64_t now, const 
   e.tcp_state = to;
   if (old != to && to == TcpState::kFinWait) e.flags |= static_cast<std::uint8_t>(kCloseInit << static_cast<unsigned>(dir));
 
-  std::uint64_t timeout = index == kRst ? cfg.timeouts.tcp[ts(TcpState::kClose)] : cfg.timeouts.tcp[next];
+  std::uint64_t timeout = index == kIdxRst ? cfg.timeouts.tcp[ts(TcpState::kClose)] : cfg.timeouts.tcp[next];
   if ((e.status & kSeenReply) == 0) {
     // Only a RST in reply: there never was a connection.
-    if (index == kRst) {
+    if (index == kIdxRst) {
       refresh(e, dir, p, now, timeout);
       return Verdict::kKill;
     }
     // A retransmitted SYN does not extend the entry's life.
-    if (index == kSyn && old == TcpState::kSynSent) return Verdict::kQuiet;
+    if (index == kIdxSyn && old == TcpState::kSynSent) return Verdict::kQuiet;
     if (to == TcpState::kEstablished) timeout = std::min<std::uint64_t>(timeout, cfg.timeouts.tcp_unacknowledged);
   } else if ((e.status & kAssured) == 0 &&
              (old == TcpState::kSynRecv || old == TcpState::kEstablished) &&

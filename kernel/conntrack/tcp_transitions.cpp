@@ -40,11 +40,11 @@ constexpr std::uint8_t kFinBit = 0x01, kSynBit = 0x02, kRstBit = 0x04, kAckBit =
 }  // namespace
 
 std::uint8_t tcp_index(std::uint8_t flags) {
-  if (flags & kRstBit) return kRst;
-  if (flags & kSynBit) return (flags & kAckBit) ? kSynAck : kSyn;
-  if (flags & kFinBit) return kFin;
-  if (flags & kAckBit) return kAck;
-  return kNoFlags;
+  if (flags & kRstBit) return kIdxRst;
+  if (flags & kSynBit) return (flags & kAckBit) ? kIdxSynAck : kIdxSyn;
+  if (flags & kFinBit) return kIdxFin;
+  if (flags & kAckBit) return kIdxAck;
+  return kIdxNone;
 }
 
 std::uint8_t tcp_next(Dir dir, std::uint8_t index, TcpState from) {

@@ -11,7 +11,7 @@
 namespace norman::conntrack {
 
 // get_conntrack_index(): the flag class of a TCP header, in this priority.
-enum TcpIndex : std::uint8_t { kSyn = 0, kSynAck, kFin, kAck, kRst, kNoFlags };
+enum TcpIndex : std::uint8_t { kIdxSyn = 0, kIdxSynAck, kIdxFin, kIdxAck, kIdxRst, kIdxNone };
 
 inline constexpr std::uint8_t kInvalidNext = 10;
 inline constexpr std::uint8_t kIgnoreNext = 11;
