@@ -1,0 +1,355 @@
+// The conntrack model and the reference evaluator against Linux: a judging
+// namespace (A, 10.99.0.1) with a stateful ruleset and a peer namespace (B)
+// joined by a veth pair. Packets from B are sent as Ethernet frames into the
+// pair (A's PREROUTING conntrack, then INPUT); packets from A are sent on a
+// raw socket inside A (LOCAL_OUT conntrack, then OUTPUT). A's own stack
+// never answers: its packets (RSTs, echo replies, port unreachables) carry
+// no user socket and A's raw table drops them before conntrack sees them.
+// The model gets the same packets in the same order; then Linux's per-rule
+// counters (iptables-save -c) and its conntrack -L entries (state, flags,
+// counters; timeouts within a second) must equal the model's.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "conntrack.hpp"
+#include "evaluate.hpp"
+#include "linux_filter_ns.hpp"
+#include "packets.hpp"
+#include "syntax.hpp"
+
+namespace norman::conntrack {
+namespace {
+
+using namespace test;
+using filter::difftest::sh;
+using filter::difftest::sh_in;
+using namespace std::chrono_literals;
+
+const std::uint32_t kA = ip4("10.99.0.1");
+const std::uint32_t kB = ip4("10.99.0.2");
+constexpr std::uint8_t kMacA[6] = {0x02, 0, 0, 0x63, 0, 1};
+constexpr std::uint8_t kMacB[6] = {0x02, 0, 0, 0x63, 0, 2};
+
+// The judging side's ruleset: established and related traffic in, NEW only
+// to listed ports, INVALID dropped, DROP policy; OUTPUT counts by state and
+// direction and drops NEW to port 25.
+constexpr const char* kRules =
+    "*filter\n"
+    ":INPUT DROP [0:0]\n"
+    ":FORWARD ACCEPT [0:0]\n"
+    ":OUTPUT ACCEPT [0:0]\n"
+    "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+    "-A INPUT -m conntrack --ctstate INVALID -j DROP\n"
+    "-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\n"
+    "-A INPUT -p udp -m udp --dport 53 -m state --state NEW -j ACCEPT\n"
+    "-A INPUT -p icmp -m icmp --icmp-type 8 -m conntrack --ctstate NEW -j ACCEPT\n"
+    "-A OUTPUT -m conntrack --ctstate INVALID -j DROP\n"
+    "-A OUTPUT -m conntrack --ctdir REPLY\n"
+    "-A OUTPUT -m conntrack --ctstatus ASSURED\n"
+    "-A OUTPUT -m conntrack --ctproto 6 --ctorigdst 10.99.0.2 --ctorigdstport 25 -j DROP\n"
+    "-A OUTPUT -m state --state NEW -m conntrack --ctorigsrc 10.99.0.0/24 ! --ctstatus CONFIRMED\n"
+    "COMMIT\n";
+
+// A socket created inside network namespace `ns`.
+int socket_in(const std::string& ns, int domain, int type, int proto) {
+  const int self = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  const int there = ::open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+  int s = -1;
+  if (self >= 0 && there >= 0 && ::setns(there, CLONE_NEWNET) == 0) {
+    s = ::socket(domain, type | SOCK_CLOEXEC, proto);
+    if (::setns(self, CLONE_NEWNET) != 0) std::abort();  // never stay in the wrong namespace
+  }
+  if (self >= 0) ::close(self);
+  if (there >= 0) ::close(there);
+  return s;
+}
+
+class TwoNamespaces {
+ public:
+  TwoNamespaces() {
+    const std::string id = std::to_string(::getpid());
+    a_ = "ctdiffa" + id;
+    b_ = "ctdiffb" + id;
+    const std::string va = "cta" + id;
+    const std::string vb = "ctb" + id;
+    run("ip netns add " + a_);
+    run("ip netns add " + b_);
+    run("ip link add " + va + " address 02:00:00:63:00:01 type veth peer name " + vb +
+        " address 02:00:00:63:00:02");
+    run("ip link set " + va + " netns " + a_);
+    run("ip link set " + vb + " netns " + b_);
+    run("ip -n " + a_ + " addr add 10.99.0.1/24 dev " + va);
+    run("ip -n " + a_ + " link set " + va + " up");
+    run("ip -n " + a_ + " link set lo up");
+    run("ip -n " + b_ + " link set " + vb + " up");
+    run("ip -n " + a_ + " neigh replace 10.99.0.2 lladdr 02:00:00:63:00:02 dev " + va +
+        " nud permanent");
+    run("ip netns exec " + a_ + " sysctl -qw net.netfilter.nf_conntrack_acct=1");
+    // A's stack keeps quiet: only packets of a user socket (ours, uid 0) leave.
+    auto [rc, out] = sh_in("ip netns exec " + a_ + " iptables-restore",
+                           "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                           "-A OUTPUT -m owner --uid-owner 0 -j ACCEPT\n-A OUTPUT -j DROP\n"
+                           "COMMIT\n");
+    if (rc != 0) throw std::runtime_error("raw table: " + out);
+    auto [rc2, out2] = sh_in("ip netns exec " + a_ + " iptables-restore --noflush", kRules);
+    if (rc2 != 0) throw std::runtime_error("rules: " + out2);
+
+    raw_ = socket_in(a_, AF_INET, SOCK_RAW, IPPROTO_RAW);
+    frames_ = socket_in(b_, AF_PACKET, SOCK_RAW, 0);
+    if (raw_ < 0 || frames_ < 0) throw std::runtime_error("sockets in the namespaces");
+    const std::string idx = sh("ip -n " + b_ + " -o link show " + vb + " | cut -d: -f1").second;
+    ifindex_ = std::stoi(idx);
+  }
+  ~TwoNamespaces() {
+    if (raw_ >= 0) ::close(raw_);
+    if (frames_ >= 0) ::close(frames_);
+    sh("ip netns del " + a_);
+    sh("ip netns del " + b_);
+  }
+  TwoNamespaces(const TwoNamespaces&) = delete;
+  TwoNamespaces& operator=(const TwoNamespaces&) = delete;
+
+  // From B into A's PREROUTING.
+  void send_in(const Bytes& ip) {
+    Bytes frame(14 + ip.size());
+    std::memcpy(frame.data(), kMacA, 6);
+    std::memcpy(frame.data() + 6, kMacB, 6);
+    frame[12] = 0x08;
+    frame[13] = 0x00;
+    std::memcpy(frame.data() + 14, ip.data(), ip.size());
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = ifindex_;
+    to.sll_halen = 6;
+    std::memcpy(to.sll_addr, kMacA, 6);
+    if (::sendto(frames_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                 sizeof to) != static_cast<ssize_t>(frame.size()))
+      throw std::runtime_error("send into A failed");
+    std::this_thread::sleep_for(5ms);  // veth delivers in softirq: let it finish
+  }
+
+  // From A's own raw socket (LOCAL_OUT). EPERM is netfilter's drop.
+  void send_out(const Bytes& ip) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    std::memcpy(&to.sin_addr.s_addr, ip.data() + 16, 4);
+    const ssize_t n =
+        ::sendto(raw_, ip.data(), ip.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    if (n < 0 && errno != EPERM) throw std::runtime_error(std::string("send from A: ") + std::strerror(errno));
+    std::this_thread::sleep_for(1ms);
+  }
+
+  std::string in_a(const std::string& cmd) const { return "ip netns exec " + a_ + " " + cmd; }
+
+ private:
+  static void run(const std::string& cmd) {
+    auto [rc, out] = sh(cmd);
+    if (rc != 0) throw std::runtime_error(cmd + ": " + out);
+  }
+  std::string a_, b_;
+  int raw_ = -1;
+  int frames_ = -1;
+  int ifindex_ = 0;
+};
+
+// The model side: conntrack, then the reference evaluator, then confirm.
+class Model {
+ public:
+  Model() {
+    std::uint64_t id = 0;
+    nfw::apply_restore(rules_, nfw::parse_restore(kRules), false, false, [&] { return ++id; });
+  }
+  void packet(const Bytes& ip, bool in, std::uint64_t now) {
+    Result r = table_.process(ip, in ? Hook::kPreRouting : Hook::kLocalOut, now);
+    if (r.drop) return;
+    Bytes frame(14, 0);
+    frame[12] = 0x08;
+    frame.insert(frame.end(), ip.begin(), ip.end());
+    const auto key = filter::key_of_frame(
+        frame, in ? filter::Direction::kInput : filter::Direction::kOutput, 0, std::nullopt);
+    ASSERT_TRUE(key.has_value());
+    const filter::Verdict v = filter::evaluate(rules_, *key, ids_, &r.view);
+    filter::count(rules_, v, *key);
+    if (v.action == filter::rf::Action::kAccept) table_.confirm(r, now);
+  }
+  filter::Ruleset& rules() { return rules_; }
+  Table& table() { return table_; }
+
+ private:
+  class NoIds : public filter::OwnerIds {
+   public:
+    std::uint16_t cmd_id(std::string_view) override { return 0; }
+    std::vector<std::uint16_t> cgroups_under(std::string_view) override { return {}; }
+  };
+  filter::Ruleset rules_;
+  NoIds ids_;
+  Table table_;
+};
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+// conntrack -L lines by flow, the timeout set apart (it ticks).
+struct Listed {
+  std::uint64_t timeout = 0;
+  std::string rest;
+};
+
+std::map<std::string, Listed> by_flow(const std::vector<std::string>& lines) {
+  std::map<std::string, Listed> out;
+  for (const std::string& line : lines) {
+    std::istringstream in(line);
+    std::string proto, num, timeout;
+    in >> proto >> num >> timeout;
+    std::string rest;
+    std::getline(in, rest);
+    // The flow: the original tuple's fields.
+    std::string flow = proto;
+    std::istringstream words(rest);
+    for (std::string w; words >> w;) {
+      if (w.rfind("packets=", 0) == 0) break;
+      if (w.find('=') != std::string::npos) flow += " " + w;
+    }
+    out[flow] = Listed{std::stoull(timeout), proto + " " + num + rest};
+  }
+  return out;
+}
+
+std::vector<std::string> linux_entries(const TwoNamespaces& ns) {
+  auto [rc, out] = sh(ns.in_a("conntrack -L"));
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) {
+    if (l.rfind("conntrack v", 0) == 0 || l.empty()) continue;
+    lines.push_back(l);
+  }
+  return lines;
+}
+
+TEST(ConntrackLinuxDiff, StatefulRulesetAgreesWithLinux) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, iptables, conntrack)";
+  if (sh("command -v conntrack && command -v iptables-restore && command -v ip").first != 0)
+    GTEST_SKIP() << "conntrack, iptables or ip is not installed";
+  std::unique_ptr<TwoNamespaces> ns;
+  try {
+    ns = std::make_unique<TwoNamespaces>();
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "cannot set up the namespaces: " << e.what();
+  }
+  Model model;
+  auto in = [&](const Bytes& p) {
+    const std::uint64_t t = now_ns();
+    ns->send_in(p);
+    model.packet(p, true, t);
+  };
+  auto out = [&](const Bytes& p) {
+    const std::uint64_t t = now_ns();
+    ns->send_out(p);
+    model.packet(p, false, t);
+  };
+
+  // 1. B connects to A:22, data both ways, B closes first.
+  in(tcp(kB, kA, 40000, 22, kSyn, 100, 0));
+  out(tcp(kA, kB, 22, 40000, kSyn | kAck, 9000, 101));
+  in(tcp(kB, kA, 40000, 22, kAck, 101, 9001));
+  in(tcp(kB, kA, 40000, 22, kAck | kPsh, 101, 9001, 10));
+  out(tcp(kA, kB, 22, 40000, kAck, 9001, 111));
+  out(tcp(kA, kB, 22, 40000, kAck | kPsh, 9001, 111, 5));
+  in(tcp(kB, kA, 40000, 22, kAck, 111, 9006));
+  in(tcp(kB, kA, 40000, 22, kFin | kAck, 111, 9006));
+  out(tcp(kA, kB, 22, 40000, kAck, 9006, 112));
+  out(tcp(kA, kB, 22, 40000, kFin | kAck, 9006, 112));
+  in(tcp(kB, kA, 40000, 22, kAck, 112, 9007));
+  // 2. B to a port not listed: NEW dropped, no entry; A's SYN/ACK is INVALID.
+  in(tcp(kB, kA, 40001, 23, kSyn, 500, 0));
+  out(tcp(kA, kB, 23, 40001, kSyn | kAck, 7000, 501));
+  // 3. A connects to B:80, B resets it.
+  out(tcp(kA, kB, 41000, 80, kSyn, 3000, 0));
+  in(tcp(kB, kA, 80, 41000, kSyn | kAck, 6000, 3001));
+  out(tcp(kA, kB, 41000, 80, kAck, 3001, 6001));
+  in(tcp(kB, kA, 80, 41000, kRst | kAck, 6001, 3001));
+  // 4. Out of state: a mid-stream ACK to A:22 (picked up, NEW), one to A:23
+  //    (NEW, dropped), a FIN and a SYN+FIN with no connection (INVALID).
+  in(tcp(kB, kA, 40002, 22, kAck, 800, 900));
+  in(tcp(kB, kA, 40003, 23, kAck, 800, 900));
+  in(tcp(kB, kA, 40004, 22, kFin | kAck, 800, 900));
+  in(tcp(kB, kA, 40005, 22, kSyn | kFin, 800, 0));
+  //    A's SYN/ACK on the closed 41000 connection, and a SYN to B:25 (dropped).
+  out(tcp(kA, kB, 41000, 80, kSyn | kAck, 3001, 6001));
+  out(tcp(kA, kB, 41001, 25, kSyn, 1, 0));
+  // 5. UDP: B asks A:53, A answers; A asks B:123, B answers; B to A:9999 dropped.
+  in(udp(kB, kA, 5353, 53, 30));
+  out(udp(kA, kB, 53, 5353, 60));
+  out(udp(kA, kB, 40123, 123, 48));
+  in(udp(kB, kA, 123, 40123, 48));
+  in(udp(kB, kA, 5354, 9999, 8));
+  // 6. Pings both ways, and an echo reply nobody asked for (INVALID).
+  in(icmp_echo(kB, kA, 8, 0x1234, 1));
+  out(icmp_echo(kA, kB, 0, 0x1234, 1));
+  out(icmp_echo(kA, kB, 8, 0x4321, 1));
+  in(icmp_echo(kB, kA, 0, 0x4321, 1));
+  in(icmp_echo(kB, kA, 0, 0x5555, 1));
+  // 7. B says port unreachable about A's established UDP flow (RELATED), and
+  //    about a flow nobody tracks (INVALID).
+  const Bytes later = udp(kA, kB, 40123, 123, 48);
+  out(later);
+  in(icmp_error(kB, kA, 3, 3, later));
+  in(icmp_error(kB, kA, 3, 3, udp(kA, kB, 40999, 123, 8)));
+  // 8. The DNS flow still alive after two seconds: a stream, ASSURED.
+  std::this_thread::sleep_for(2100ms);
+  in(udp(kB, kA, 5353, 53, 30));
+  out(udp(kA, kB, 53, 5353, 60));
+
+  // Per-rule counters.
+  auto [rc, saved] = sh(ns->in_a("iptables-save -c -t filter"));
+  ASSERT_EQ(rc, 0) << saved;
+  filter::Ruleset theirs;
+  std::uint64_t id = 0;
+  nfw::apply_restore(theirs, nfw::parse_restore(saved), false, true, [&] { return ++id; });
+  EXPECT_EQ(nfw::format_save(model.rules(), true), nfw::format_save(theirs, true));
+
+  // Entries: everything but the ticking timeout exactly, that within a second.
+  const std::uint64_t t = now_ns();
+  std::vector<std::string> ours;
+  for (const Entry& e : model.table().list(t)) ours.push_back(format_entry(e, t));
+  const auto linux_lines = linux_entries(*ns);
+  const auto mine = by_flow(ours);
+  const auto real = by_flow(linux_lines);
+  std::string all_linux;
+  for (const auto& l : linux_lines) all_linux += l + "\n";
+  if (std::getenv("CONNTRACK_DIFF_VERBOSE") != nullptr) std::cerr << saved << all_linux;
+  EXPECT_EQ(mine.size(), real.size()) << all_linux;
+  for (const auto& [flow, m] : mine) {
+    const auto it = real.find(flow);
+    if (it == real.end()) {
+      ADD_FAILURE() << "Linux has no entry for " << flow << "\nLinux:\n" << all_linux;
+      continue;
+    }
+    EXPECT_EQ(m.rest, it->second.rest);
+    EXPECT_LE(std::max(m.timeout, it->second.timeout) - std::min(m.timeout, it->second.timeout), 1u)
+        << flow;
+  }
+}
+
+}  // namespace
+}  // namespace norman::conntrack
