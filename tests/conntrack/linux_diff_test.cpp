@@ -246,28 +246,68 @@ std::vector<std::string> linux_entries(const TwoNamespaces& ns) {
   return lines;
 }
 
-TEST(ConntrackLinuxDiff, StatefulRulesetAgreesWithLinux) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, iptables, conntrack)";
-  if (sh("command -v conntrack && command -v iptables-restore && command -v ip").first != 0)
-    GTEST_SKIP() << "conntrack, iptables or ip is not installed";
-  std::unique_ptr<TwoNamespaces> ns;
-  try {
-    ns = std::make_unique<TwoNamespaces>();
-  } catch (const std::exception& e) {
-    GTEST_SKIP() << "cannot set up the namespaces: " << e.what();
+// Runs `trace` on Linux and on the model, then compares them.
+class ConntrackLinuxDiff : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, iptables, conntrack)";
+    if (sh("command -v conntrack && command -v iptables-restore && command -v ip").first != 0)
+      GTEST_SKIP() << "conntrack, iptables or ip is not installed";
+    try {
+      ns_ = std::make_unique<TwoNamespaces>();
+    } catch (const std::exception& e) {
+      GTEST_SKIP() << "cannot set up the namespaces: " << e.what();
+    }
   }
-  Model model;
-  auto in = [&](const Bytes& p) {
+  void in(const Bytes& p) {
     const std::uint64_t t = now_ns();
-    ns->send_in(p);
-    model.packet(p, true, t);
-  };
-  auto out = [&](const Bytes& p) {
+    ns_->send_in(p);
+    model_.packet(p, true, t);
+  }
+  void out(const Bytes& p) {
     const std::uint64_t t = now_ns();
-    ns->send_out(p);
-    model.packet(p, false, t);
-  };
+    ns_->send_out(p);
+    model_.packet(p, false, t);
+  }
+  void compare() {
+    auto* ns = ns_.get();
+    auto& model = model_;
+  // Per-rule counters.
+    auto [rc, saved] = sh(ns->in_a("iptables-save -c -t filter"));
+    ASSERT_EQ(rc, 0) << saved;
+    filter::Ruleset theirs;
+    std::uint64_t id = 0;
+    nfw::apply_restore(theirs, nfw::parse_restore(saved), false, true, [&] { return ++id; });
+    EXPECT_EQ(nfw::format_save(model.rules(), true), nfw::format_save(theirs, true));
 
+    // Entries: everything but the ticking timeout exactly, that within a second.
+    const std::uint64_t t = now_ns();
+    std::vector<std::string> ours;
+    for (const Entry& e : model.table().list(t)) ours.push_back(format_entry(e, t));
+    const auto linux_lines = linux_entries(*ns);
+    const auto mine = by_flow(ours);
+    const auto real = by_flow(linux_lines);
+    std::string all_linux;
+    for (const auto& l : linux_lines) all_linux += l + "\n";
+    if (std::getenv("CONNTRACK_DIFF_VERBOSE") != nullptr) std::cerr << saved << all_linux;
+    EXPECT_EQ(mine.size(), real.size()) << all_linux;
+    for (const auto& [flow, m] : mine) {
+      const auto it = real.find(flow);
+      if (it == real.end()) {
+        ADD_FAILURE() << "Linux has no entry for " << flow << "\nLinux:\n" << all_linux;
+        continue;
+      }
+      EXPECT_EQ(m.rest, it->second.rest);
+      EXPECT_LE(std::max(m.timeout, it->second.timeout) - std::min(m.timeout, it->second.timeout), 1u)
+          << flow;
+    }
+  }
+
+  std::unique_ptr<TwoNamespaces> ns_;
+  Model model_;
+};
+
+TEST_F(ConntrackLinuxDiff, StatefulRulesetAgreesWithLinux) {
   // 1. B connects to A:22, data both ways, B closes first.
   in(tcp(kB, kA, 40000, 22, kSyn, 100, 0));
   out(tcp(kA, kB, 22, 40000, kSyn | kAck, 9000, 101));
@@ -320,35 +360,52 @@ TEST(ConntrackLinuxDiff, StatefulRulesetAgreesWithLinux) {
   in(udp(kB, kA, 5353, 53, 30));
   out(udp(kA, kB, 53, 5353, 60));
 
-  // Per-rule counters.
-  auto [rc, saved] = sh(ns->in_a("iptables-save -c -t filter"));
-  ASSERT_EQ(rc, 0) << saved;
-  filter::Ruleset theirs;
-  std::uint64_t id = 0;
-  nfw::apply_restore(theirs, nfw::parse_restore(saved), false, true, [&] { return ++id; });
-  EXPECT_EQ(nfw::format_save(model.rules(), true), nfw::format_save(theirs, true));
+  compare();
+}
 
-  // Entries: everything but the ticking timeout exactly, that within a second.
-  const std::uint64_t t = now_ns();
-  std::vector<std::string> ours;
-  for (const Entry& e : model.table().list(t)) ours.push_back(format_entry(e, t));
-  const auto linux_lines = linux_entries(*ns);
-  const auto mine = by_flow(ours);
-  const auto real = by_flow(linux_lines);
-  std::string all_linux;
-  for (const auto& l : linux_lines) all_linux += l + "\n";
-  if (std::getenv("CONNTRACK_DIFF_VERBOSE") != nullptr) std::cerr << saved << all_linux;
-  EXPECT_EQ(mine.size(), real.size()) << all_linux;
-  for (const auto& [flow, m] : mine) {
-    const auto it = real.find(flow);
-    if (it == real.end()) {
-      ADD_FAILURE() << "Linux has no entry for " << flow << "\nLinux:\n" << all_linux;
-      continue;
-    }
-    EXPECT_EQ(m.rest, it->second.rest);
-    EXPECT_LE(std::max(m.timeout, it->second.timeout) - std::min(m.timeout, it->second.timeout), 1u)
-        << flow;
-  }
+// TCP's special cases: retransmitted SYNs and SYN/ACKs, a SYN inside an
+// established connection (ignored), a reopen after TIME_WAIT, simultaneous
+// open, a RST answering a SYN (the entry goes), bad checksums on received
+// packets, and an ICMP error about a TCP connection.
+TEST_F(ConntrackLinuxDiff, TcpCornerCasesAgreeWithLinux) {
+  // Retransmissions: neither counts nor extends the entry.
+  in(tcp(kB, kA, 42000, 22, kSyn, 100, 0));
+  in(tcp(kB, kA, 42000, 22, kSyn, 100, 0));
+  out(tcp(kA, kB, 22, 42000, kSyn | kAck, 500, 101));
+  out(tcp(kA, kB, 22, 42000, kSyn | kAck, 500, 101));
+  in(tcp(kB, kA, 42000, 22, kAck, 101, 501));
+  // A SYN inside the connection is let through, state kept.
+  in(tcp(kB, kA, 42000, 22, kSyn, 7777, 0));
+  in(tcp(kB, kA, 42000, 22, kAck | kPsh, 101, 501, 20));
+  out(tcp(kA, kB, 22, 42000, kAck, 501, 121));
+  // A closes first, then B reopens the same tuple from TIME_WAIT.
+  out(tcp(kA, kB, 22, 42000, kFin | kAck, 501, 121));
+  in(tcp(kB, kA, 42000, 22, kAck, 121, 502));
+  in(tcp(kB, kA, 42000, 22, kFin | kAck, 121, 502));
+  out(tcp(kA, kB, 22, 42000, kAck, 502, 122));
+  in(tcp(kB, kA, 42000, 22, kSyn, 90000, 0));
+  out(tcp(kA, kB, 22, 42000, kSyn | kAck, 12345, 90001));
+  // Simultaneous open between A:43000 and B:44000 (A's SYN opens it).
+  out(tcp(kA, kB, 43000, 44000, kSyn, 10, 0));
+  in(tcp(kB, kA, 44000, 43000, kSyn, 20, 0));
+  out(tcp(kA, kB, 43000, 44000, kSyn | kAck, 10, 21));
+  in(tcp(kB, kA, 44000, 43000, kSyn | kAck, 20, 11));
+  in(tcp(kB, kA, 44000, 43000, kAck, 21, 11));
+  // B's SYN to A:22 answered by a RST from A: no connection, no entry.
+  in(tcp(kB, kA, 42001, 22, kSyn, 1, 0));
+  out(tcp(kA, kB, 22, 42001, kRst | kAck, 0, 2));
+  // Bad checksums on received packets are INVALID (a SYN, a datagram).
+  Bytes bad = tcp(kB, kA, 42002, 22, kSyn, 1, 0);
+  bad[36] ^= 0x5A;
+  in(bad);
+  Bytes bad_udp = udp(kB, kA, 5000, 53, 8);
+  bad_udp[26] ^= 0x5A;
+  in(bad_udp);
+  // Host unreachable about A's SYN to B:81: RELATED to that SYN_SENT entry.
+  const Bytes syn81 = tcp(kA, kB, 45000, 81, kSyn, 1, 0);
+  out(syn81);
+  in(icmp_error(kB, kA, 3, 1, syn81));
+  compare();
 }
 
 }  // namespace
