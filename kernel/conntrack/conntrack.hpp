@@ -79,8 +79,8 @@ struct Config {
 // The per-connection record, fixed size (the NIC's DRAM entry holds the
 // same fields; docs/conntrack.md gives its layout).
 struct Entry {
-  Tuple orig;                 // the reply tuple follows from it (reply_of)
-  std::uint8_t status = 0;    // filter::ctstatus bits
+  Tuple orig;               // the reply tuple follows from it (reply_of)
+  std::uint8_t status = 0;  // filter::ctstatus bits
   TcpState tcp_state = TcpState::kNone;
   // TCP bookkeeping nf_conntrack_proto_tcp keeps for its special cases:
   // the last in-window (or ignored) packet's direction and flag class, the
@@ -90,13 +90,13 @@ struct Entry {
   Dir last_dir = Dir::kOriginal;
   std::uint8_t flags = 0;  // kCloseInit << dir, kSimultaneousOpen, kChallengeAck
   std::uint32_t last_end = 0;
-  std::uint64_t expires_ns = 0;    // absolute, on the caller's clock
-  std::uint64_t stream_ns = 0;     // UDP: seen as a stream once still active after this
+  std::uint64_t expires_ns = 0;            // absolute, on the caller's clock
+  std::uint64_t stream_ns = 0;             // UDP: seen as a stream once still active after this
   std::array<std::uint64_t, 2> packets{};  // per Dir
   std::array<std::uint64_t, 2> bytes{};    // IPv4 total length, per Dir
 };
 
-inline constexpr std::uint8_t kCloseInit = 1;         // << Dir
+inline constexpr std::uint8_t kCloseInit = 1;  // << Dir
 inline constexpr std::uint8_t kSimultaneousOpen = 4;
 inline constexpr std::uint8_t kChallengeAck = 8;
 
@@ -106,15 +106,15 @@ enum class PacketState : std::uint8_t { kNew, kEstablished, kRelated, kInvalid, 
 // Why a packet got no entry (INVALID), or was dropped; counted per reason.
 enum class Reason : std::uint8_t {
   kNone,
-  kMalformed,     // IPv4/L4 header short or inconsistent
-  kFragment,      // Linux reassembles first; the model takes whole datagrams
-  kChecksum,      // bad L4 checksum on a received packet
-  kTcpFlags,      // a flag combination tcp_error refuses
-  kTcpNotNew,     // no entry and the packet cannot open one (FIN, RST, SYN/ACK...)
-  kTcpOutOfState, // the transition table says invalid
-  kIcmpNotNew,    // no entry and not an ICMP query
-  kIcmpNoRelated, // an ICMP error about no tracked flow
-  kTableFull,     // a NEW packet with the table full: dropped
+  kMalformed,      // IPv4/L4 header short or inconsistent
+  kFragment,       // Linux reassembles first; the model takes whole datagrams
+  kChecksum,       // bad L4 checksum on a received packet
+  kTcpFlags,       // a flag combination tcp_error refuses
+  kTcpNotNew,      // no entry and the packet cannot open one (FIN, RST, SYN/ACK...)
+  kTcpOutOfState,  // the transition table says invalid
+  kIcmpNotNew,     // no entry and not an ICMP query
+  kIcmpNoRelated,  // an ICMP error about no tracked flow
+  kTableFull,      // a NEW packet with the table full: dropped
   kCount
 };
 [[nodiscard]] const char* reason_name(Reason r);
@@ -169,7 +169,7 @@ class Table {
 
   Config config_;
   Stats stats_;
-  std::unordered_map<Tuple, Entry, TupleHash> entries_;  // by original tuple
+  std::unordered_map<Tuple, Entry, TupleHash> entries_;   // by original tuple
   std::unordered_map<Tuple, Tuple, TupleHash> by_reply_;  // reply tuple -> original
 };
 

@@ -28,10 +28,14 @@ std::string tuple_text(const Tuple& t) {
 
 const char* proto_text(std::uint8_t p) {
   switch (p) {
-    case 1: return "icmp";
-    case 6: return "tcp";
-    case 17: return "udp";
-    default: return "unknown";
+    case 1:
+      return "icmp";
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    default:
+      return "unknown";
   }
 }
 

@@ -66,15 +66,24 @@ std::optional<Tuple> inner_tuple(std::span<const std::uint8_t> b) {
 
 std::optional<std::uint8_t> icmp_inverse(std::uint8_t type) {
   switch (type) {
-    case 8: return 0;
-    case 0: return 8;
-    case 13: return 14;
-    case 14: return 13;
-    case 15: return 16;
-    case 16: return 15;
-    case 17: return 18;
-    case 18: return 17;
-    default: return std::nullopt;
+    case 8:
+      return 0;
+    case 0:
+      return 8;
+    case 13:
+      return 14;
+    case 14:
+      return 13;
+    case 15:
+      return 16;
+    case 16:
+      return 15;
+    case 17:
+      return 18;
+    case 18:
+      return 17;
+    default:
+      return std::nullopt;
   }
 }
 

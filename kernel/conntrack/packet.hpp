@@ -18,7 +18,7 @@ struct Packet {
   std::uint32_t ack = 0;       // TCP: acknowledgement number
   std::uint32_t tcp_end = 0;   // TCP: seq + payload + SYN + FIN
   std::uint8_t icmp_type = 0;
-  bool icmp_error = false;     // ICMP error: `inner` is the packet it is about
+  bool icmp_error = false;  // ICMP error: `inner` is the packet it is about
   Tuple inner;
 };
 

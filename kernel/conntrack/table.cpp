@@ -23,11 +23,11 @@ using filter::ctstatus::kSeenReply;
 
 // What a protocol's packet function decided (nf_conntrack_*_packet's return).
 enum class Verdict : std::uint8_t {
-  kAccept,    // state updated, timeout refreshed, packet counted
-  kQuiet,     // accepted, entry untouched and packet not counted (ignored, retransmitted SYN)
-  kInvalid,   // the packet is INVALID (Linux: -NF_ACCEPT)
-  kKill,      // counted, then the entry is deleted (RST before any reply)
-  kReopen,    // a SYN reopening a closed connection: delete, look up again
+  kAccept,   // state updated, timeout refreshed, packet counted
+  kQuiet,    // accepted, entry untouched and packet not counted (ignored, retransmitted SYN)
+  kInvalid,  // the packet is INVALID (Linux: -NF_ACCEPT)
+  kKill,     // counted, then the entry is deleted (RST before any reply)
+  kReopen,   // a SYN reopening a closed connection: delete, look up again
 };
 
 bool icmp_opens(std::uint8_t type) { return type == 8 || type == 13 || type == 15 || type == 17; }
@@ -53,7 +53,8 @@ Verdict tcp_packet(Entry& e, Dir dir, const Packet& p, std::uint64_t now, const 
     next = kIgnoreNext;
   }
   if (next == kIgnoreNext) {
-    if (index == kIdxSynAck && e.last_index == kIdxSyn && e.last_dir != dir && p.ack == e.last_end) {
+    if (index == kIdxSynAck && e.last_index == kIdxSyn && e.last_dir != dir &&
+        p.ack == e.last_end) {
       // The SYN/ACK answers a SYN we ignored: both ends are in sync, we were not.
       old = TcpState::kSynSent;
       next = ts(TcpState::kSynRecv);
@@ -86,9 +87,11 @@ Verdict tcp_packet(Entry& e, Dir dir, const Packet& p, std::uint64_t now, const 
   e.last_dir = dir;
   const auto to = static_cast<TcpState>(next);
   e.tcp_state = to;
-  if (old != to && to == TcpState::kFinWait) e.flags |= static_cast<std::uint8_t>(kCloseInit << static_cast<unsigned>(dir));
+  if (old != to && to == TcpState::kFinWait)
+    e.flags |= static_cast<std::uint8_t>(kCloseInit << static_cast<unsigned>(dir));
 
-  std::uint64_t timeout = index == kIdxRst ? cfg.timeouts.tcp[ts(TcpState::kClose)] : cfg.timeouts.tcp[next];
+  std::uint64_t timeout =
+      index == kIdxRst ? cfg.timeouts.tcp[ts(TcpState::kClose)] : cfg.timeouts.tcp[next];
   if ((e.status & kSeenReply) == 0) {
     // Only a RST in reply: there never was a connection.
     if (index == kIdxRst) {
@@ -97,7 +100,8 @@ Verdict tcp_packet(Entry& e, Dir dir, const Packet& p, std::uint64_t now, const 
     }
     // A retransmitted SYN does not extend the entry's life.
     if (index == kIdxSyn && old == TcpState::kSynSent) return Verdict::kQuiet;
-    if (to == TcpState::kEstablished) timeout = std::min<std::uint64_t>(timeout, cfg.timeouts.tcp_unacknowledged);
+    if (to == TcpState::kEstablished)
+      timeout = std::min<std::uint64_t>(timeout, cfg.timeouts.tcp_unacknowledged);
   } else if ((e.status & kAssured) == 0 &&
              (old == TcpState::kSynRecv || old == TcpState::kEstablished) &&
              to == TcpState::kEstablished) {
@@ -163,25 +167,36 @@ filter::CtView view_of(const Entry& e, PacketState s, Dir dir) {
 
 const char* tcp_state_name(TcpState s) {
   static constexpr const char* kNames[kTcpStates] = {
-      "NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
-      "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2"};
+      "NONE",       "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
+      "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2"};
   const auto i = static_cast<unsigned>(s);
   return i < kTcpStates ? kNames[i] : "?";
 }
 
 const char* reason_name(Reason r) {
   switch (r) {
-    case Reason::kNone: return "none";
-    case Reason::kMalformed: return "malformed";
-    case Reason::kFragment: return "fragment";
-    case Reason::kChecksum: return "checksum";
-    case Reason::kTcpFlags: return "tcp-flags";
-    case Reason::kTcpNotNew: return "tcp-not-new";
-    case Reason::kTcpOutOfState: return "tcp-out-of-state";
-    case Reason::kIcmpNotNew: return "icmp-not-new";
-    case Reason::kIcmpNoRelated: return "icmp-no-related";
-    case Reason::kTableFull: return "table-full";
-    case Reason::kCount: break;
+    case Reason::kNone:
+      return "none";
+    case Reason::kMalformed:
+      return "malformed";
+    case Reason::kFragment:
+      return "fragment";
+    case Reason::kChecksum:
+      return "checksum";
+    case Reason::kTcpFlags:
+      return "tcp-flags";
+    case Reason::kTcpNotNew:
+      return "tcp-not-new";
+    case Reason::kTcpOutOfState:
+      return "tcp-out-of-state";
+    case Reason::kIcmpNotNew:
+      return "icmp-not-new";
+    case Reason::kIcmpNoRelated:
+      return "icmp-no-related";
+    case Reason::kTableFull:
+      return "table-full";
+    case Reason::kCount:
+      break;
   }
   return "?";
 }
@@ -292,7 +307,8 @@ Result Table::process(std::span<const std::uint8_t> ip, Hook hook, std::uint64_t
         return invalid(Reason::kTcpNotNew);
       }
     }
-    if (p.tuple.proto == kProtoIcmp && !icmp_opens(p.icmp_type)) return invalid(Reason::kIcmpNotNew);
+    if (p.tuple.proto == kProtoIcmp && !icmp_opens(p.icmp_type))
+      return invalid(Reason::kIcmpNotNew);
     if (entries_.size() >= config_.capacity) {
       expire(now);
       if (entries_.size() >= config_.capacity) {

@@ -31,7 +31,8 @@ std::uint64_t uint_at(const json& j, const std::string& where, const char* key, 
   if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
     bad(where + "." + key, "expected a non-negative integer");
   const auto v = it->get<std::uint64_t>();
-  if (v > max) bad(where + "." + key, "value " + std::to_string(v) + " is above " + std::to_string(max));
+  if (v > max)
+    bad(where + "." + key, "value " + std::to_string(v) + " is above " + std::to_string(max));
   return v;
 }
 
@@ -61,7 +62,9 @@ CtAddr addr_from(const json& j, const std::string& where) {
                 static_cast<std::uint8_t>(uint_at(j, where, "len", 32)), negated_at(j, where)};
 }
 
-json ports_json(const CtPorts& p) { return json{{"lo", p.lo}, {"hi", p.hi}, {"negated", p.negated}}; }
+json ports_json(const CtPorts& p) {
+  return json{{"lo", p.lo}, {"hi", p.hi}, {"negated", p.negated}};
+}
 
 CtPorts ports_from(const json& j, const std::string& where) {
   expect_keys(j, where, {"lo", "hi", "negated"});
@@ -96,14 +99,17 @@ void conntrack_to_json(json& j, const Rule& r) {
 
 void conntrack_from_json(const json& j, Rule& r) {
   const std::string w = "rule";
-  if (auto it = j.find("state"); it != j.end()) r.state = states_from(*it, w + ".state", kStateStates);
+  if (auto it = j.find("state"); it != j.end())
+    r.state = states_from(*it, w + ".state", kStateStates);
   if (auto it = j.find("conntrack"); it != j.end()) {
     const std::string cw = w + ".conntrack";
-    expect_keys(*it, cw,
-                {"state", "proto", "orig_src", "orig_dst", "orig_sport", "orig_dport", "status", "dir"});
+    expect_keys(
+        *it, cw,
+        {"state", "proto", "orig_src", "orig_dst", "orig_sport", "orig_dport", "status", "dir"});
     ConntrackMatch m;
     const json& c = *it;
-    if (auto f = c.find("state"); f != c.end()) m.state = states_from(*f, cw + ".state", kAllCtStates);
+    if (auto f = c.find("state"); f != c.end())
+      m.state = states_from(*f, cw + ".state", kAllCtStates);
     if (auto f = c.find("proto"); f != c.end()) {
       expect_keys(*f, cw + ".proto", {"number", "negated"});
       m.proto = CtProto{static_cast<std::uint8_t>(uint_at(*f, cw + ".proto", "number", 255)),
@@ -111,8 +117,10 @@ void conntrack_from_json(const json& j, Rule& r) {
     }
     if (auto f = c.find("orig_src"); f != c.end()) m.orig_src = addr_from(*f, cw + ".orig_src");
     if (auto f = c.find("orig_dst"); f != c.end()) m.orig_dst = addr_from(*f, cw + ".orig_dst");
-    if (auto f = c.find("orig_sport"); f != c.end()) m.orig_sport = ports_from(*f, cw + ".orig_sport");
-    if (auto f = c.find("orig_dport"); f != c.end()) m.orig_dport = ports_from(*f, cw + ".orig_dport");
+    if (auto f = c.find("orig_sport"); f != c.end())
+      m.orig_sport = ports_from(*f, cw + ".orig_sport");
+    if (auto f = c.find("orig_dport"); f != c.end())
+      m.orig_dport = ports_from(*f, cw + ".orig_dport");
     if (auto f = c.find("status"); f != c.end()) {
       expect_keys(*f, cw + ".status", {"mask", "negated"});
       m.status = CtStatus{static_cast<std::uint8_t>(uint_at(*f, cw + ".status", "mask", 15)),

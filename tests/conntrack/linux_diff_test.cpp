@@ -21,8 +21,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <iostream>
 #include <cstring>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -151,7 +151,8 @@ class TwoNamespaces {
     std::memcpy(&to.sin_addr.s_addr, ip.data() + 16, 4);
     const ssize_t n =
         ::sendto(raw_, ip.data(), ip.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-    if (n < 0 && errno != EPERM) throw std::runtime_error(std::string("send from A: ") + std::strerror(errno));
+    if (n < 0 && errno != EPERM)
+      throw std::runtime_error(std::string("send from A: ") + std::strerror(errno));
     std::this_thread::sleep_for(1ms);
   }
 
@@ -203,10 +204,9 @@ class Model {
 };
 
 std::uint64_t now_ns() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::steady_clock::now().time_since_epoch())
-          .count());
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
 }
 
 // conntrack -L lines by flow, the timeout set apart (it ticks).
@@ -272,7 +272,7 @@ class ConntrackLinuxDiff : public ::testing::Test {
   void compare() {
     auto* ns = ns_.get();
     auto& model = model_;
-  // Per-rule counters.
+    // Per-rule counters.
     auto [rc, saved] = sh(ns->in_a("iptables-save -c -t filter"));
     ASSERT_EQ(rc, 0) << saved;
     filter::Ruleset theirs;
@@ -298,7 +298,8 @@ class ConntrackLinuxDiff : public ::testing::Test {
         continue;
       }
       EXPECT_EQ(m.rest, it->second.rest);
-      EXPECT_LE(std::max(m.timeout, it->second.timeout) - std::min(m.timeout, it->second.timeout), 1u)
+      EXPECT_LE(std::max(m.timeout, it->second.timeout) - std::min(m.timeout, it->second.timeout),
+                1u)
           << flow;
     }
   }
@@ -359,8 +360,17 @@ TEST_F(ConntrackLinuxDiff, StatefulRulesetAgreesWithLinux) {
   std::this_thread::sleep_for(2100ms);
   in(udp(kB, kA, 5353, 53, 30));
   out(udp(kA, kB, 53, 5353, 60));
-
   compare();
+
+  // conntrack -D (by the original tuple) and -F, on both sides.
+  auto [rc, msg] = sh(ns_->in_a("conntrack -D -p udp --orig-src 10.99.0.2 --orig-port-dst 53"));
+  ASSERT_EQ(rc, 0) << msg;
+  EXPECT_TRUE(model_.table().erase(Tuple{kB, kA, 5353, 53, 17}));
+  compare();
+  sh(ns_->in_a("conntrack -F"));
+  model_.table().flush();
+  compare();
+  EXPECT_TRUE(linux_entries(*ns_).empty());
 }
 
 // TCP's special cases: retransmitted SYNs and SYN/ACKs, a SYN inside an

@@ -123,7 +123,8 @@ TEST(ConntrackTcp, OutOfStatePacketsAreInvalid) {
   Table t;
   Handshake h;
   // No entry: FIN, RST, SYN/ACK cannot open one.
-  EXPECT_EQ(pass(t, tcp(kClient, kServer, 1, 2, kFin | kAck, 1, 1), 0).state, PacketState::kInvalid);
+  EXPECT_EQ(pass(t, tcp(kClient, kServer, 1, 2, kFin | kAck, 1, 1), 0).state,
+            PacketState::kInvalid);
   EXPECT_EQ(pass(t, tcp(kClient, kServer, 1, 2, kRst, 1, 1), 0).state, PacketState::kInvalid);
   EXPECT_EQ(pass(t, h.synack(), 0).state, PacketState::kInvalid);
   // Flag combinations tcp_error refuses.

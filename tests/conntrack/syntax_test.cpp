@@ -3,6 +3,8 @@
 // rule JSON, judged by the reference evaluator, and refused by the compiler
 // (both the one nfw-restore --test asks for and the incremental one a load
 // uses) since the NIC cannot enforce them yet.
+#include "syntax.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +16,6 @@
 #include "compiler.hpp"
 #include "evaluate.hpp"
 #include "incremental_compiler.hpp"
-#include "syntax.hpp"
 
 namespace norman::nfw {
 namespace {
@@ -55,8 +56,10 @@ const std::vector<std::pair<std::string, std::string>> kNormalized = {
 };
 
 std::string save_of(const std::string& rules_text) {
-  const std::string file = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
-                           ":OUTPUT ACCEPT [0:0]\n" + rules_text + "COMMIT\n";
+  const std::string file =
+      "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+      ":OUTPUT ACCEPT [0:0]\n" +
+      rules_text + "COMMIT\n";
   Ruleset rs;
   std::uint64_t id = 0;
   apply_restore(rs, parse_restore(file), false, false, [&] { return ++id; });

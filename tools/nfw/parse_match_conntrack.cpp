@@ -48,7 +48,8 @@ std::uint8_t parse_bits(const std::string& v, std::span<const Bit> bits, std::si
   std::size_t start = 0;
   while (true) {
     const auto comma = v.find(',', start);
-    const std::string part = upper(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    const std::string part =
+        upper(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     const auto it = std::find_if(bits.begin(), bits.begin() + static_cast<std::ptrdiff_t>(usable),
                                  [&](const Bit& b) { return b.name == part; });
     if (it != bits.begin() + static_cast<std::ptrdiff_t>(usable)) {
@@ -86,7 +87,8 @@ filter::CtAddr parse_ct_addr(const std::string& v, bool inv) {
   const std::string host = v.substr(0, slash);
   in_addr a{};
   if (inet_pton(AF_INET, host.c_str(), &a) != 1)
-    syntax_error(v, "nfw: conntrack: bad address \"" + v + "\" (a dotted IPv4 address, /LEN or /MASK)");
+    syntax_error(
+        v, "nfw: conntrack: bad address \"" + v + "\" (a dotted IPv4 address, /LEN or /MASK)");
   filter::CtAddr out{ntohl(a.s_addr), 32, inv};
   if (slash != std::string::npos) {
     const std::string mask = v.substr(slash + 1);
@@ -94,10 +96,12 @@ filter::CtAddr parse_ct_addr(const std::string& v, bool inv) {
       out.len = static_cast<std::uint8_t>(*n);
     } else {
       in_addr m{};
-      if (inet_pton(AF_INET, mask.c_str(), &m) != 1) syntax_error(v, "nfw: conntrack: bad mask \"" + mask + "\"");
+      if (inet_pton(AF_INET, mask.c_str(), &m) != 1)
+        syntax_error(v, "nfw: conntrack: bad mask \"" + mask + "\"");
       const std::uint32_t bits = ntohl(m.s_addr);
       const auto len = static_cast<std::uint8_t>(std::countl_one(bits));
-      if (len < 32 && (bits << len) != 0) syntax_error(v, "nfw: conntrack: non-contiguous mask \"" + mask + "\"");
+      if (len < 32 && (bits << len) != 0)
+        syntax_error(v, "nfw: conntrack: non-contiguous mask \"" + mask + "\"");
       out.len = len;
     }
   }
@@ -142,16 +146,20 @@ std::vector<Opt> options_of(const Rule& r, Module m) {
   if (c.proto) out.push_back({c.proto->negated, "ctproto", std::to_string(c.proto->number)});
   if (c.orig_src) out.push_back({c.orig_src->negated, "ctorigsrc", addr_text(*c.orig_src)});
   if (c.orig_dst) out.push_back({c.orig_dst->negated, "ctorigdst", addr_text(*c.orig_dst)});
-  if (c.orig_sport) out.push_back({c.orig_sport->negated, "ctorigsrcport", ports_text(*c.orig_sport)});
-  if (c.orig_dport) out.push_back({c.orig_dport->negated, "ctorigdstport", ports_text(*c.orig_dport)});
-  if (c.status) out.push_back({c.status->negated, "ctstatus", bits_string(c.status->mask, kStatusBits)});
-  if (c.dir) out.push_back({false, "ctdir", *c.dir == filter::CtDir::kOriginal ? "ORIGINAL" : "REPLY"});
+  if (c.orig_sport)
+    out.push_back({c.orig_sport->negated, "ctorigsrcport", ports_text(*c.orig_sport)});
+  if (c.orig_dport)
+    out.push_back({c.orig_dport->negated, "ctorigdstport", ports_text(*c.orig_dport)});
+  if (c.status)
+    out.push_back({c.status->negated, "ctstatus", bits_string(c.status->mask, kStatusBits)});
+  if (c.dir)
+    out.push_back({false, "ctdir", *c.dir == filter::CtDir::kOriginal ? "ORIGINAL" : "REPLY"});
   return out;
 }
 
 constexpr std::array<std::string_view, 9> kCtOptions{
-    "--state",         "--ctstate",        "--ctproto",  "--ctorigsrc", "--ctorigdst",
-    "--ctorigsrcport", "--ctorigdstport",  "--ctstatus", "--ctdir"};
+    "--state",         "--ctstate",       "--ctproto",  "--ctorigsrc", "--ctorigdst",
+    "--ctorigsrcport", "--ctorigdstport", "--ctstatus", "--ctdir"};
 
 }  // namespace
 
@@ -167,7 +175,8 @@ bool RuleParser::conntrack_option(Args& args, Args::Item& item, const std::strin
   once(module + opt, opt, "nfw: " + module + ": option \"" + opt + "\" can only be used once.");
   const bool inv = item.inverted;
   const std::string v = args.value(item);
-  if (v == "!") syntax_error("!", "nfw: `!' goes before the option (`! " + opt + " ...'), not after it");
+  if (v == "!")
+    syntax_error("!", "nfw: `!' goes before the option (`! " + opt + " ...'), not after it");
   if (state) {
     // -m state knows no SNAT/DNAT (the first five names only).
     rule_.state = filter::CtStates{parse_bits(v, kStateBits, 5, false, "state"), inv};
@@ -201,7 +210,8 @@ bool RuleParser::conntrack_option(Args& args, Args::Item& item, const std::strin
   } else if (opt == "--ctorigdstport") {
     c.orig_dport = parse_ct_ports(v, inv);
   } else if (opt == "--ctstatus") {
-    c.status = filter::CtStatus{parse_bits(v, kStatusBits, kStatusBits.size(), true, "ctstatus"), inv};
+    c.status =
+        filter::CtStatus{parse_bits(v, kStatusBits, kStatusBits.size(), true, "ctstatus"), inv};
   } else {
     if (inv) syntax_error("!", "nfw: conntrack: option \"--ctdir\" cannot be inverted.");
     const std::string d = upper(v);
