@@ -1,6 +1,9 @@
 // The conntrack model's state machine, one behaviour of nf_conntrack per test.
 #include <gtest/gtest.h>
 
+#include <random>
+#include <type_traits>
+
 #include "conntrack.hpp"
 #include "packets.hpp"
 #include "tcp_transitions.hpp"
@@ -282,6 +285,47 @@ TEST(ConntrackFormat, ConntrackListLine) {
             "icmp     1 30 src=10.99.0.2 dst=10.99.0.1 type=8 code=0 id=7 packets=1 bytes=84 "
             "[UNREPLIED] src=10.99.0.1 dst=10.99.0.2 type=0 code=0 id=7 packets=0 bytes=0 "
             "mark=0 use=1");
+}
+
+}  // namespace
+}  // namespace norman::conntrack
+
+namespace norman::conntrack {
+namespace {
+
+static_assert(std::is_trivially_copyable_v<Entry>, "an entry is a fixed-size record (the NIC's)");
+
+// Bad input never crashes the model nor grows the table past its capacity:
+// random bytes, and real packets cut short or with random bytes changed.
+TEST(ConntrackTable, ArbitraryBytesAreInvalidOrTracked) {
+  std::mt19937 rng(12);
+  Table t(Config{.capacity = 64, .timeouts = {}, .tcp_loose = true});
+  const std::vector<Bytes> seeds = {
+      test::tcp(test::ip4("10.0.0.1"), test::ip4("10.0.0.2"), 1, 2, test::kSyn, 1, 0, 4),
+      test::udp(test::ip4("10.0.0.1"), test::ip4("10.0.0.2"), 1, 2, 4),
+      test::icmp_echo(test::ip4("10.0.0.1"), test::ip4("10.0.0.2"), 8, 1, 1, 4),
+      test::icmp_error(test::ip4("10.0.0.2"), test::ip4("10.0.0.1"), 3, 3,
+                       test::udp(test::ip4("10.0.0.1"), test::ip4("10.0.0.2"), 1, 2, 4))};
+  for (int i = 0; i < 20000; ++i) {
+    Bytes p;
+    if (i % 4 == 0) {
+      p.resize(rng() % 80);
+      for (auto& b : p) b = static_cast<std::uint8_t>(rng());
+    } else {
+      p = seeds[rng() % seeds.size()];
+      p.resize(rng() % (p.size() + 1));
+      for (int k = 0; k < 3 && !p.empty(); ++k)
+        p[rng() % p.size()] = static_cast<std::uint8_t>(rng());
+    }
+    const Result r = t.process(p, (i & 1) ? Hook::kPreRouting : Hook::kLocalOut,
+                               static_cast<std::uint64_t>(i) * 1'000'000);
+    if (r.state == PacketState::kInvalid) {
+      EXPECT_FALSE(r.pending.has_value());
+      EXPECT_FALSE(r.view.tracked);
+    }
+    t.confirm(r, static_cast<std::uint64_t>(i) * 1'000'000);
+    ASSERT_LE(t.size(), 64u);
+  }
 }
 
 }  // namespace
