@@ -217,6 +217,11 @@ class Matcher {
     if (r.out) with(iface_match(*r.out, chain, i));
     if (r.owner) with(owner_match(*r.owner));
     if (r.cgroup) with(cgroup_match(*r.cgroup));
+    if (r.state || r.conntrack) {
+      throw CompileError(
+          "nfw: connection tracking is not on the NIC yet (-m state, -m conntrack) " +
+          detail::where(chain, i));
+    }
     return m;
   }
 

@@ -64,7 +64,7 @@ bool cgroup_matches(const Cgroup& c, const Key& k, OwnerIds& ids) {
   return in != c.negated;
 }
 
-bool rule_matches(const Rule& r, const Key& k, OwnerIds& ids) {
+bool rule_matches(const Rule& r, const Key& k, OwnerIds& ids, const CtView* ct) {
   const bool output = has_flag(k, rf::Flag::kDir);
   if (r.src && prefix_matches(k[rf::FieldId::kSrcIp], r.src->prefix) == r.src->negated)
     return false;
@@ -112,12 +112,19 @@ bool rule_matches(const Rule& r, const Key& k, OwnerIds& ids) {
   }
   if (r.owner && !owner_matches(*r.owner, k, ids)) return false;
   if (r.cgroup && !cgroup_matches(*r.cgroup, k, ids)) return false;
+  // Without a conntrack view (the NIC today) no state match can hold.
+  if (r.state && (ct == nullptr || !state_matches(*r.state, *ct))) return false;
+  if (r.conntrack && (ct == nullptr || !conntrack_matches(*r.conntrack, *ct))) return false;
   return true;
 }
 
 }  // namespace
 
 Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids) {
+  return evaluate(rules, key, ids, nullptr);
+}
+
+Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids, const CtView* ct) {
   const auto graph = detail::build_chain_graph(rules);
   const Direction dir = has_flag(key, rf::Flag::kDir) ? Direction::kOutput : Direction::kInput;
   const auto builtin = static_cast<std::size_t>(graph.builtin[static_cast<unsigned>(dir)]);
@@ -137,7 +144,7 @@ Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids) {
     }
     ++stack.back().next;
     const Rule& r = chain.rules[f.next];
-    if (!rule_matches(r, key, ids)) continue;
+    if (!rule_matches(r, key, ids, ct)) continue;
     v.path.push_back(CounterRef{CounterRef::Kind::kRule, r.id, Direction::kInput});
     const TargetKind kind = r.target.kind;
     if (detail::terminal(kind)) {

@@ -23,6 +23,11 @@ struct Verdict {
 
 // The chain walked is INPUT or OUTPUT according to the key's DIR flag.
 [[nodiscard]] Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids);
+// The same with the packet's connection tracking (norman_conntrack's view of
+// it), which -m state and -m conntrack read; nullptr: none (such rules then
+// never match).
+[[nodiscard]] Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids,
+                               const CtView* ct);
 
 // Adds the key's packet (and frame_bytes) to every counter on its path.
 void count(Ruleset& rules, const Verdict& v, const Key& key);

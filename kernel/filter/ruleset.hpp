@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "ruleset_conntrack.hpp"
+
 namespace norman::filter {
 
 // Inclusive range of an unsigned field (ports, uids, ICMP codes...).
@@ -116,7 +118,18 @@ struct Cgroup {
 };
 
 // A match module as written, in the order written (iptables-save keeps it).
-enum class Module : std::uint8_t { kTcp, kUdp, kIcmp, kMultiport, kOwner, kCgroup, kComment };
+// kState: -m state; kConntrack: -m conntrack.
+enum class Module : std::uint8_t {
+  kTcp,
+  kUdp,
+  kIcmp,
+  kMultiport,
+  kOwner,
+  kCgroup,
+  kComment,
+  kState,
+  kConntrack
+};
 
 enum class TargetKind : std::uint8_t {
   kNone,    // no -j: count only
@@ -175,6 +188,8 @@ struct Rule {
   std::optional<Owner> owner;
   std::optional<Cgroup> cgroup;
   std::optional<std::string> comment;  // -m comment --comment
+  std::optional<CtStates> state;       // -m state --state
+  std::optional<ConntrackMatch> conntrack;  // -m conntrack
   Target target;
   Counters counters;  // as loaded (-c / [p:b]) or as read back from the NIC
 

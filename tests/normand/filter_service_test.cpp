@@ -314,5 +314,37 @@ TEST_F(FilterServiceTest, CheckRefusesWhatReplaceRefusesAndChangesNothing) {
   EXPECT_TRUE(svc.snapshot().find("OUTPUT")->rules.empty());
 }
 
+// Connection tracking is not on the NIC yet: -m state / -m conntrack rules
+// are refused alike by check() (nfw-restore --test), replace() (the load)
+// and a command (nfw -A), with one message, and nothing changes.
+TEST_F(FilterServiceTest, ConnectionTrackingIsRefusedAlikeEverywhere) {
+  ASSERT_TRUE(svc.command(cmd("-A INPUT -p udp --dport 53 -j ACCEPT")));
+  const auto gen = svc.generation();
+  const auto writes = hw.writes;
+  filter::Ruleset ct = svc.snapshot();
+  ct.find("INPUT")->rules.insert(
+      ct.find("INPUT")->rules.begin(),
+      *cmd("-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT").rule);
+  auto error_of = [](auto&& f) {
+    try {
+      f();
+    } catch (const filter::CompileError& e) {
+      return std::string(e.what());
+    }
+    return std::string("<accepted>");
+  };
+  const std::string check_error = error_of([&] { svc.check(ct); });
+  EXPECT_NE(check_error.find("connection tracking is not on the NIC yet"), std::string::npos)
+      << check_error;
+  EXPECT_EQ(error_of([&] { svc.replace(ct, std::nullopt, false); }), check_error);
+  const std::string command_error =
+      error_of([&] { (void)svc.command(cmd("-I INPUT -m state --state NEW -j ACCEPT")); });
+  EXPECT_NE(command_error.find("connection tracking is not on the NIC yet"), std::string::npos)
+      << command_error;
+  EXPECT_EQ(svc.generation(), gen);
+  EXPECT_EQ(hw.writes, writes);
+  EXPECT_EQ(svc.snapshot().find("INPUT")->rules.size(), 1u);
+}
+
 }  // namespace
 }  // namespace norman::normand

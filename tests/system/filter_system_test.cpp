@@ -237,9 +237,11 @@ TEST_F(Nfw, OnlyRootChangesRulesAndBadInputChangesNothing) {
          " --socket " + env().normand_socket() + " -A INPUT -j DROP");
   EXPECT_NE(rc1, 0);
   EXPECT_NE(out1.find("Permission denied"), std::string::npos) << out1;
+  // Parsed, but the NIC cannot enforce connection tracking yet: refused by
+  // normand's compiler, table unchanged.
   auto [rc2, out2] = nfw("-A INPUT -m state --state NEW -j ACCEPT");
-  EXPECT_EQ(rc2, 2);
-  EXPECT_NE(out2.find("state"), std::string::npos) << out2;
+  EXPECT_EQ(rc2, 1);
+  EXPECT_NE(out2.find("connection tracking is not on the NIC yet"), std::string::npos) << out2;
   // A restore file with a bad line loads nothing.
   auto [rc3, out3] = sh(
       "printf '*filter\\n-A INPUT -p tcp --dport 22 -j ACCEPT\\n-A INPUT --bogus\\nCOMMIT\\n' | " +

@@ -61,6 +61,11 @@ std::vector<const Chain*> user_chains_sorted(const filter::Ruleset& rules);
 // " -c P B" before the target when counters (iptables -S -v).
 std::string rule_spec(const Rule& r, bool counters);
 
+// A rule's -m state / -m conntrack as iptables-save (" -m conntrack --ctstate
+// NEW") and iptables -L (" ctstate NEW") print it.
+std::string conntrack_save(const Rule& r, filter::Module m);
+std::string conntrack_list(const Rule& r, filter::Module m);
+
 [[noreturn]] void syntax_error(std::string token, const std::string& message);
 
 // Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629:
@@ -118,6 +123,9 @@ class RuleParser {
 
  private:
   bool module_option(Args& args, Args::Item& item, const std::string& name);
+  // -m state / -m conntrack options (parse_match_conntrack.cpp).
+  bool conntrack_option(Args& args, Args::Item& item, const std::string& name);
+  void finish_conntrack(filter::Module m);
   void load_module(filter::Module m, const std::string& token);
   [[nodiscard]] bool loaded(filter::Module m) const;
   void once(const std::string& key, const std::string& token, const std::string& message);

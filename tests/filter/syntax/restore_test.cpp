@@ -114,12 +114,12 @@ SyntaxError restore_error(const std::string& text) {
 
 TEST(Restore, ErrorsCarryTheLine) {
   auto e = restore_error(
-      "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m state --state NEW -j ACCEPT\nCOMMIT\n");
+      "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m quota --quota 1000 -j ACCEPT\nCOMMIT\n");
   EXPECT_EQ(e.line, 3u);
-  EXPECT_EQ(e.token, "state");
+  EXPECT_EQ(e.token, "quota");
   EXPECT_EQ(std::string(e.what()),
-            "nfw-restore: line 3: match `state' is not yet supported (supported: tcp, udp, icmp, "
-            "multiport, owner, cgroup, comment)");
+            "nfw-restore: line 3: match `quota' is not yet supported (supported: tcp, udp, icmp, "
+            "multiport, owner, cgroup, comment, state, conntrack)");
   e = restore_error("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
   EXPECT_EQ(e.line, 1u);
   EXPECT_EQ(e.token, "nat");
