@@ -54,7 +54,8 @@ bool Rule::same_spec(const Rule& o) const {
   return src == o.src && dst == o.dst && in == o.in && out == o.out && proto == o.proto && fragment == o.fragment &&
          modules == o.modules && sport == o.sport && dport == o.dport && tcp_flags == o.tcp_flags &&
          icmp == o.icmp && multiport == o.multiport && owner == o.owner && cgroup == o.cgroup &&
-         comment == o.comment && target == o.target;
+         comment == o.comment && target == o.target &&
+         limit == o.limit && hashlimit == o.hashlimit;
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ruleset.hpp"
+#include "ruleset_json_limit.hpp"
 
 namespace norman::filter {
 
@@ -104,6 +105,7 @@ constexpr std::pair<Module, const char*> kModuleNames[] = {
     {Module::kIcmp, "icmp"},       {Module::kMultiport, "multiport"},
     {Module::kOwner, "owner"},     {Module::kCgroup, "cgroup"},
     {Module::kComment, "comment"},
+    {Module::kLimit, "limit"},     {Module::kHashlimit, "hashlimit"},
 };
 
 constexpr std::pair<TargetKind, const char*> kTargetNames[] = {
@@ -250,6 +252,7 @@ void to_json(json& j, const Rule& r) {
   }
   if (r.cgroup) j["cgroup"] = json{{"path", r.cgroup->path}, {"negated", r.cgroup->negated}};
   if (r.comment) j["comment"] = *r.comment;
+  detail::limit_to_json(j, r);
   json t{{"kind", name_of(kTargetNames, r.target.kind)}};
   if (r.target.kind == TargetKind::kJump || r.target.kind == TargetKind::kGoto)
     t["chain"] = r.target.chain;
@@ -268,7 +271,8 @@ void from_json(const json& j, Rule& out) {
   expect_object(
       j, w,
       {"id", "src", "dst", "in", "out", "proto", "fragment", "modules", "sport", "dport",
-       "tcp_flags", "icmp", "multiport", "owner", "cgroup", "comment", "target", "counters"});
+       "tcp_flags", "icmp", "multiport", "owner", "cgroup", "comment", "target", "counters",
+       "limit", "hashlimit"});
   Rule r;
   if (auto it = j.find("id"); it != j.end()) r.id = get_uint_as<std::uint64_t>(*it, w + ".id");
   if (auto it = j.find("src"); it != j.end()) r.src = addr_from(*it, w + ".src");
@@ -403,6 +407,7 @@ void from_json(const json& j, Rule& out) {
   if (has(Module::kCgroup) != r.cgroup.has_value()) bad(w, "cgroup and module cgroup go together");
   if (has(Module::kComment) != r.comment.has_value())
     bad(w, "comment and module comment go together");
+  detail::limit_from_json(j, r, w);
   out = std::move(r);
 }
 

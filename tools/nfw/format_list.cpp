@@ -183,6 +183,10 @@ void print_module(std::string& out, const filter::Rule& r, Module m, const Forma
     case Module::kComment:
       if (r.comment) out += " /* " + *r.comment + " */";
       break;
+    case Module::kLimit:
+    case Module::kHashlimit:
+      out += detail::list_limit(r, m);
+      break;
   }
 }
 

@@ -97,6 +97,10 @@ void save_module(std::string& out, const Rule& r, Module m) {
       out += " -m comment";
       if (r.comment) out += " --comment" + save_string(*r.comment);
       break;
+    case Module::kLimit:
+    case Module::kHashlimit:
+      out += save_limit(r, m);
+      break;
   }
 }
 

@@ -24,9 +24,10 @@ namespace {
 using filter::Module;
 using filter::TargetKind;
 
-constexpr std::string_view kSupportedMatches = "tcp, udp, icmp, multiport, owner, cgroup, comment";
+constexpr std::string_view kSupportedMatches =
+    "tcp, udp, icmp, multiport, owner, cgroup, comment, limit, hashlimit";
 
-constexpr std::array<std::pair<std::string_view, Module>, 7> kMatches{{
+constexpr std::array<std::pair<std::string_view, Module>, 9> kMatches{{
     {"tcp", Module::kTcp},
     {"udp", Module::kUdp},
     {"icmp", Module::kIcmp},
@@ -34,6 +35,8 @@ constexpr std::array<std::pair<std::string_view, Module>, 7> kMatches{{
     {"owner", Module::kOwner},
     {"cgroup", Module::kCgroup},
     {"comment", Module::kComment},
+    {"limit", Module::kLimit},
+    {"hashlimit", Module::kHashlimit},
 }};
 
 std::string_view module_name(Module m) {
@@ -46,11 +49,11 @@ std::string_view module_name(Module m) {
 // iptables matches nfw does not implement yet: named as such, so that a
 // file written for iptables learns what stops it (connection tracking, rate
 // limits and sets are the usual ones), unlike a misspelt name.
-constexpr std::array<std::string_view, 48> kOtherMatches{
+constexpr std::array<std::string_view, 46> kOtherMatches{
     "addrtype", "ah",        "bpf",    "cluster", "connbytes", "connlabel", "connlimit",
     "connmark", "conntrack", "cpu",    "dccp",    "devgroup",  "dscp",      "ecn",
-    "esp",      "hashlimit", "helper", "hl",      "icmp6",     "iprange",   "ipvs",
-    "length",   "limit",     "mac",    "mark",    "nfacct",    "osf",       "physdev",
+    "esp",      "helper", "hl",      "icmp6",     "iprange",   "ipvs",
+    "length",   "mac",    "mark",    "nfacct",    "osf",       "physdev",
     "pkttype",  "policy",    "quota",  "rateest", "realm",     "recent",    "rpfilter",
     "sctp",     "set",       "socket", "state",   "statistic", "string",    "tcpmss",
     "time",     "tos",       "ttl",    "u32",     "udplite",   "ipcomp"};
@@ -521,6 +524,7 @@ bool RuleParser::option(Args& args, Args::Item& item) {
 }
 
 bool RuleParser::module_option(Args& args, Args::Item& item, const std::string& opt) {
+  if (limit_option(limits_, args, item, opt, rule_)) return true;
   struct Owned {
     std::string_view option;
     std::string_view key;  // canonical spelling, for duplicates
@@ -684,6 +688,9 @@ bool RuleParser::module_option(Args& args, Args::Item& item, const std::string& 
       rule_.comment = v;
       return true;
     }
+    case Module::kLimit:
+    case Module::kHashlimit:
+      break;  // their options are limit_option()'s
   }
   return false;
 }
@@ -729,6 +736,10 @@ Rule RuleParser::finish() {
         break;
       case Module::kComment:
         if (!rule_.comment) syntax_error(name, "nfw: COMMENT match: You must specify `--comment'");
+        break;
+      case Module::kLimit:
+      case Module::kHashlimit:
+        limit_finish(limits_, rule_, m);
         break;
     }
   }

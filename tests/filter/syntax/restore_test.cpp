@@ -119,7 +119,7 @@ TEST(Restore, ErrorsCarryTheLine) {
   EXPECT_EQ(e.token, "state");
   EXPECT_EQ(std::string(e.what()),
             "nfw-restore: line 3: match `state' is not yet supported (supported: tcp, udp, icmp, "
-            "multiport, owner, cgroup, comment)");
+            "multiport, owner, cgroup, comment, limit, hashlimit)");
   e = restore_error("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
   EXPECT_EQ(e.line, 1u);
   EXPECT_EQ(e.token, "nat");
