@@ -106,6 +106,11 @@ constexpr const char* kHelp =
     "[!] --icmp-type type[/code] | typename\n"
     "[!] --uid-owner user[-user]  [!] --gid-owner group[-group]  [!] --cmd-owner name\n"
     "[!] --path path   (-m cgroup)     --comment text   (-m comment)\n"
+    "--limit N/sec|min|hour|day  --limit-burst N   (-m limit)\n"
+    "[!] --hashlimit-upto|--hashlimit-above N/unit  --hashlimit-burst N\n"
+    "    --hashlimit-mode srcip,srcport,dstip,dstport  --hashlimit-name NAME\n"
+    "    --hashlimit-srcmask|--hashlimit-dstmask LEN  --hashlimit-htable-size|-max|\n"
+    "    -expire|-gcinterval N   (-m hashlimit; refused at load until the NIC enforces it)\n"
     "Target options: REJECT --reject-with type; LOG --log-prefix text --log-level level\n"
     "\n"
     "See nfw(8), nfw-save(8), nfw-restore(8).\n";
