@@ -206,7 +206,8 @@ bool LimiterState::limit(std::uint64_t rule_id, const Limit& l, std::uint64_t no
 HashlimitTable::Result LimiterState::hashlimit(const Hashlimit& h, const HashlimitPacket& p,
                                                std::uint64_t now) {
   auto it = tables_.find(h.name);
-  if (it == tables_.end()) it = tables_.emplace(h.name, HashlimitTable(h, hz_, default_size_)).first;
+  if (it == tables_.end())
+    it = tables_.emplace(h.name, HashlimitTable(h, hz_, default_size_)).first;
   return it->second.match(p, h.above, now);
 }
 

@@ -17,8 +17,8 @@ using nlohmann::json;
   throw std::invalid_argument("bad filter JSON at " + where + ": " + what);
 }
 
-std::uint64_t uint_in(const json& j, const std::string& where, const char* key,
-                      std::uint64_t lo, std::uint64_t hi) {
+std::uint64_t uint_in(const json& j, const std::string& where, const char* key, std::uint64_t lo,
+                      std::uint64_t hi) {
   auto it = j.find(key);
   if (it == j.end()) bad(where, std::string("missing \"") + key + "\"");
   if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
@@ -50,11 +50,16 @@ void limit_to_json(json& j, const Rule& r) {
   if (r.limit) j["limit"] = json{{"avg", r.limit->avg}, {"burst", r.limit->burst}};
   if (r.hashlimit) {
     const Hashlimit& h = *r.hashlimit;
-    j["hashlimit"] = json{{"avg", h.avg},         {"burst", h.burst},
-                          {"mode", h.mode},       {"above", h.above},
-                          {"size", h.size},       {"max", h.max},
-                          {"gc_interval", h.gc_interval}, {"expire", h.expire},
-                          {"srcmask", h.srcmask}, {"dstmask", h.dstmask},
+    j["hashlimit"] = json{{"avg", h.avg},
+                          {"burst", h.burst},
+                          {"mode", h.mode},
+                          {"above", h.above},
+                          {"size", h.size},
+                          {"max", h.max},
+                          {"gc_interval", h.gc_interval},
+                          {"expire", h.expire},
+                          {"srcmask", h.srcmask},
+                          {"dstmask", h.dstmask},
                           {"name", h.name}};
   }
 }

@@ -2,18 +2,16 @@
 // syntax_internal.hpp). Messages are iptables', with nfw's prefix; where
 // iptables-legacy would only learn from the kernel that a rule is refused
 // (ERANGE, EINVAL), nfw says why.
-#include <cerrno>
-
-#include "syntax_internal.hpp"
-
 #include <strings.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <limits>
 
 #include "rate_limit.hpp"
+#include "syntax_internal.hpp"
 
 namespace norman::nfw::detail {
 
@@ -57,9 +55,8 @@ bool leading_uint(const std::string& s, std::uint64_t& v, std::string& rest, int
 
 [[noreturn]] void range_error(const std::string& module, const std::string& opt, std::uint64_t lo,
                               std::uint64_t hi) {
-  syntax_error(opt, "nfw: " + module + ": bad value for option \"" + opt +
-                        "\", or out of range (" + std::to_string(lo) + "-" + std::to_string(hi) +
-                        ").");
+  syntax_error(opt, "nfw: " + module + ": bad value for option \"" + opt + "\", or out of range (" +
+                        std::to_string(lo) + "-" + std::to_string(hi) + ").");
 }
 
 std::uint32_t parse_u32(const std::string& module, const std::string& opt, const std::string& v) {
@@ -92,7 +89,8 @@ std::uint8_t parse_plen(const std::string& opt, const std::string& v) {
   for (int part = 0; part < 4; ++part) {
     const auto dot = v.find('.', start);
     if ((part < 3) == (dot == std::string::npos)) return bad();
-    const std::string p = v.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const std::string p =
+        v.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!leading_uint(p, x, rest) || !rest.empty() || x > 255) return bad();
     mask = (mask << 8) | static_cast<std::uint32_t>(x);
     start = dot + 1;
@@ -149,8 +147,9 @@ void once(LimitParseState& st, const std::string& module, const std::string& nam
 
 bool limit_option(LimitParseState& st, Args& args, Args::Item& item, const std::string& opt,
                   Rule& rule) {
-  const bool has_limit = rule.limit.has_value() || std::find(rule.modules.begin(), rule.modules.end(),
-                                                             Module::kLimit) != rule.modules.end();
+  const bool has_limit =
+      rule.limit.has_value() ||
+      std::find(rule.modules.begin(), rule.modules.end(), Module::kLimit) != rule.modules.end();
   const bool has_hashlimit =
       std::find(rule.modules.begin(), rule.modules.end(), Module::kHashlimit) != rule.modules.end();
   auto no_invert = [&](const std::string& module) {
@@ -227,8 +226,9 @@ bool limit_option(LimitParseState& st, Args& args, Args::Item& item, const std::
     std::uint64_t b = 0;
     std::string rest;
     auto error = [&]() {
-      syntax_error(v, "nfw: bad value for option \"--hashlimit-burst\", or out of range "
-                      "(1-1000000).");
+      syntax_error(v,
+                   "nfw: bad value for option \"--hashlimit-burst\", or out of range "
+                   "(1-1000000).");
     };
     if (!leading_uint(v, b, rest) || b == 0 || (rest.empty() && b > 1'000'000)) error();
     if (!rest.empty() && rest[0] == 'k') b *= 1024;
@@ -313,9 +313,10 @@ void limit_finish(LimitParseState& st, Rule& rule, Module m) {
   if (std::find(st.seen.begin(), st.seen.end(), "--hashlimit-htable-expire") == st.seen.end())
     h.expire = st.hashlimit_unit * 1000;
   if (h.gc_interval == 0 || h.expire == 0) {
-    syntax_error("hashlimit", "nfw: hashlimit: --hashlimit-htable-gcinterval and "
-                              "--hashlimit-htable-expire must not be 0 (the kernel refuses "
-                              "them: Invalid argument)");
+    syntax_error("hashlimit",
+                 "nfw: hashlimit: --hashlimit-htable-gcinterval and "
+                 "--hashlimit-htable-expire must not be 0 (the kernel refuses "
+                 "them: Invalid argument)");
   }
   if (auto why = filter::xt_hashlimit::check(h, kCheckHz)) {
     syntax_error("hashlimit", "nfw: hashlimit: " + *why +

@@ -130,9 +130,8 @@ std::vector<Burst> plan(const Ruleset& rs, unsigned hz) {
       bool robust = true;
       for (int d = -kSlack; d <= kSlack && robust; ++d) {
         LimiterState s = state;
-        const auto shifted =
-            at + static_cast<std::uint64_t>(static_cast<std::int64_t>(d) *
-                                            static_cast<std::int64_t>(jiffy));
+        const auto shifted = at + static_cast<std::uint64_t>(static_cast<std::int64_t>(d) *
+                                                             static_cast<std::int64_t>(jiffy));
         robust = decide(rs, s, clock, burst, shifted) == decisions;
       }
       if (robust) {
@@ -176,8 +175,7 @@ class LinuxLimit : public ::testing::Test {
       created_ = true;
     }
     // No ARP on the way: the first packets would wait for it.
-    const std::string mac =
-        shell("ip -n " + b_ + " -br link show vb | awk '{print $3}'").text;
+    const std::string mac = shell("ip -n " + b_ + " -br link show vb | awk '{print $3}'").text;
     ASSERT_EQ(shell("ip -n " + a_ + " neigh replace 10.77.0.2 lladdr " + mac.substr(0, 17) +
                     " dev va nud permanent")
                   .status,
@@ -222,8 +220,8 @@ TEST_F(LinuxLimit, PerRuleCountersEqualTheModelsOnAPacedTrace) {
   const std::vector<Burst> trace = plan(rules, clock->hz);
   ASSERT_EQ(trace.size(), 40u);
 
-  const auto load = nfw::test::shell("printf '%s' '" + std::string(kRules) +
-                                     "' | ip netns exec " + b_ + " iptables-legacy-restore 2>&1");
+  const auto load = nfw::test::shell("printf '%s' '" + std::string(kRules) + "' | ip netns exec " +
+                                     b_ + " iptables-legacy-restore 2>&1");
   ASSERT_EQ(load.status, 0) << load.text;
   open_sockets();
   ASSERT_EQ(socks_.size(), kSports.size());

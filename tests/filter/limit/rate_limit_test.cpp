@@ -1,11 +1,12 @@
 // The model's arithmetic against values worked out by hand from
 // net/netfilter/xt_limit.c and xt_hashlimit.c, and the reference
 // classifier's use of it (match order, hotdrop, the compiler's refusal).
+#include "rate_limit.hpp"
+
 #include <gtest/gtest.h>
 
 #include "compiler.hpp"
 #include "evaluate.hpp"
-#include "rate_limit.hpp"
 #include "test_util.hpp"
 
 namespace norman::filter {
@@ -166,8 +167,9 @@ TEST(EvaluateLimit, HotdropDropsWithoutCounting) {
 }
 
 TEST(CompileLimit, RefusedUntilTheNicEnforcesIt) {
-  for (const char* m : {"-m limit --limit 3/sec", "-m hashlimit --hashlimit-upto 3/sec "
-                                                  "--hashlimit-name a"}) {
+  for (const char* m : {"-m limit --limit 3/sec",
+                        "-m hashlimit --hashlimit-upto 3/sec "
+                        "--hashlimit-name a"}) {
     Ruleset rs = rules(std::string("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
                                    ":OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp ") +
                        m + " -j ACCEPT\nCOMMIT\n");

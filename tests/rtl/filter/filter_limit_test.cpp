@@ -90,9 +90,9 @@ class FilterLimit : public ::testing::Test {
 TEST_F(FilterLimit, AnswersAsXtLimitPacketByPacket) {
   // Rates from 10000/sec (cost 3 credits, 42 tokens a jiffy) to 3/hour,
   // bursts from 1 to 10000, and the u32-wrapping 1/hour burst 10000.
-  const Limit limits[] = {{1, 1},     {1, 10000}, {3, 5},          {33, 2},
-                          {333, 7},   {2000, 3},  {3333, 5},       {10000, 1},
-                          {166, 100}, {50, 50},   {36000000, 10000}, {12000000, 5}};
+  const Limit limits[] = {
+      {1, 1},    {1, 10000}, {3, 5},     {33, 2},  {333, 7},          {2000, 3},
+      {3333, 5}, {10000, 1}, {166, 100}, {50, 50}, {36000000, 10000}, {12000000, 5}};
   for (unsigned s = 0; s < kSlots; ++s) configure(s, limits[s % std::size(limits)]);
   std::mt19937 rng(7);
   for (int cycle = 0; cycle < 200000; ++cycle) {
@@ -103,7 +103,8 @@ TEST_F(FilterLimit, AnswersAsXtLimitPacketByPacket) {
       const auto slot = static_cast<unsigned>((rng() % 4 == 0) ? rng() % kSlots : rng() % 3);
       (void)request(slot);
     }
-    if (cycle % 50000 == 49999) configure(static_cast<unsigned>(rng() % kSlots), limits[rng() % std::size(limits)]);
+    if (cycle % 50000 == 49999)
+      configure(static_cast<unsigned>(rng() % kSlots), limits[rng() % std::size(limits)]);
     step();
   }
   for (int i = 0; i < 10; ++i) step();
