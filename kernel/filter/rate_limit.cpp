@@ -7,7 +7,6 @@
 #include "rate_limit.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -218,21 +217,6 @@ void LimiterState::clear() {
 
 namespace {
 
-std::optional<unsigned> hz_from_config() {
-  // /proc/config.gz is gzip: read it with zcat rather than link zlib for
-  // one line. Only the CONFIG_HZ= line is used.
-  FILE* f = popen("zcat /proc/config.gz 2>/dev/null", "r");
-  if (f == nullptr) return std::nullopt;
-  char line[256];
-  std::optional<unsigned> hz;
-  while (fgets(line, sizeof line, f) != nullptr) {
-    const std::string s(line);
-    if (s.rfind("CONFIG_HZ=", 0) == 0) hz = static_cast<unsigned>(std::stoul(s.substr(10)));
-  }
-  pclose(f);
-  return hz;
-}
-
 struct TimerSample {
   std::uint64_t now_ns = 0;  // "now at N nsecs" (ktime_get, CLOCK_MONOTONIC)
   std::uint64_t jiffies = 0;
@@ -259,7 +243,6 @@ std::optional<TimerSample> read_timer_list() {
 }  // namespace
 
 std::optional<unsigned> running_kernel_hz() {
-  if (auto hz = hz_from_config()) return hz;
   if (auto c = running_kernel_clock()) return c->hz;
   return std::nullopt;
 }
@@ -284,7 +267,6 @@ std::optional<KernelClock> running_kernel_clock() {
         for (unsigned c : {100u, 250u, 300u, 1000u}) {
           if (hz == 0 || std::abs(rate - c) < std::abs(rate - static_cast<double>(hz))) hz = c;
         }
-        if (auto cfg = hz_from_config()) hz = *cfg;
         KernelClock k;
         k.hz = hz;
         // The jiffy tick1.jiffies began at or just before tick1.now_ns.

@@ -31,9 +31,11 @@ struct KernelClock {
   [[nodiscard]] std::uint64_t ms_to_jiffies(std::uint32_t ms) const;
 };
 
-// CONFIG_HZ of the running kernel: /proc/config.gz when the kernel has it,
-// otherwise measured from the jiffies counter in /proc/timer_list (root).
-// nullopt when neither can be read.
+// CONFIG_HZ of the running kernel, measured from the jiffies counter in
+// /proc/timer_list (root) over 200 ms and rounded to the nearest of 100,
+// 250, 300 and 1000 (the values Kconfig offers). nullopt when it cannot be
+// read. (/proc/config.gz says the same where the kernel has it, but is
+// gzip: not worth a decompressor here.)
 [[nodiscard]] std::optional<unsigned> running_kernel_hz();
 
 // The running kernel's clock: hz and the CLOCK_MONOTONIC time at which a
