@@ -6,6 +6,7 @@
 // --limit-burst 10000) and after very long idle times.
 #include "rate_limit.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -208,6 +209,26 @@ HashlimitTable::Result LimiterState::hashlimit(const Hashlimit& h, const Hashlim
   if (it == tables_.end())
     it = tables_.emplace(h.name, HashlimitTable(h, hz_, default_size_)).first;
   return it->second.match(p, h.above, now);
+}
+
+void LimiterState::configure(const Ruleset& rules) {
+  std::vector<const Chain*> order;
+  for (const char* builtin : {"INPUT", "OUTPUT"}) {
+    if (const Chain* c = rules.find(builtin)) order.push_back(c);
+  }
+  std::vector<const Chain*> user;
+  for (const Chain& c : rules.chains) {
+    if (!c.builtin()) user.push_back(&c);
+  }
+  std::sort(user.begin(), user.end(),
+            [](const Chain* a, const Chain* b) { return a->name < b->name; });
+  order.insert(order.end(), user.begin(), user.end());
+  for (const Chain* c : order) {
+    for (const Rule& r : c->rules) {
+      if (r.hashlimit && !tables_.contains(r.hashlimit->name))
+        tables_.emplace(r.hashlimit->name, HashlimitTable(*r.hashlimit, hz_, default_size_));
+    }
+  }
 }
 
 void LimiterState::clear() {

@@ -134,6 +134,13 @@ class LimiterState {
  public:
   explicit LimiterState(unsigned hz = 250, std::uint32_t hashlimit_default_size = 8192)
       : hz_(hz), default_size_(hashlimit_default_size) {}
+  // Creates the hashlimit tables of `rules` as the kernel does when the
+  // table is loaded: each name configured by the first rule naming it, in
+  // the order of the kernel's table (INPUT, OUTPUT, then user chains by
+  // name, as libiptc lays them out). Tables already there are kept (the
+  // kernel keeps a table a new rule set names again, with its buckets).
+  // Without it, a table is configured by the first rule evaluated.
+  void configure(const Ruleset& rules);
   bool limit(std::uint64_t rule_id, const Limit& l, std::uint64_t now_jiffies);
   HashlimitTable::Result hashlimit(const Hashlimit& h, const HashlimitPacket& p,
                                    std::uint64_t now_jiffies);

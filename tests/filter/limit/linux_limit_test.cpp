@@ -46,6 +46,9 @@ constexpr const char* kRules =
     "-A INPUT -p udp -m udp --dport 9003 -m hashlimit --hashlimit-above 4/sec --hashlimit-burst 2 "
     "--hashlimit-mode srcip,dstport --hashlimit-name nfwt2 -j DROP\n"
     "-A INPUT -p udp -m limit --limit 20/min --limit-burst 2\n"
+    // Names rule 3's table: its buckets and rule 3's rate (2/sec burst 2), not this one's.
+    "-A INPUT -p udp -m udp --dport 9004 -m hashlimit --hashlimit-upto 50/sec --hashlimit-burst 9 "
+    "--hashlimit-mode srcport --hashlimit-name nfwt1 -j DROP\n"
     "-A INPUT -p udp -j ACCEPT\n"
     "COMMIT\n";
 
@@ -105,6 +108,7 @@ std::vector<Burst> plan(const Ruleset& rs, unsigned hz) {
   const KernelClock clock{hz, 0};
   const std::uint64_t jiffy = 1'000'000'000ull / hz;
   LimiterState state(hz);
+  state.configure(rs);
   std::vector<Burst> out;
   std::uint64_t t = 10 * jiffy + jiffy / 2;
   std::uint32_t seed = 12345;
@@ -254,6 +258,7 @@ TEST_F(LinuxLimit, PerRuleCountersEqualTheModelsOnAPacedTrace) {
   // The model, fed the recorded times on the kernel's jiffy grid.
   Ruleset model = rules;
   LimiterState state(clock->hz);
+  state.configure(model);
   NoOwners owners;
   for (std::size_t i = 0; i < trace.size(); ++i) {
     for (std::size_t j = 0; j < trace[i].packets.size(); ++j) {
@@ -280,12 +285,13 @@ TEST_F(LinuxLimit, PerRuleCountersEqualTheModelsOnAPacedTrace) {
   for (const Burst& b : trace) packets += b.packets.size();
   EXPECT_EQ(ours->rules[0].counters.packets + ours->rules[1].counters.packets +
                 ours->rules[3].counters.packets + ours->rules[4].counters.packets +
-                ours->rules[6].counters.packets + ours->rules[2].counters.packets,
+                ours->rules[6].counters.packets + ours->rules[7].counters.packets +
+                ours->rules[2].counters.packets,
             packets);
   EXPECT_GT(total, 0u);
   // The trace exercises every limiter both ways: each rule counted some
   // packets and (the limited ones) let others fall through to the next.
-  for (std::size_t r = 0; r < 6; ++r) EXPECT_GT(ours->rules[r].counters.packets, 0u) << r + 1;
+  for (std::size_t r = 0; r < 7; ++r) EXPECT_GT(ours->rules[r].counters.packets, 0u) << r + 1;
 }
 
 TEST(KernelHz, ReadFromTheRunningKernel) {
