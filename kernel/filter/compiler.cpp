@@ -19,6 +19,7 @@
 
 #include "chain_graph.hpp"
 #include "compiler_conj.hpp"
+#include "compiler_limit.hpp"
 #include "compiler_walk.hpp"
 #include "rule_support.hpp"
 
@@ -306,6 +307,7 @@ void check_directions(const Ruleset& rules, const ChainGraph& graph) {
 
 RuleMatch rule_match(const Chain& chain, std::size_t i, OwnerIds& ids,
                      const CompileOptions& options) {
+  refuse_limits(chain, i);
   RuleMatch rm;
   rm.match = Matcher(ids, options).match_of(chain, i);
   if (rm.match.size() == 1) rm.miss = complement(rm.match.front());

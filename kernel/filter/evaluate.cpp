@@ -121,10 +121,19 @@ bool rule_matches(const Rule& r, const Key& k, OwnerIds& ids, const CtView* ct) 
 }  // namespace
 
 Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids) {
-  return evaluate(rules, key, ids, nullptr);
+  return evaluate(rules, key, ids, nullptr, nullptr);
 }
 
 Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids, const CtView* ct) {
+  return evaluate(rules, key, ids, ct, nullptr);
+}
+
+Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids, LimitContext* limits) {
+  return evaluate(rules, key, ids, nullptr, limits);
+}
+
+Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids, const CtView* ct,
+                 LimitContext* limits) {
   const auto graph = detail::build_chain_graph(rules);
   const Direction dir = has_flag(key, rf::Flag::kDir) ? Direction::kOutput : Direction::kInput;
   const auto builtin = static_cast<std::size_t>(graph.builtin[static_cast<unsigned>(dir)]);
@@ -144,6 +153,18 @@ Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids, const CtVi
     }
     ++stack.back().next;
     const Rule& r = chain.rules[f.next];
+    if (detail::has_limits(r)) {
+      LimitContext none;
+      const auto o = detail::limits_match(r, key, limits != nullptr ? *limits : none,
+                                          [&](const Rule& p) { return rule_matches(p, key, ids, ct); });
+      // A hotdrop (hashlimit could not hash the packet) drops it on the
+      // spot: no rule counts it, no policy applies.
+      if (o == detail::LimitOutcome::kHotdrop) {
+        v.action = rf::Action::kDrop;
+        return v;
+      }
+      if (o == detail::LimitOutcome::kNoMatch) continue;
+    }
     if (!rule_matches(r, key, ids, ct)) continue;
     v.path.push_back(CounterRef{CounterRef::Kind::kRule, r.id, Direction::kInput});
     const TargetKind kind = r.target.kind;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler.hpp"
+#include "evaluate_limit.hpp"
 #include "flat.hpp"
 #include "owner_ids.hpp"
 #include "ruleset.hpp"
@@ -28,6 +29,14 @@ struct Verdict {
 // never match).
 [[nodiscard]] Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids,
                                const CtView* ct);
+// Rate-limit matches (-m limit, -m hashlimit) consult `limits` (the
+// packet's time and the state the earlier packets left) and update it;
+// without one, each packet meets full buckets.
+[[nodiscard]] Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids,
+                               LimitContext* limits);
+// Both: connection tracking and rate limits.
+[[nodiscard]] Verdict evaluate(const Ruleset& rules, const Key& key, OwnerIds& ids,
+                               const CtView* ct, LimitContext* limits);
 
 // Adds the key's packet (and frame_bytes) to every counter on its path.
 void count(Ruleset& rules, const Verdict& v, const Key& key);

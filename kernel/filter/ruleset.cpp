@@ -55,7 +55,7 @@ bool Rule::same_spec(const Rule& o) const {
          modules == o.modules && sport == o.sport && dport == o.dport && tcp_flags == o.tcp_flags &&
          icmp == o.icmp && multiport == o.multiport && owner == o.owner && cgroup == o.cgroup &&
          comment == o.comment && target == o.target && state == o.state &&
-         conntrack == o.conntrack;
+         conntrack == o.conntrack && limit == o.limit && hashlimit == o.hashlimit;
 }
 
 namespace {

@@ -117,6 +117,38 @@ struct Cgroup {
   friend bool operator==(const Cgroup&, const Cgroup&) = default;
 };
 
+// -m limit: xt_limit's struct xt_rateinfo as iptables fills it. `avg` is the
+// time between packets in 1/10000 s (10000 * seconds-per-unit / N for
+// --limit N/unit), `burst` the bucket's depth in packets (--limit-burst).
+// The kernel's arithmetic on them is in rate_limit.hpp.
+struct Limit {
+  std::uint32_t avg = 10000u * 3600u / 3u;  // iptables' default: 3/hour
+  std::uint32_t burst = 5;
+  friend bool operator==(const Limit&, const Limit&) = default;
+};
+
+// -m hashlimit: xt_hashlimit's struct hashlimit_cfg3 (revision 3, what
+// iptables 1.8.9 uses), packet rates only. `avg` is in 1/1000000 s.
+struct Hashlimit {
+  // XT_HASHLIMIT_HASH_* bits of --hashlimit-mode.
+  static constexpr std::uint32_t kDstIp = 1;
+  static constexpr std::uint32_t kDstPort = 2;
+  static constexpr std::uint32_t kSrcIp = 4;
+  static constexpr std::uint32_t kSrcPort = 8;
+  std::uint64_t avg = 0;
+  std::uint64_t burst = 5;
+  std::uint32_t mode = 0;
+  bool above = false;             // --hashlimit-above (XT_HASHLIMIT_INVERT)
+  std::uint32_t size = 0;         // --hashlimit-htable-size (0: the kernel's default)
+  std::uint32_t max = 0;          // --hashlimit-htable-max (0: 8 * size)
+  std::uint32_t gc_interval = 1000;  // ms
+  std::uint32_t expire = 0;       // ms (iptables' default: the rate's unit)
+  std::uint8_t srcmask = 32;
+  std::uint8_t dstmask = 32;
+  std::string name;               // --hashlimit-name: rules naming one table share it
+  friend bool operator==(const Hashlimit&, const Hashlimit&) = default;
+};
+
 // A match module as written, in the order written (iptables-save keeps it).
 // kState: -m state; kConntrack: -m conntrack.
 enum class Module : std::uint8_t {
@@ -128,7 +160,9 @@ enum class Module : std::uint8_t {
   kCgroup,
   kComment,
   kState,
-  kConntrack
+  kConntrack,
+  kLimit,
+  kHashlimit,
 };
 
 enum class TargetKind : std::uint8_t {
@@ -192,6 +226,8 @@ struct Rule {
   std::optional<ConntrackMatch> conntrack;  // -m conntrack
   Target target;
   Counters counters;  // as loaded (-c / [p:b]) or as read back from the NIC
+  std::optional<Limit> limit;          // -m limit
+  std::optional<Hashlimit> hashlimit;  // -m hashlimit
 
   // Same matches and target (what -D RULESPEC and -C compare).
   [[nodiscard]] bool same_spec(const Rule& other) const;

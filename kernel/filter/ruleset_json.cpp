@@ -13,6 +13,7 @@
 
 #include "ruleset.hpp"
 #include "ruleset_json_conntrack.hpp"
+#include "ruleset_json_limit.hpp"
 
 namespace norman::filter {
 
@@ -106,6 +107,7 @@ constexpr std::pair<Module, const char*> kModuleNames[] = {
     {Module::kOwner, "owner"},     {Module::kCgroup, "cgroup"},
     {Module::kComment, "comment"},
     {Module::kState, "state"},     {Module::kConntrack, "conntrack"},
+    {Module::kLimit, "limit"},     {Module::kHashlimit, "hashlimit"},
 };
 
 constexpr std::pair<TargetKind, const char*> kTargetNames[] = {
@@ -253,6 +255,7 @@ void to_json(json& j, const Rule& r) {
   if (r.cgroup) j["cgroup"] = json{{"path", r.cgroup->path}, {"negated", r.cgroup->negated}};
   if (r.comment) j["comment"] = *r.comment;
   detail::conntrack_to_json(j, r);
+  detail::limit_to_json(j, r);
   json t{{"kind", name_of(kTargetNames, r.target.kind)}};
   if (r.target.kind == TargetKind::kJump || r.target.kind == TargetKind::kGoto)
     t["chain"] = r.target.chain;
@@ -272,7 +275,7 @@ void from_json(const json& j, Rule& out) {
       j, w,
       {"id", "src", "dst", "in", "out", "proto", "fragment", "modules", "sport", "dport",
        "tcp_flags", "icmp", "multiport", "owner", "cgroup", "comment", "target", "counters",
-       "state", "conntrack"});
+       "state", "conntrack", "limit", "hashlimit"});
   Rule r;
   if (auto it = j.find("id"); it != j.end()) r.id = get_uint_as<std::uint64_t>(*it, w + ".id");
   if (auto it = j.find("src"); it != j.end()) r.src = addr_from(*it, w + ".src");
@@ -408,6 +411,7 @@ void from_json(const json& j, Rule& out) {
   if (has(Module::kComment) != r.comment.has_value())
     bad(w, "comment and module comment go together");
   detail::conntrack_from_json(j, r);
+  detail::limit_from_json(j, r, w);
   out = std::move(r);
 }
 

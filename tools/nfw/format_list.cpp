@@ -187,6 +187,10 @@ void print_module(std::string& out, const filter::Rule& r, Module m, const Forma
     case Module::kConntrack:
       out += detail::conntrack_list(r, m);
       break;
+    case Module::kLimit:
+    case Module::kHashlimit:
+      out += detail::list_limit(r, m);
+      break;
   }
 }
 

@@ -101,6 +101,10 @@ void save_module(std::string& out, const Rule& r, Module m) {
     case Module::kConntrack:
       out += conntrack_save(r, m);
       break;
+    case Module::kLimit:
+    case Module::kHashlimit:
+      out += save_limit(r, m);
+      break;
   }
 }
 

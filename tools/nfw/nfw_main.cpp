@@ -110,6 +110,11 @@ constexpr const char* kHelp =
     "[!] --ctorigsrc|--ctorigdst addr[/mask]  [!] --ctorigsrcport|--ctorigdstport port[:port]\n"
     "[!] --ctstatus statuses  --ctdir ORIGINAL|REPLY   (-m conntrack; refused by the NIC\n"
     "    until it tracks connections)\n"
+    "--limit N/sec|min|hour|day  --limit-burst N   (-m limit)\n"
+    "[!] --hashlimit-upto|--hashlimit-above N/unit  --hashlimit-burst N\n"
+    "    --hashlimit-mode srcip,srcport,dstip,dstport  --hashlimit-name NAME\n"
+    "    --hashlimit-srcmask|--hashlimit-dstmask LEN  --hashlimit-htable-size|-max|\n"
+    "    -expire|-gcinterval N   (-m hashlimit; refused at load until the NIC enforces it)\n"
     "Target options: REJECT --reject-with type; LOG --log-prefix text --log-level level\n"
     "\n"
     "See nfw(8), nfw-save(8), nfw-restore(8).\n";

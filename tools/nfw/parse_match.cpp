@@ -25,9 +25,9 @@ using filter::Module;
 using filter::TargetKind;
 
 constexpr std::string_view kSupportedMatches =
-    "tcp, udp, icmp, multiport, owner, cgroup, comment, state, conntrack";
+    "tcp, udp, icmp, multiport, owner, cgroup, comment, state, conntrack, limit, hashlimit";
 
-constexpr std::array<std::pair<std::string_view, Module>, 9> kMatches{{
+constexpr std::array<std::pair<std::string_view, Module>, 11> kMatches{{
     {"tcp", Module::kTcp},
     {"udp", Module::kUdp},
     {"icmp", Module::kIcmp},
@@ -37,6 +37,8 @@ constexpr std::array<std::pair<std::string_view, Module>, 9> kMatches{{
     {"comment", Module::kComment},
     {"state", Module::kState},
     {"conntrack", Module::kConntrack},
+    {"limit", Module::kLimit},
+    {"hashlimit", Module::kHashlimit},
 }};
 
 std::string_view module_name(Module m) {
@@ -49,11 +51,11 @@ std::string_view module_name(Module m) {
 // iptables matches nfw does not implement yet: named as such, so that a
 // file written for iptables learns what stops it (connection tracking, rate
 // limits and sets are the usual ones), unlike a misspelt name.
-constexpr std::array<std::string_view, 46> kOtherMatches{
+constexpr std::array<std::string_view, 44> kOtherMatches{
     "addrtype", "ah",        "bpf",    "cluster", "connbytes", "connlabel", "connlimit",
-    "connmark", "cpu",    "dccp",    "devgroup",  "dscp",      "ecn",
-    "esp",      "hashlimit", "helper", "hl",      "icmp6",     "iprange",   "ipvs",
-    "length",   "limit",     "mac",    "mark",    "nfacct",    "osf",       "physdev",
+    "connmark", "cpu",       "dccp",   "devgroup", "dscp",      "ecn",       "esp",
+    "helper",   "hl",        "icmp6",  "iprange", "ipvs",      "length",    "mac",
+    "mark",     "nfacct",    "osf",    "physdev",
     "pkttype",  "policy",    "quota",  "rateest", "realm",     "recent",    "rpfilter",
     "sctp",     "set",       "socket", "statistic", "string",    "tcpmss",
     "time",     "tos",       "ttl",    "u32",     "udplite",   "ipcomp"};
@@ -525,6 +527,7 @@ bool RuleParser::option(Args& args, Args::Item& item) {
 
 bool RuleParser::module_option(Args& args, Args::Item& item, const std::string& opt) {
   if (conntrack_option(args, item, opt)) return true;
+  if (limit_option(limits_, args, item, opt, rule_)) return true;
   struct Owned {
     std::string_view option;
     std::string_view key;  // canonical spelling, for duplicates
@@ -691,6 +694,9 @@ bool RuleParser::module_option(Args& args, Args::Item& item, const std::string& 
     case Module::kState:
     case Module::kConntrack:
       break;  // conntrack_option took them
+    case Module::kLimit:
+    case Module::kHashlimit:
+      break;  // their options are limit_option()'s
   }
   return false;
 }
@@ -740,6 +746,10 @@ Rule RuleParser::finish() {
       case Module::kState:
       case Module::kConntrack:
         finish_conntrack(m);
+        break;
+      case Module::kLimit:
+      case Module::kHashlimit:
+        limit_finish(limits_, rule_, m);
         break;
     }
   }

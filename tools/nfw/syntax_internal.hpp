@@ -105,6 +105,23 @@ class Args {
   std::string pending_;  // rest of a bundle of short options ("-nvL" -> "vL")
 };
 
+// -m limit and -m hashlimit (parse_match_limit.cpp): iptables 1.8.9's
+// libxt_limit and libxt_hashlimit (revision 3) parsing and printing, with
+// the kernel's checks made at parse time.
+struct LimitParseState {
+  std::vector<std::string> seen;
+  std::uint32_t hashlimit_unit = 1;  // seconds per unit of the rate (expire's default)
+};
+// Consumes `opt` when it is an option of a loaded limit/hashlimit match.
+bool limit_option(LimitParseState& st, Args& args, Args::Item& item, const std::string& opt,
+                  Rule& rule);
+// Defaults and final checks of module `m` (kLimit or kHashlimit).
+void limit_finish(LimitParseState& st, Rule& rule, filter::Module m);
+// " -m limit --limit 3/sec" etc. as iptables-save prints the match.
+std::string save_limit(const Rule& r, filter::Module m);
+// " limit: avg 3/sec burst 5" etc. as iptables -L prints it.
+std::string list_limit(const Rule& r, filter::Module m);
+
 // Rule options, one at a time, with the state needed for iptables' checks
 // (duplicates, implicit tcp/udp/icmp module after -p, module options only
 // after their -m).
@@ -139,6 +156,7 @@ class RuleParser {
   bool have_target_ = false;
   bool syn_or_flags_ = false;
   std::optional<std::string> proto_word_;
+  LimitParseState limits_;  // -m limit, -m hashlimit
 };
 
 }  // namespace norman::nfw::detail

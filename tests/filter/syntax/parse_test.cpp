@@ -281,8 +281,8 @@ TEST(ParseRule, OwnerCgroupComment) {
 TEST(ParseRule, UnsupportedThingsAreNamed) {
   EXPECT_EQ(error_message("-A INPUT -m quota --quota 1000"),
             "nfw: match `quota' is not yet supported (supported: tcp, udp, icmp, multiport, owner, "
-            "cgroup, comment, state, conntrack)");
-  for (const char* m : {"limit", "hashlimit", "recent", "set", "addrtype", "mac",
+            "cgroup, comment, state, conntrack, limit, hashlimit)");
+  for (const char* m : {"recent", "set", "addrtype", "mac",
                         "ttl", "iprange", "policy"}) {
     const std::string line = std::string("-A INPUT -m ") + m;
     EXPECT_EQ(error_token(line), m);
@@ -292,7 +292,7 @@ TEST(ParseRule, UnsupportedThingsAreNamed) {
   }
   EXPECT_EQ(error_message("-A INPUT -m nosuchmatch"),
             "nfw: Couldn't load match `nosuchmatch': no such match (supported: tcp, udp, icmp, "
-            "multiport, owner, cgroup, comment, state, conntrack)");
+            "multiport, owner, cgroup, comment, state, conntrack, limit, hashlimit)");
   EXPECT_EQ(error_token("-A INPUT -j MASQUERADE"), "MASQUERADE");
   for (const char* t : {"NFQUEUE", "SYNPROXY", "MASQUERADE"}) {
     const std::string line = std::string("-A INPUT -j ") + t;

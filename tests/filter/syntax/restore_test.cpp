@@ -119,7 +119,7 @@ TEST(Restore, ErrorsCarryTheLine) {
   EXPECT_EQ(e.token, "quota");
   EXPECT_EQ(std::string(e.what()),
             "nfw-restore: line 3: match `quota' is not yet supported (supported: tcp, udp, icmp, "
-            "multiport, owner, cgroup, comment, state, conntrack)");
+            "multiport, owner, cgroup, comment, state, conntrack, limit, hashlimit)");
   e = restore_error("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
   EXPECT_EQ(e.line, 1u);
   EXPECT_EQ(e.token, "nat");

@@ -67,7 +67,7 @@ constexpr std::array<Expect, 7> kFiles{{
      "nfw-restore: line 4: FORWARD must keep policy ACCEPT: the NIC does not forward packets"},
     {"fail2ban_ipset.v4",
      "nfw-restore: line 6: match `set' is not yet supported (supported: tcp, udp, icmp, "
-     "multiport, owner, cgroup, comment, state, conntrack)"},
+     "multiport, owner, cgroup, comment, state, conntrack, limit, hashlimit)"},
     {"loopback_only.v4",
      "nfw: unknown interface lo: the NIC's interfaces are nic0, nic1 (chain INPUT, rule 1)"},
 }};
