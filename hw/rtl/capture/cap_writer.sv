@@ -15,13 +15,19 @@
 // The frame's beats (only as many as its longest record needs) go into a
 // block-RAM buffer (ram_1w1r, DataBeats deep); its descriptor (per session:
 // taken, CAPLEN, producer index, DROPPED carry; the header fields) is pushed
-// when the frame ends, so the reader never overtakes the writer. The reader
-// writes each taken session's record in session order, data beats first and
-// the header last (SEQ in the header makes the slot valid only when the
-// record is complete), one single-beat DMA write each, as the
-// lowest-priority requester of the DMA write arbiter. A data beat is read
-// from the RAM in one cycle and shown the next, so records leave at one beat
-// per two cycles (see docs/capture.md).
+// into a block-RAM FIFO a cycle after the frame ends, so the reader never
+// overtakes the writer. The reader writes each taken session's record in
+// session order, data beats first and the header last (SEQ in the header
+// makes the slot valid only when the record is complete), one single-beat
+// DMA write each, as the lowest-priority requester of the DMA write
+// arbiter. A data beat is read from the RAM in one cycle and shown the
+// next, so records leave at one beat per two cycles, plus two cycles per
+// record (its fields, then its slot address, into registers) and two per
+// frame (its descriptor read) (see docs/capture.md).
+//
+// Timing (250 MHz, at most 7 LUT levels): the tap passes two register
+// stages before the decision, which then combines flip-flops only; see
+// "decision" below for how it reads the state the previous frame changed.
 //
 // A CFG write resets the session's producer index and DROPPED carry (a new
 // ring); records of the old ring still in flight are written with the
