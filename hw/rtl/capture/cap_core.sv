@@ -76,6 +76,10 @@ module cap_core
   localparam int unsigned InsnW = $clog2(NumInsn);
   localparam int unsigned SessW = $clog2(NumSess);
   localparam int unsigned Blk = norman_regmap_pkg::BLK_CAPTURE_BASE;
+  // The capture bits' address: a connection id cut to the table (the same
+  // width at full geometry; the synthesis check's small geometries have
+  // fewer connections than ids).
+  localparam int unsigned OwnAW = $clog2(norman_regmap_pkg::NUM_CONNS);
 
   // ---------------------------------------------------------------- registers
   logic [NumSess-1:0][63:0] base_q, cfg_q;
@@ -350,8 +354,8 @@ module cap_core
   for (genvar s = 0; s < NumSess; s++) begin : g_own
     ram_1w1r #(.Width(1), .Depth(norman_regmap_pkg::NUM_CONNS)) u_bits (
       .clk_i,
-      .we_i(own_we[s]), .waddr_i(own_waddr), .wdata_i(own_wdata[s]),
-      .re_i(beat_first), .raddr_i(side_now.conn), .rdata_o(own_rdata[s]));
+      .we_i(own_we[s]), .waddr_i(OwnAW'(own_waddr)), .wdata_i(own_wdata[s]),
+      .re_i(beat_first), .raddr_i(OwnAW'(side_now.conn)), .rdata_o(own_rdata[s]));
   end
 
   // ---------------------------------------------------------------- filter + delay line

@@ -362,8 +362,10 @@ TEST(CapWriter, FullRingDropsExactly) {
   }
   // Sparse enough that the buffer never fills.
   h.offer(frames, 100, 90, {0, 0, 0, 0});
-  for (unsigned s = 0; s < kSess; ++s) EXPECT_EQ(h.dropped(s), 100u - (4u << s)) << s;
+  // The decision sits a few register stages behind the tap: the last
+  // frames are counted a few cycles after they were offered.
   h.drain();
+  for (unsigned s = 0; s < kSess; ++s) EXPECT_EQ(h.dropped(s), 100u - (4u << s)) << s;
   h.check_totals();
 }
 
