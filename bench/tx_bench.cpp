@@ -34,6 +34,7 @@
 #include "norman/regmap.hpp"
 #include "pcie_model.hpp"
 #include "pktgen.hpp"
+#include "sched_driver.hpp"
 
 namespace {
 
@@ -80,6 +81,7 @@ struct Options {
   std::uint64_t mmio_latency = 125;
   std::uint64_t idle_cycles = 20000;
   bool quick = false;
+  std::vector<std::string> sched{"off"};
 };
 
 // The ring size by connection count: deep for a few connections, shallow
@@ -175,6 +177,35 @@ class TxBench {
     }
     setup_cycles_ = core_.cycles() - c0;
     setup_wall_s_ = std::chrono::duration<double>(WallClock::now() - t0).count();
+  }
+
+  // The TX scheduler (SCHED block): "on" programs one class at 100 Gbit/s
+  // (rate = ceil, every connection in it as the default class) and enables
+  // it, so a point measures what scheduling costs the engine; "off"
+  // disables it (the default after reset).
+  void set_sched(bool on) {
+    struct Csr : norman::device::RegisterIo {
+      explicit Csr(norman::bench::CsrAccess& c) : c_(c) {}
+      std::uint64_t read64(std::uint32_t a) override { return c_.read(a); }
+      void write64(std::uint32_t a, std::uint64_t v) override { c_.write(a, v); }
+      norman::bench::CsrAccess& c_;
+    } csr(csr_);
+    norman::qos::SchedDriver drv(csr);
+    if (on && !sched_programmed_) {
+      norman::qos::HtbClassSpec root, leaf;
+      root.id = 1;
+      root.rate = root.ceil = static_cast<std::uint64_t>(kLineRateBps / 8);
+      root.burst = root.cburst = 64 * 1024;
+      leaf = root;
+      leaf.id = 10;
+      leaf.parent = 1;
+      leaf.quantum = 8 * 1514;
+      norman::qos::HtbModel m({root, leaf}, drv.params(10));
+      (void)drv.program(m);
+      sched_programmed_ = true;
+    }
+    drv.enable(on);
+    sched_on_ = on;
   }
 
   // The simulator's speed with nothing in flight (every cycle stepped).
@@ -277,6 +308,8 @@ class TxBench {
   std::uint32_t wr_beat_ = 0;
   std::uint64_t setup_cycles_ = 0;
   double setup_wall_s_ = 0;
+  bool sched_programmed_ = false;
+  bool sched_on_ = false;
 };
 
 json TxBench::run_point(const PointCfg& pc) {
@@ -514,6 +547,7 @@ json TxBench::run_point(const PointCfg& pc) {
       {"ports", opt_.ports},
       {"pacing", pc.line_rate ? "line_rate_100g" : "back_to_back"},
       {"pcie", pc.gen3 ? "gen3x16" : "ideal"},
+      {"sched", sched_on_ ? "on: one class at 100 Gbit/s" : "off"},
       {"frames_warmup", pc.warmup},
       {"frames_measured", static_cast<std::uint64_t>(frames)},
       {"cycles_measured", static_cast<std::uint64_t>(cyc)},
@@ -566,6 +600,9 @@ int main(int argc, char** argv) {
                  "gen3x16: cycles for a doorbell write to reach the core");
   app.add_option("--idle-cycles", opt.idle_cycles,
                  "idle cycles stepped to measure the simulator's idle speed");
+  app.add_option("--sched", opt.sched,
+                 "off (default) and/or on (the TX scheduler enabled, one class at 100 Gbit/s)")
+      ->delimiter(',');
   app.add_flag("--quick", opt.quick,
                "short CI run: 64,1518 B x 1,64 conns, line pacing, small frame counts");
   CLI11_PARSE(app, argc, argv);
@@ -599,6 +636,12 @@ int main(int argc, char** argv) {
   for (const auto& p : opt.pacing) {
     if (p != "b2b" && p != "line") {
       std::cerr << "--pacing: b2b or line\n";
+      return 2;
+    }
+  }
+  for (const auto& p : opt.sched) {
+    if (p != "off" && p != "on") {
+      std::cerr << "--sched: off or on\n";
       return 2;
     }
   }
@@ -675,30 +718,34 @@ int main(int argc, char** argv) {
       json su = b.setup_info();
       su["idle_speed"] = idle;
       setups.push_back(su);
-      for (const std::string& pcie : opt.pcie) {
-        for (unsigned size : opt.sizes) {
-          for (const std::string& pacing : opt.pacing) {
-            const unsigned beats = (size - kFcsBytes + 63) / 64;
-            // Every connection sends at least twice.
-            std::uint64_t measured =
-                opt.frames != 0
-                    ? opt.frames
-                    : std::max<std::uint64_t>({500, opt.beat_budget / beats, 2ULL * conns});
-            std::uint64_t warmup = std::max<std::uint64_t>(100, measured / 10);
-            PointCfg pc{size, pacing == "line", pcie == "gen3x16", warmup, measured};
-            json r = b.run_point(pc);
-            bool ok = r["checks"]["ok"].get<bool>();
-            all_ok = all_ok && ok;
-            sim_cycles += r["sim"]["cycles"].get<std::uint64_t>();
-            sim_wall += r["sim"]["wall_s"].get<double>();
-            sim_cpu += r["sim"]["cpu_s"].get<double>();
-            std::cerr << "[nic_tx_bench] " << size << "B conns=" << conns << " " << pacing << " "
-                      << pcie << ": " << r["packets_per_cycle"].get<double>() << " pkt/cycle, "
-                      << r["line_rate_pct"].get<double>() << "% line, limited_by "
-                      << r["limited_by"].get<std::string>() << (ok ? "" : "  CHECKS FAILED") << " ("
-                      << r["sim"]["cycles_per_cpu_s"].get<double>() / 1e6
-                      << " Mcycles per CPU s)\n";
-            doc["results"].push_back(r);
+      for (const std::string& sched : opt.sched) {
+        b.set_sched(sched == "on");
+        for (const std::string& pcie : opt.pcie) {
+          for (unsigned size : opt.sizes) {
+            for (const std::string& pacing : opt.pacing) {
+              const unsigned beats = (size - kFcsBytes + 63) / 64;
+              // Every connection sends at least twice.
+              std::uint64_t measured =
+                  opt.frames != 0
+                      ? opt.frames
+                      : std::max<std::uint64_t>({500, opt.beat_budget / beats, 2ULL * conns});
+              std::uint64_t warmup = std::max<std::uint64_t>(100, measured / 10);
+              PointCfg pc{size, pacing == "line", pcie == "gen3x16", warmup, measured};
+              json r = b.run_point(pc);
+              bool ok = r["checks"]["ok"].get<bool>();
+              all_ok = all_ok && ok;
+              sim_cycles += r["sim"]["cycles"].get<std::uint64_t>();
+              sim_wall += r["sim"]["wall_s"].get<double>();
+              sim_cpu += r["sim"]["cpu_s"].get<double>();
+              std::cerr << "[nic_tx_bench] " << size << "B conns=" << conns << " " << pacing << " "
+                        << pcie << (sched == "on" ? " sched" : "") << ": "
+                        << r["packets_per_cycle"].get<double>() << " pkt/cycle, "
+                        << r["line_rate_pct"].get<double>() << "% line, limited_by "
+                        << r["limited_by"].get<std::string>() << (ok ? "" : "  CHECKS FAILED")
+                        << " (" << r["sim"]["cycles_per_cpu_s"].get<double>() / 1e6
+                        << " Mcycles per CPU s)\n";
+              doc["results"].push_back(r);
+            }
           }
         }
       }

@@ -31,7 +31,8 @@ TEST_F(NicTest, IdBlock) {
       {rm::kBlkCmdBase, rm::kBlkCmdHeader},
       {rm::kBlkCountersBase, rm::kBlkCountersHeader},
       {rm::kBlkFilterBase, rm::kBlkFilterHeader},
-      {rm::kBlkCaptureBase, rm::kBlkCaptureHeader}};
+      {rm::kBlkCaptureBase, rm::kBlkCaptureHeader},
+      {rm::kBlkSchedBase, rm::kBlkSchedHeader}};
   std::vector<std::uint32_t> types;
   std::uint32_t addr = 0;
   for (unsigned i = 0; i < 16; ++i) {
@@ -44,7 +45,7 @@ TEST_F(NicTest, IdBlock) {
     addr = static_cast<std::uint32_t>(rm::kBlockHeaderNext.get(hdr));
     if (addr == 0) break;
   }
-  EXPECT_EQ(types, (std::vector<std::uint32_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(types, (std::vector<std::uint32_t>{1, 2, 3, 4, 5, 6, 7}));
   EXPECT_EQ(h().csr_read(rm::kRegFilterEntries), rm::kFilterEntries);
   EXPECT_EQ(cnt(h(), Counter::kCsrInvalid), 0u);
 }

@@ -153,6 +153,12 @@ module csr_regs
   output logic [11:0]                     cap_addr_o,
   output logic [63:0]                     cap_wdata_o,
   input  logic [63:0]                     cap_rdata_i,
+  // SCHED block (sched_overlay): as CAPTURE, read data valid the next cycle.
+  output logic                            sched_wr_o,
+  output logic                            sched_rd_o,
+  output logic [11:0]                     sched_addr_o,
+  output logic [63:0]                     sched_wdata_o,
+  input  logic [63:0]                     sched_rdata_i,
   output logic                            busy_o
 );
   localparam int unsigned NumArgs = norman_regmap_pkg::REG_CMD_ARG_COUNT;
@@ -524,7 +530,7 @@ module csr_regs
   function automatic logic cap_in(logic [31:0] a, logic [31:0] first, int unsigned count);
     cap_in = a >= first && a < first + 32'(8 * count);
   endfunction
-  logic cap_rd_known, cap_wr_known, cap_rsp_q;
+  logic cap_rd_known, cap_wr_known, cap_rsp_q, sched_rsp_q;
   logic [63:0] rsp_rdata_q;
   always_comb begin
     cap_rd_known = 1'b0;
@@ -553,7 +559,41 @@ module csr_regs
   assign cap_rd_o = rd && cap_rd_known;
   assign cap_addr_o = 12'(req_addr_i - norman_regmap_pkg::BLK_CAPTURE_BASE);
   assign cap_wdata_o = req_wdata_i;
-  assign rsp_rdata_o = cap_rsp_q ? cap_rdata_i : rsp_rdata_q;
+  assign rsp_rdata_o = cap_rsp_q ? cap_rdata_i : sched_rsp_q ? sched_rdata_i : rsp_rdata_q;
+
+  // ---------------------------------------------------------------- SCHED block
+  // Decoded here (which registers exist, for CSR_INVALID), held in sched_overlay.
+  logic sched_rd_known, sched_wr_known;
+  always_comb begin
+    sched_rd_known = 1'b0;
+    sched_wr_known = 1'b0;
+    if (space == SP_CSR && req_addr_i[2:0] == 3'd0) begin
+      unique case (req_addr_i)
+        norman_regmap_pkg::REG_SCHED_ENABLE, norman_regmap_pkg::REG_SCHED_DEFAULT_LEAF,
+        norman_regmap_pkg::REG_SCHED_CLS_INC, norman_regmap_pkg::REG_SCHED_CLS_CINC,
+        norman_regmap_pkg::REG_SCHED_CLS_BURST, norman_regmap_pkg::REG_SCHED_LEAF_CFG,
+        norman_regmap_pkg::REG_SCHED_LEAF_PATH: begin
+          sched_rd_known = 1'b1;
+          sched_wr_known = 1'b1;
+        end
+        norman_regmap_pkg::REG_SCHED_COMMIT, norman_regmap_pkg::REG_SCHED_CLS_WRITE,
+        norman_regmap_pkg::REG_SCHED_CLS_INIT, norman_regmap_pkg::REG_SCHED_LEAF_WRITE,
+        norman_regmap_pkg::REG_SCHED_MAP, norman_regmap_pkg::REG_SCHED_STAT_SEL:
+          sched_wr_known = 1'b1;
+        norman_regmap_pkg::BLK_SCHED_BASE, norman_regmap_pkg::REG_SCHED_GEOMETRY,
+        norman_regmap_pkg::REG_SCHED_STATUS, norman_regmap_pkg::REG_SCHED_STAT_BYTES,
+        norman_regmap_pkg::REG_SCHED_STAT_PKTS, norman_regmap_pkg::REG_SCHED_STAT_TOKENS,
+        norman_regmap_pkg::REG_SCHED_STAT_CTOKENS, norman_regmap_pkg::REG_SCHED_HELD,
+        norman_regmap_pkg::REG_SCHED_GRANTS, norman_regmap_pkg::REG_SCHED_REFUSED:
+          sched_rd_known = 1'b1;
+        default: ;
+      endcase
+    end
+  end
+  assign sched_wr_o = wr && sched_wr_known;
+  assign sched_rd_o = rd && sched_rd_known;
+  assign sched_addr_o = 12'(req_addr_i - norman_regmap_pkg::BLK_SCHED_BASE);
+  assign sched_wdata_o = req_wdata_i;
 
   // ---------------------------------------------------------------- register reads
   logic [63:0] rdata;
@@ -592,6 +632,8 @@ module csr_regs
       for (int unsigned p = 0; p < NumPorts; p++) if (pbc_idx == p) rdata = 64'(port_bcast_q[p]);
     end else if (cap_rd_known) begin
       rdata = '0;  // cap_core answers
+    end else if (sched_rd_known) begin
+      rdata = '0;  // sched_overlay answers
     end else begin
       unique case (req_addr_i)
         norman_regmap_pkg::BLK_ID_BASE:         rdata = norman_regmap_pkg::BLK_ID_HEADER;
@@ -637,7 +679,7 @@ module csr_regs
     wr_known = 1'b0;
     if (space == SP_CSR && req_addr_i[2:0] == 3'd0) begin
       if (req_addr_i >= norman_regmap_pkg::REG_CMD_ARG && arg_idx < NumArgs) wr_known = 1'b1;
-      else if (ex_data_acc || pmac_acc || pbc_acc || cap_wr_known) wr_known = 1'b1;
+      else if (ex_data_acc || pmac_acc || pbc_acc || cap_wr_known || sched_wr_known) wr_known = 1'b1;
       else if (req_addr_i == norman_regmap_pkg::REG_CMD_OP || req_addr_i == norman_regmap_pkg::REG_CTRL_ENABLE
                || req_addr_i == norman_regmap_pkg::REG_CTRL_SCRATCH || req_addr_i == norman_regmap_pkg::REG_COUNTERS_CLEAR
                || req_addr_i == norman_regmap_pkg::REG_FILTER_CNT_SEL || req_addr_i == norman_regmap_pkg::REG_FILTER_LOG_BASE
@@ -743,6 +785,7 @@ module csr_regs
       rsp_valid_o <= 1'b0;
       rsp_rdata_q <= '0;
       cap_rsp_q <= 1'b0;
+      sched_rsp_q <= 1'b0;
     end else begin
       cmd_state_q <= cmd_state_d;
       status_q <= status_d;
@@ -767,6 +810,7 @@ module csr_regs
       rsp_valid_o <= rd;
       rsp_rdata_q <= known ? rdata : '1;
       cap_rsp_q <= cap_rd_o;
+      sched_rsp_q <= sched_rd_o;
     end
   end
 endmodule

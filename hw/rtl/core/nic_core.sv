@@ -145,6 +145,10 @@ module nic_core
   logic cap_csr_wr, cap_csr_rd;
   logic [11:0] cap_csr_addr;
   logic [63:0] cap_csr_wdata, cap_csr_rdata;
+  // SCHED block accesses, to sched_overlay.
+  logic sched_csr_wr, sched_csr_rd;
+  logic [11:0] sched_csr_addr;
+  logic [63:0] sched_csr_wdata, sched_csr_rdata;
 
   csr_regs #(.NumPorts(NumPorts), .FilterEntries(FilterEntries)) u_csr (
     .clk_i, .rst_ni,
@@ -190,6 +194,8 @@ module nic_core
     .flt_log_rate_burst_o(flt_log_burst), .flt_log_rate_we_o(flt_log_rate_we), .cycles_o(cycles),
     .cap_wr_o(cap_csr_wr), .cap_rd_o(cap_csr_rd), .cap_addr_o(cap_csr_addr), .cap_wdata_o(cap_csr_wdata),
     .cap_rdata_i(cap_csr_rdata),
+    .sched_wr_o(sched_csr_wr), .sched_rd_o(sched_csr_rd), .sched_addr_o(sched_csr_addr),
+    .sched_wdata_o(sched_csr_wdata), .sched_rdata_i(sched_csr_rdata),
     .busy_o(csr_busy));
 
   // Both lookup ports get every write, commit and clear (csr_regs waits for
@@ -390,7 +396,35 @@ module nic_core
   logic [15:0] cpl_idx;
   logic [norman_regmap_pkg::TX_DESC_STATUS_W-1:0] cpl_status;
 
-  tx_engine u_tx_engine (
+  // ---------------------------------------------------------------- TX scheduler
+  // sched_overlay (docs/qos.md): the SCHED registers, the HTB core and the
+  // connection map; tx_engine fetches a connection's descriptors under its
+  // leaf's grants when SCHED.ENABLE is set.
+  localparam int unsigned SchedLW = $clog2(norman_regmap_pkg::SCHED_LEAVES);
+  localparam int unsigned SchedDW = $clog2(norman_regmap_pkg::SCHED_DEPTHS);
+  logic sched_en, sched_lk_valid, sched_grant_valid, sched_bl_valid;
+  logic sched_done_valid, sched_done_ready, sched_done_more, sched_ch_valid, sched_ch_ready;
+  logic [norman_pkg::ConnIdW-1:0] sched_lk_conn;
+  logic [SchedLW-1:0] sched_lk_leaf, sched_grant_leaf, sched_bl_leaf, sched_done_leaf, sched_ch_leaf;
+  logic [SchedDW-1:0] sched_grant_lender, sched_ch_lender;
+  logic [23:0] sched_ch_bytes, sched_ch_pkts;
+  sched_overlay u_sched (
+    .clk_i, .rst_ni,
+    .csr_wr_i(sched_csr_wr), .csr_rd_i(sched_csr_rd), .csr_addr_i(sched_csr_addr),
+    .csr_wdata_i(sched_csr_wdata), .csr_rdata_o(sched_csr_rdata),
+    .en_o(sched_en), .lk_valid_i(sched_lk_valid), .lk_conn_i(sched_lk_conn),
+    .lk_leaf_o(sched_lk_leaf),
+    .grant_valid_o(sched_grant_valid), .grant_leaf_o(sched_grant_leaf),
+    .grant_lender_o(sched_grant_lender),
+    .bl_valid_i(sched_bl_valid), .bl_leaf_i(sched_bl_leaf),
+    .done_valid_i(sched_done_valid), .done_ready_o(sched_done_ready),
+    .done_leaf_i(sched_done_leaf), .done_more_i(sched_done_more),
+    .ch_valid_i(sched_ch_valid), .ch_ready_o(sched_ch_ready), .ch_leaf_i(sched_ch_leaf),
+    .ch_lender_i(sched_ch_lender), .ch_bytes_i(sched_ch_bytes), .ch_pkts_i(sched_ch_pkts));
+
+  tx_engine #(
+    .SchedLeaves(norman_regmap_pkg::SCHED_LEAVES), .SchedDepth(norman_regmap_pkg::SCHED_DEPTHS)
+  ) u_tx_engine (
     .clk_i, .rst_ni,
     .cfg_valid_i(ring_reset), .cfg_conn_i(ring_reset_conn),
     .db_valid_i(tx_db_valid), .db_conn_i(tx_db_conn), .db_prod_i(tx_db_prod),
@@ -407,7 +441,17 @@ module nic_core
     .notify_valid_o(tx_notify_valid), .notify_ready_i(tx_notify_ready), .notify_o(tx_notify),
     .query_conn_i(query_conn), .query_cons_o(query_tx_cons), .query_prod_o(query_tx_prod),
     .query_busy_o(query_tx_busy),
-    .cnt_o(cnt_src[4]), .idle_o(tx_engine_idle));
+    .cnt_o(cnt_src[4]), .idle_o(tx_engine_idle),
+    .sched_en_i(sched_en), .sched_lk_valid_o(sched_lk_valid), .sched_lk_conn_o(sched_lk_conn),
+    .sched_lk_leaf_i(sched_lk_leaf),
+    .sched_grant_valid_i(sched_grant_valid), .sched_grant_leaf_i(sched_grant_leaf),
+    .sched_grant_lender_i(sched_grant_lender),
+    .sched_bl_valid_o(sched_bl_valid), .sched_bl_leaf_o(sched_bl_leaf),
+    .sched_done_valid_o(sched_done_valid), .sched_done_ready_i(sched_done_ready),
+    .sched_done_leaf_o(sched_done_leaf), .sched_done_more_o(sched_done_more),
+    .sched_ch_valid_o(sched_ch_valid), .sched_ch_ready_i(sched_ch_ready),
+    .sched_ch_leaf_o(sched_ch_leaf), .sched_ch_lender_o(sched_ch_lender),
+    .sched_ch_bytes_o(sched_ch_bytes), .sched_ch_pkts_o(sched_ch_pkts));
 
   // CTRL.ENABLE bit 1 pauses transmission: frames wait, none is lost.
   logic [NumPorts-1:0] tx_valid, tx_ready;

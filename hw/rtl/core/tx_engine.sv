@@ -64,7 +64,11 @@
 module tx_engine
 #(
   parameter int unsigned MaxBatches = 64,  // batches from s1 to write-back finish (a power of two)
-  parameter int unsigned MaxReads   = 256  // outstanding DMA reads (descriptor + data), <= 2^DmaTagW
+  parameter int unsigned MaxReads   = 256, // outstanding DMA reads (descriptor + data), <= 2^DmaTagW
+  parameter int unsigned SchedLeaves = 64,  // the TX scheduler's leaf classes (hw/rtl/sched)
+  parameter int unsigned SchedDepth  = 4,   // its tree depths
+  localparam int unsigned SLW = $clog2(SchedLeaves),
+  localparam int unsigned SDW = $clog2(SchedDepth)
 ) (
   input  logic                    clk_i,
   input  logic                    rst_ni,
@@ -121,7 +125,34 @@ module tx_engine
   output logic [15:0]             query_prod_o,
   output logic                    query_busy_o,
   output logic [norman_regmap_pkg::NUM_COUNTERS-1:0] cnt_o,
-  output logic                    idle_o
+  output logic                    idle_o,
+  // TX scheduler (docs/qos.md). With sched_en_i low none of this is used and
+  // every queued connection is served in turn, as without a scheduler.
+  // Otherwise a batch of a connection is fetched only under a grant for the
+  // connection's leaf (sched_lk_*: the connection map, one cycle); a
+  // connection popped without one goes back to the tail and its leaf is
+  // announced (sched_bl_*). A taken grant ends at once (sched_done_*); the
+  // batch's bytes are charged when tx_check has judged its frames
+  // (sched_ch_*: frames that went out, with the grant's lender).
+  input  logic                    sched_en_i,
+  output logic                    sched_lk_valid_o,
+  output logic [norman_pkg::ConnIdW-1:0] sched_lk_conn_o,
+  input  logic [SLW-1:0]          sched_lk_leaf_i,
+  input  logic                    sched_grant_valid_i,
+  input  logic [SLW-1:0]          sched_grant_leaf_i,
+  input  logic [SDW-1:0]          sched_grant_lender_i,
+  output logic                    sched_bl_valid_o,
+  output logic [SLW-1:0]          sched_bl_leaf_o,
+  output logic                    sched_done_valid_o,
+  input  logic                    sched_done_ready_i,
+  output logic [SLW-1:0]          sched_done_leaf_o,
+  output logic                    sched_done_more_o,
+  output logic                    sched_ch_valid_o,
+  input  logic                    sched_ch_ready_i,
+  output logic [SLW-1:0]          sched_ch_leaf_o,
+  output logic [SDW-1:0]          sched_ch_lender_o,
+  output logic [23:0]             sched_ch_bytes_o,
+  output logic [23:0]             sched_ch_pkts_o
 );
   localparam int unsigned NumConns = 1 << norman_pkg::ConnIdW;
   localparam int unsigned BatchDescs = 8;  // descriptors per read: one 64-byte beat
@@ -143,6 +174,9 @@ module tx_engine
     logic [4:0]         log2;
     logic               notify_tx;
     logic [norman_pkg::NqIdW-1:0] nq_id;
+    logic               charge;     // taken under a scheduler grant
+    logic [SLW-1:0]     leaf;
+    logic [SDW-1:0]     lender;
     norman_pkg::tx_info_t         info;       // conn_id, port, check fields
   } bat_t;
 
@@ -179,6 +213,10 @@ module tx_engine
     logic [norman_pkg::NqIdW-1:0]   nq_id;
     logic [norman_pkg::ConnIdW-1:0] conn_id;
     logic [BatchDescs-1:0] mask;
+    logic               charge;
+    logic [SLW-1:0]     leaf;
+    logic [SDW-1:0]     lender;
+    logic [16*BatchDescs-1:0] lens;
   } ctl_t;
 
   function automatic logic [15:0] slot_of(idx_t idx, logic [4:0] log2);
@@ -326,8 +364,10 @@ module tx_engine
   // no back-pressure; f0 and a waiting cfg reset come before it on the
   // state RAM's port.
   assign pend_pop = pend_out_valid && !db_valid_i && !fin_rd && !cfg_pend_q
-                    && !s1_valid_q && !s2_valid_q && (32'(credits_q) < MaxBatches);
+                    && !s1_valid_q && !s2_valid_q && !dn_v_q && (32'(credits_q) < MaxBatches);
 
+  assign sched_lk_valid_o = pend_pop;
+  assign sched_lk_conn_o = pend_out;
   assign ctx_rd_valid_o = db_valid_i || pend_pop;
   assign ctx_rd_conn_o  = db_valid_i ? db_conn_i : pend_out;
   assign sta_re   = db_valid_i || fin_rd || pend_pop;
@@ -359,6 +399,9 @@ module tx_engine
     s1_bat.log2      = s1_ctx.tx_log2;
     s1_bat.notify_tx = s1_ctx.notify_tx;
     s1_bat.nq_id     = s1_ctx.nq_id;
+    s1_bat.charge    = sched_en_i;
+    s1_bat.leaf      = sched_lk_leaf_i;
+    s1_bat.lender    = gr_lender_q[sched_lk_leaf_i];
     s1_bat.info.conn_id  = s1_conn_q;
     s1_bat.info.port     = s1_ctx.port;
     s1_bat.info.raw      = s1_ctx.raw;
@@ -375,10 +418,51 @@ module tx_engine
     s1_bat.info.owner.cgroup = s1_ctx.owner.cgroup;
   end
 
+  // Grants held for the scheduler's leaves (flip-flops: at most one per
+  // leaf is outstanding) and the lender each was granted at.
+  logic [SchedLeaves-1:0] gr_q;
+  logic [SDW-1:0] gr_lender_q [SchedLeaves];
+  logic s1_gate, s1_work, s1_skip;
+  assign s1_gate = !sched_en_i || gr_q[sched_lk_leaf_i];
+
   // A context cleared since the doorbell, or nothing to send: unqueue.
-  // Otherwise take the batch and requeue if more is posted.
-  assign s1_take    = s1_valid_q && s1_ctx.valid && s1_n != 4'd0;
-  assign s1_requeue = s1_take && s1_next != sta.prod;
+  // Otherwise take the batch and requeue if more is posted; without a grant
+  // for its leaf, requeue it untouched (skip).
+  assign s1_work    = s1_valid_q && s1_ctx.valid && s1_n != 4'd0;
+  assign s1_take    = s1_work && s1_gate;
+  assign s1_skip    = s1_work && !s1_gate;
+  assign s1_requeue = (s1_take && s1_next != sta.prod) || s1_skip;
+  assign sched_bl_valid_o = s1_skip;
+  assign sched_bl_leaf_o = sched_lk_leaf_i;
+
+  // A taken grant ends at once: the scheduler may grant the leaf again
+  // while this batch is in flight. The done waits here for its even cycle
+  // (a batch is taken at most every third cycle, see pend_pop).
+  logic dn_v_q, dn_more_q;
+  logic [SLW-1:0] dn_leaf_q;
+  assign sched_done_valid_o = dn_v_q;
+  assign sched_done_leaf_o = dn_leaf_q;
+  assign sched_done_more_o = dn_more_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      gr_q <= '0;
+      dn_v_q <= 1'b0;
+      dn_more_q <= 1'b0;
+      dn_leaf_q <= '0;
+    end else begin
+      if (dn_v_q && sched_done_ready_i) dn_v_q <= 1'b0;
+      if (s1_take && sched_en_i) begin
+        gr_q[sched_lk_leaf_i] <= 1'b0;
+        dn_v_q <= 1'b1;
+        dn_leaf_q <= sched_lk_leaf_i;
+        dn_more_q <= s1_next != sta.prod;
+      end
+      if (sched_grant_valid_i) gr_q[sched_grant_leaf_i] <= 1'b1;
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (sched_grant_valid_i) gr_lender_q[sched_grant_leaf_i] <= sched_grant_lender_i;
+  end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -573,6 +657,10 @@ module tx_engine
     fetched_ctl.nq_id = rd_bat.nq_id;
     fetched_ctl.conn_id = rd_bat.info.conn_id;
     fetched_ctl.mask = fetched_iss.mask;
+    fetched_ctl.charge = rd_bat.charge;
+    fetched_ctl.leaf = rd_bat.leaf;
+    fetched_ctl.lender = rd_bat.lender;
+    fetched_ctl.lens = fetched_iss.lens;
   end
 
   // ------------------------------------------------------------ issue stage
@@ -628,12 +716,12 @@ module tx_engine
   logic [BatchDescs-1:0] col_got_q;                // completions received
   logic [16*BatchDescs-1:0] col_stat_q;            // their statuses
   logic [2:0] cpl_slot;
-  logic       col_done, handoff, wb_free;
+  logic       col_done, handoff, wb_free, chg_busy;
 
   assign cpl_slot = 3'(cpl_idx_i - ctl_head.cons);
   assign cpl_ready_o = ctl_valid && ((ctl_head.mask & ~col_got_q) != '0);
   assign col_done = ctl_valid && ((ctl_head.mask & ~col_got_q) == '0);
-  assign handoff = col_done && wb_free;
+  assign handoff = col_done && wb_free && !chg_busy;
   assign ctl_pop = handoff;
 
 `ifndef SYNTHESIS
@@ -661,6 +749,68 @@ module tx_engine
   always_ff @(posedge clk_i) begin
     if (cpl_valid_i && cpl_ready_o) col_stat_q[16*32'(cpl_slot) +: 16] <= 16'(cpl_status_i);
   end
+
+  // ------------------------------------------------------------ scheduler charge
+  // A batch taken under a grant is charged with the frames tx_check sent
+  // (status SENT) when it is handed to write-back: h1 masks the lengths,
+  // h2 adds them; the charge then waits for the scheduler. A handoff waits
+  // while a charge is still on its way (one in four cycles at most are
+  // handoffs, so this costs nothing at line rate).
+  logic h1_v_q, chg_v_q;
+  logic [SLW-1:0] h1_leaf_q, chg_leaf_q;
+  logic [SDW-1:0] h1_lender_q, chg_lender_q;
+  logic [16*BatchDescs-1:0] h1_lens_q;
+  logic [BatchDescs-1:0] h1_ok_q;
+  logic [23:0] chg_bytes_q, chg_pkts_q, h1_sum, h1_cnt;
+  assign chg_busy = h1_v_q || chg_v_q;
+  always_comb begin
+    h1_sum = '0;
+    h1_cnt = '0;
+    for (int unsigned i = 0; i < BatchDescs; i++) begin
+      h1_sum = h1_sum + 24'(h1_lens_q[16*i +: 16]);
+      h1_cnt = h1_cnt + 24'(h1_ok_q[i]);
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      h1_v_q <= 1'b0;
+      chg_v_q <= 1'b0;
+      h1_leaf_q <= '0;
+      h1_lender_q <= '0;
+      h1_lens_q <= '0;
+      h1_ok_q <= '0;
+      chg_leaf_q <= '0;
+      chg_lender_q <= '0;
+      chg_bytes_q <= '0;
+      chg_pkts_q <= '0;
+    end else begin
+      h1_v_q <= handoff && ctl_head.charge;
+      if (handoff) begin
+        h1_leaf_q <= ctl_head.leaf;
+        h1_lender_q <= ctl_head.lender;
+        for (int unsigned i = 0; i < BatchDescs; i++) begin
+          h1_ok_q[i] <= ctl_head.mask[i] && col_stat_q[16*i +: 16] ==
+                        16'(norman_regmap_pkg::TX_DESC_STATUS_SENT);
+          h1_lens_q[16*i +: 16] <= (ctl_head.mask[i] && col_stat_q[16*i +: 16] ==
+                                    16'(norman_regmap_pkg::TX_DESC_STATUS_SENT))
+                                   ? ctl_head.lens[16*i +: 16] : 16'd0;
+        end
+      end
+      if (chg_v_q && sched_ch_ready_i) chg_v_q <= 1'b0;
+      if (h1_v_q) begin
+        chg_v_q <= 1'b1;
+        chg_leaf_q <= h1_leaf_q;
+        chg_lender_q <= h1_lender_q;
+        chg_bytes_q <= h1_sum;
+        chg_pkts_q <= h1_cnt;
+      end
+    end
+  end
+  assign sched_ch_valid_o = chg_v_q;
+  assign sched_ch_leaf_o = chg_leaf_q;
+  assign sched_ch_lender_o = chg_lender_q;
+  assign sched_ch_bytes_o = chg_bytes_q;
+  assign sched_ch_pkts_o = chg_pkts_q;
 
   // ------------------------------------------------------------ write-back
   // One batch at a time, while the next is collected: write its descriptors
@@ -781,7 +931,7 @@ module tx_engine
       st_we = 1'b1;
       st_waddr = s1_conn_q;
       st_wdata = s1_take ? {sta.prod, sta.cons, s1_next, s1_requeue}
-                         : {sta.prod, sta.cons, sta.fetch, 1'b0};
+                         : {sta.prod, sta.cons, sta.fetch, s1_skip};
     end else if (fin_fire) begin
       st_we = 1'b1;
       st_waddr = fin_conn;
@@ -858,11 +1008,12 @@ module tx_engine
   // Every batch holds a credit from s1 to finish, and every read belongs to
   // a batch, so no credits means no reads, frames or write-backs in flight.
   assign idle_o = !d1_valid_q && (pend_count == '0) && !s1_valid_q && (credits_q == '0)
-                  && !cfg_pend_q;
+                  && !cfg_pend_q && !dn_v_q && !chg_busy;
 
   // FIFO fill levels and ready flags are implied by the credit and queued
   // accounting above.
   logic unused;
   assign unused = ^{pend_in_ready, pend_count, iss_in_ready, iss_count, ctl_in_ready, ctl_count,
-                    descs_in_ready, descs_count, rd_bat.info.desc_idx, wb_q.log2, wb_q.desc_base};
+                    descs_in_ready, descs_count, rd_bat.info.desc_idx, wb_q.log2, wb_q.desc_base,
+                    wb_q.charge, wb_q.leaf, wb_q.lender, wb_q.lens};
 endmodule

@@ -33,6 +33,10 @@ module sched_htb #(
   parameter int unsigned QW = 24,
   parameter int unsigned BytesW = 48,
   parameter int unsigned PktsW = 32,
+  // 1: the sender charges its bytes later, on ch_* (tx_engine learns a
+  // frame's length only after the grant's descriptors arrive); a done then
+  // only ends the grant and keeps no DRR deficit.
+  parameter bit DeferredCharge = 1'b0,
   localparam int unsigned CW = $clog2(NumClasses),
   localparam int unsigned LW = $clog2(NumLeaves),
   localparam int unsigned DW = $clog2(MaxDepth),
@@ -48,6 +52,7 @@ module sched_htb #(
   output logic            grant_valid_o,
   output logic [LW-1:0]   grant_leaf_o,
   output logic [BudW-1:0] grant_budget_o,
+  output logic [DW-1:0]   grant_lender_o,   // depth of the class whose rate tokens pay
   // Completion of a grant (accepted on every other cycle).
   input  logic           done_valid_i,
   output logic           done_ready_o,
@@ -55,6 +60,15 @@ module sched_htb #(
   input  logic [ChW-1:0] done_bytes_i,
   input  logic [ChW-1:0] done_pkts_i,
   input  logic           done_more_i,
+  // Deferred charge of bytes sent under an earlier grant (DeferredCharge):
+  // charged to the leaf's path, rate tokens from ch_lender_i up. Accepted
+  // on even cycles when no done is.
+  input  logic           ch_valid_i,
+  output logic           ch_ready_o,
+  input  logic [LW-1:0]  ch_leaf_i,
+  input  logic [DW-1:0]  ch_lender_i,
+  input  logic [ChW-1:0] ch_bytes_i,
+  input  logic [ChW-1:0] ch_pkts_i,
   // Class configuration (shadow bank).
   input  logic              cls_we_i,
   input  logic [DW-1:0]     cls_depth_i,
@@ -242,6 +256,7 @@ module sched_htb #(
   assign grant_valid_o = g5_grant_q;
   assign grant_leaf_o = g5_leaf_q;
   assign grant_budget_o = g5_budget_q;
+  assign grant_lender_o = g5_lender_q;
   assign gi_we = g5_grant_q;
   assign gi_waddr = g5_leaf_q;
   assign gi_wdata = {g5_lender_q, g5_budget_q};
@@ -250,22 +265,29 @@ module sched_htb #(
   // E0 (even cycles): accept a done, else a backlog notice (which takes the
   // same path without charging, so an idle leaf is queued at once rather
   // than when the scan passes); read the leaf's table entry and grant record.
-  logic done_acc, nt_acc, init_acc, st_acc;
+  logic done_acc, ch_acc, nt_acc, init_acc, st_acc;
   logic nt_v_q;
   logic [LW-1:0] nt_leaf_q;
   assign done_ready_o = !phase_q;
   assign done_acc = done_valid_i && !phase_q;
-  assign nt_acc = nt_v_q && !phase_q && !done_valid_i;
-  assign init_ready_o = !phase_q && !done_valid_i && !nt_v_q;
+  assign ch_ready_o = !phase_q && !done_valid_i;
+  assign ch_acc = ch_valid_i && ch_ready_o;
+  // Initialisation and statistics come before a notice: a sender that
+  // announces leaves every other cycle (tx_engine passing over blocked
+  // connections) must not keep them out; a notice waits at most a slot.
+  assign nt_acc = nt_v_q && !phase_q && !done_valid_i && !ch_valid_i && !init_valid_i &&
+                  !st_valid_i;
+  assign init_ready_o = !phase_q && !done_valid_i && !ch_valid_i;
   assign init_acc = init_valid_i && init_ready_o;
-  assign st_ready_o = !phase_q && !done_valid_i && !nt_v_q && !init_valid_i;
+  assign st_ready_o = !phase_q && !done_valid_i && !ch_valid_i && !init_valid_i;
   assign st_acc = st_valid_i && st_ready_o;
-  assign lc_d_re = done_acc || nt_acc;
-  assign lc_d_addr = done_acc ? done_leaf_i : nt_leaf_q;
+  assign lc_d_re = done_acc || ch_acc || nt_acc;
+  assign lc_d_addr = done_acc ? done_leaf_i : ch_acc ? ch_leaf_i : nt_leaf_q;
   assign gi_re = done_acc;
   assign gi_raddr = done_leaf_i;
 
-  logic d1_v_q, n1_v_q, d1_more_q, o1_v_q, o1_init_q;
+  logic d1_v_q, n1_v_q, c1_v_q, d1_more_q, o1_v_q, o1_init_q;
+  logic [DW-1:0] c1_lender_q;
   logic [LW-1:0] d1_leaf_q;
   logic [ChW-1:0] d1_bytes_q, d1_pkts_q;
   logic [DW-1:0] o1_depth_q;
@@ -280,15 +302,21 @@ module sched_htb #(
   assign {d1_en, d1_depth, d1_prio, d1_quantum, d1_path} = lc_d;
   assign {d1_lender, d1_budget} = gi_rdata;
 
+  // With DeferredCharge a done charges nothing (its bytes are 0); the
+  // charge comes on ch_* with the lender the sender kept from the grant.
+  logic p1_v;
+  logic [DW-1:0] p1_lender;
+  assign p1_v = (d1_v_q && !DeferredCharge) || c1_v_q;
+  assign p1_lender = c1_v_q ? c1_lender_q : d1_lender;
   always_comb begin
     op_kind = o1_init_q ? 2'd1 : 2'd2;
-    if (d1_v_q) op_kind = 2'd0;
+    if (p1_v) op_kind = 2'd0;
     op_bytes = d1_bytes_q;
     op_pkts = d1_pkts_q;
     for (int j = 0; j < MaxDepth; j++) begin
-      op_valid[j] = d1_v_q ? (DW'(j) <= d1_depth) : (o1_v_q && o1_depth_q == DW'(j));
-      op_tok[j] = DW'(j) <= d1_lender;
-      op_idx[j*CW +: CW] = d1_v_q ? d1_path[j*CW +: CW] : o1_idx_q;
+      op_valid[j] = p1_v ? (DW'(j) <= d1_depth) : (o1_v_q && o1_depth_q == DW'(j));
+      op_tok[j] = DW'(j) <= p1_lender;
+      op_idx[j*CW +: CW] = p1_v ? d1_path[j*CW +: CW] : o1_idx_q;
     end
   end
 
@@ -299,7 +327,7 @@ module sched_htb #(
   assign leaf_ready_o = !clr_v_q;
   assign def_we = d1_v_q || clr_v_q;
   assign def_waddr = d1_v_q ? d1_leaf_q : clr_leaf_q;
-  assign def_wdata = (d1_v_q && d1_more_q && BudW'(d1_bytes_q) < d1_budget)
+  assign def_wdata = (!DeferredCharge && d1_v_q && d1_more_q && BudW'(d1_bytes_q) < d1_budget)
                      ? d1_budget - BudW'(d1_bytes_q) : '0;
 
   // D2..D5: wait for the banks' mode update, read the modes, evaluate.
@@ -392,6 +420,8 @@ module sched_htb #(
       g5_budget_q <= '0;
       d1_v_q <= 1'b0;
       n1_v_q <= 1'b0;
+      c1_v_q <= 1'b0;
+      c1_lender_q <= '0;
       nt_v_q <= 1'b0;
       nt_leaf_q <= '0;
       d1_more_q <= 1'b0;
@@ -443,8 +473,10 @@ module sched_htb #(
       // Done: E0 -> O1 -> D2..D5.
       d1_v_q <= done_acc;
       n1_v_q <= nt_acc;
+      c1_v_q <= ch_acc;
+      c1_lender_q <= ch_lender_i;
       d1_more_q <= done_more_i;
-      d1_leaf_q <= done_acc ? done_leaf_i : nt_leaf_q;
+      d1_leaf_q <= done_acc ? done_leaf_i : ch_acc ? ch_leaf_i : nt_leaf_q;
       // One notice waits; a later one while it does is left to the scan
       // (its backlog flag is set all the same).
       if (nt_acc) nt_v_q <= 1'b0;
@@ -452,13 +484,13 @@ module sched_htb #(
         nt_v_q <= 1'b1;
         nt_leaf_q <= bl_leaf_i;
       end
-      d1_bytes_q <= done_bytes_i;
-      d1_pkts_q <= done_pkts_i;
+      d1_bytes_q <= ch_acc ? ch_bytes_i : done_bytes_i;
+      d1_pkts_q <= ch_acc ? ch_pkts_i : done_pkts_i;
       o1_v_q <= init_acc || st_acc;
       o1_init_q <= init_acc;
       o1_depth_q <= init_acc ? init_depth_i : st_depth_i;
       o1_idx_q <= init_acc ? init_idx_i : st_idx_i;
-      dv_q <= {dv_q[2:0], d1_v_q || n1_v_q};
+      dv_q <= {dv_q[2:0], d1_v_q || n1_v_q || c1_v_q};
       dinfo_q <= {dinfo_q[0 +: 3*DiW], d1_leaf_q, d1_path, d1_depth, d1_prio};
       for (int j = 0; j < MaxDepth; j++) d5_mode_q[2*j +: 2] <= rd_mode[j*NumRd*2 + 4 +: 2];
 

@@ -127,7 +127,23 @@ module tx_tb
     .cpl_status_i(c_status),
     .notify_valid_o, .notify_ready_i, .notify_o(notify),
     .query_conn_i, .query_cons_o, .query_prod_o, .query_busy_o,
-    .cnt_o(eng_cnt), .idle_o(eng_idle));
+    .cnt_o(eng_cnt), .idle_o(eng_idle),
+    // The TX scheduler is nic_core's (tests/nic/sched_test.cpp): disabled here.
+    .sched_en_i(1'b0), .sched_lk_valid_o(sched_unused[0]), .sched_lk_conn_o(sched_lk_conn_unused),
+    .sched_lk_leaf_i('0), .sched_grant_valid_i(1'b0), .sched_grant_leaf_i('0),
+    .sched_grant_lender_i('0), .sched_bl_valid_o(sched_unused[1]), .sched_bl_leaf_o(sched_leaf_unused[0]),
+    .sched_done_valid_o(sched_unused[2]), .sched_done_ready_i(1'b1),
+    .sched_done_leaf_o(sched_leaf_unused[1]), .sched_done_more_o(sched_unused[3]),
+    .sched_ch_valid_o(sched_unused[4]), .sched_ch_ready_i(1'b1), .sched_ch_leaf_o(sched_leaf_unused[2]),
+    .sched_ch_lender_o(sched_lender_unused), .sched_ch_bytes_o(sched_cnt_unused[0]),
+    .sched_ch_pkts_o(sched_cnt_unused[1]));
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [4:0] sched_unused;
+  logic [norman_pkg::ConnIdW-1:0] sched_lk_conn_unused;
+  logic [2:0][5:0] sched_leaf_unused;
+  logic [1:0] sched_lender_unused;
+  logic [1:0][23:0] sched_cnt_unused;
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // An empty filter overlay: every judged frame passes, at the real latency.
   localparam int unsigned FltEntries = 4;
