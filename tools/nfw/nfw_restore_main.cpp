@@ -71,7 +71,7 @@ int run(std::vector<std::string> args) {
     std::cerr << nfw::tool_message("nfw-restore", e.what()) << "\n";
     return e.status;
   }
-  if (!parsed.has_table) {
+  if (!parsed.has_table && parsed.host_tables.empty()) {
     // As iptables-restore: a file with no table block (empty, comments
     // only) changes nothing; it never flushes.
     if (verbose) std::cerr << "nfw-restore: no *filter block: the table is unchanged\n";
@@ -80,9 +80,11 @@ int run(std::vector<std::string> args) {
   auto none = [] { return std::uint64_t{0}; };  // normand assigns rule ids
   nfw::NormandLink link(socket);
   for (int attempt = 0;; ++attempt) {
+    // The current table: --noflush edits it, and as iptables-restore, a
+    // host table (*nat...) the file does not hold is left as it is.
     std::optional<std::uint64_t> gen;
     norman::filter::Ruleset base;
-    if (noflush) {
+    {
       auto cur = link.get();
       base = std::move(cur.rules);
       gen = cur.generation;
