@@ -43,18 +43,33 @@ bool is_nic_name(std::string_view name) {
   return std::all_of(name.begin() + 3, name.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::set<std::string> nic_reachable(const Ruleset& rules) {
-  std::set<std::string> seen{"INPUT", "OUTPUT"};
-  std::deque<std::string> todo{"INPUT", "OUTPUT"};
+namespace {
+
+std::set<std::string> reachable(const Ruleset& rules, std::set<std::string> from) {
+  std::deque<std::string> todo(from.begin(), from.end());
   while (!todo.empty()) {
     const Chain* c = rules.find(todo.front());
     todo.pop_front();
     if (c == nullptr) continue;
     for (const auto& r : c->rules) {
-      if (is_jump(r) && seen.insert(r.target.chain).second) todo.push_back(r.target.chain);
+      if (is_jump(r) && from.insert(r.target.chain).second) todo.push_back(r.target.chain);
     }
   }
-  return seen;
+  return from;
+}
+
+}  // namespace
+
+std::set<std::string> nic_reachable(const Ruleset& rules) {
+  // Every chain but those only FORWARD reaches: a user chain no built-in
+  // chain reaches yet is the NIC's too (it is being filled, -N then -A).
+  const auto nic = reachable(rules, {"INPUT", "OUTPUT"});
+  const auto fwd = reachable(rules, {"FORWARD"});
+  std::set<std::string> out;
+  for (const auto& c : rules.chains) {
+    if (nic.contains(c.name) || !fwd.contains(c.name)) out.insert(c.name);
+  }
+  return out;
 }
 
 RunsOn runs_on(const Rule& r, std::string_view chain, bool on_nic) {

@@ -22,7 +22,8 @@ enum class RunsOn : std::uint8_t { kNowhere = 0, kNic = 1, kHost = 2, kBoth = 3 
 // NIC does not have).
 [[nodiscard]] bool is_nic_name(std::string_view name);
 
-// Chains the NIC's INPUT and OUTPUT reach (through jumps and gotos).
+// Chains the NIC may run: all but those only FORWARD reaches (through
+// jumps and gotos).
 [[nodiscard]] std::set<std::string> nic_reachable(const Ruleset& rules);
 
 // Where rule r of chain `chain` runs; on_nic: the chain is in nic_reachable.
