@@ -175,6 +175,8 @@ std::string rule_spec(const Rule& r, bool counters) {
 using detail::policy_name;
 using detail::rule_spec;
 
+std::string detail_now() { return detail::now_string(); }
+
 std::string format_save(const Ruleset& rules, bool counters) {
   const std::string when = detail::now_string();
   // The host's other tables around *filter, in iptables-save's order.

@@ -27,6 +27,9 @@ struct HostCommandResult {
 [[nodiscard]] HostCommandResult host_command(filter::Ruleset& rules, const std::string& table,
                                              std::span<const std::string> args);
 
+// The time stamp nfw-save writes in its comment lines.
+[[nodiscard]] std::string detail_now();
+
 // The table named by `-t NAME` / `--table NAME` / `-tNAME` in args, or "".
 [[nodiscard]] std::string table_option(std::span<const std::string> args);
 
