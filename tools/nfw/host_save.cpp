@@ -312,7 +312,24 @@ HostCommandResult host_command(filter::Ruleset& rules, const std::string& table,
     const std::string to = word("a new name");
     if (c.builtin()) throw CommandError(EINVAL, "Can't rename built-in chain");
     if (t.find(to) != nullptr) throw CommandError(EEXIST, "File exists");
+    if (to.size() > 28 || filter::unsaveable_text(to, true))
+      throw CommandError(EINVAL, "Invalid chain name `" + to + "'");
+    const std::string from = c.name;
     c.name = to;
+    // Jumps to the chain follow it, as with iptables -E.
+    for (auto& ch : t.chains) {
+      for (auto& r : ch.rules) {
+        auto words = split_line(r.spec);
+        bool renamed = false;
+        for (std::size_t i = 0; i + 1 < words.size(); ++i) {
+          if ((words[i] == "-j" || words[i] == "-g") && words[i + 1] == from) {
+            words[i + 1] = to;
+            renamed = true;
+          }
+        }
+        if (renamed) r.spec = join_spec(words);
+      }
+    }
     res.changed = true;
   } else {
     usage(op, "unknown command `" + op + "' for table " + table);

@@ -98,6 +98,9 @@ TEST(HostTables, NatCommandsEditTheText) {
             "-A port-fwd -m comment --comment \"two words\" -j RETURN\n");
   EXPECT_TRUE(host_command(rs, "nat", split_line("-t nat -C POSTROUTING -o eth1 -j MASQUERADE")).check);
   EXPECT_THROW(run(rs, "nat", "-t nat -X port-fwd"), filter::CommandError);  // referenced
+  run(rs, "nat", "-t nat -E port-fwd fwd2");
+  EXPECT_NE(run(rs, "nat", "-t nat -S PREROUTING").find("-A PREROUTING -j fwd2\n"), std::string::npos);
+  run(rs, "nat", "-t nat -E fwd2 port-fwd");
   run(rs, "nat", "-t nat -D PREROUTING 1");
   run(rs, "nat", "-t nat -F port-fwd");
   run(rs, "nat", "-t nat -X port-fwd");
