@@ -13,12 +13,14 @@ constexpr std::array<std::string_view, 5> kOrder{"mangle", "security", "raw", "f
 }  // namespace
 
 HostChain* HostTable::find(std::string_view chain) {
-  auto it = std::find_if(chains.begin(), chains.end(), [&](const auto& c) { return c.name == chain; });
+  auto it =
+      std::find_if(chains.begin(), chains.end(), [&](const auto& c) { return c.name == chain; });
   return it == chains.end() ? nullptr : &*it;
 }
 
 const HostChain* HostTable::find(std::string_view chain) const {
-  auto it = std::find_if(chains.begin(), chains.end(), [&](const auto& c) { return c.name == chain; });
+  auto it =
+      std::find_if(chains.begin(), chains.end(), [&](const auto& c) { return c.name == chain; });
   return it == chains.end() ? nullptr : &*it;
 }
 

@@ -25,7 +25,7 @@ struct HostRule {
 
 struct HostChain {
   std::string name;
-  std::string policy;  // "ACCEPT"/"DROP" for built-in chains, "-" for user chains
+  std::string policy;         // "ACCEPT"/"DROP" for built-in chains, "-" for user chains
   std::uint64_t packets = 0;  // policy counters
   std::uint64_t bytes = 0;
   std::vector<HostRule> rules;

@@ -60,13 +60,14 @@ HostNetfilter::HostNetfilter(std::string netns, std::vector<std::string> bypass)
 filter::CounterRef HostNetfilter::policy_ref(std::string_view chain) {
   // FORWARD's policy has no NIC counter; rule_id 1 keeps it apart from
   // INPUT's (both direction kInput).
-  return filter::CounterRef{filter::CounterRef::Kind::kPolicy, chain == "FORWARD" ? 1u : 0u,
-                            chain == "OUTPUT" ? filter::Direction::kOutput
-                                              : filter::Direction::kInput};
+  return filter::CounterRef{
+      filter::CounterRef::Kind::kPolicy, chain == "FORWARD" ? 1u : 0u,
+      chain == "OUTPUT" ? filter::Direction::kOutput : filter::Direction::kInput};
 }
 
-std::string HostNetfilter::render(const filter::Ruleset& rules,
-                                  const std::map<filter::CounterRef, filter::Counters>& carry) const {
+std::string HostNetfilter::render(
+    const filter::Ruleset& rules,
+    const std::map<filter::CounterRef, filter::Counters>& carry) const {
   filter::Ruleset view = filter::host_view(rules);
   auto counted = [&](filter::Chain& c) {
     auto pc = carry.find(policy_ref(c.name));
@@ -145,7 +146,8 @@ ProcessResult HostNetfilter::run(const std::vector<std::string>& argv,
   if (status != -1 && WIFEXITED(status)) res.status = WEXITSTATUS(status);
   ::lseek(out, 0, SEEK_SET);
   char buf[4096];
-  for (ssize_t n; (n = ::read(out, buf, sizeof buf)) > 0;) res.output.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(out, buf, sizeof buf)) > 0;)
+    res.output.append(buf, static_cast<std::size_t>(n));
   ::close(out);
   if (res.status == 127) res.output = argv[0] + ": not found (the host part needs iptables)";
   return res;

@@ -22,7 +22,7 @@ namespace norman::normand {
 
 // What a command printed and how it ended.
 struct ProcessResult {
-  int status = -1;  // exit status; -1: killed or could not start
+  int status = -1;     // exit status; -1: killed or could not start
   std::string output;  // stdout and stderr together
 };
 
@@ -35,8 +35,9 @@ class HostNetfilter {
   // The iptables-restore file for `rules`, rule counters taken from
   // `carry` (by rule id; the host's counts so far) so that reloading the
   // table does not lose them.
-  [[nodiscard]] std::string render(const filter::Ruleset& rules,
-                                   const std::map<filter::CounterRef, filter::Counters>& carry) const;
+  [[nodiscard]] std::string render(
+      const filter::Ruleset& rules,
+      const std::map<filter::CounterRef, filter::Counters>& carry) const;
 
   // iptables-restore --test: throws filter::CommandError (EINVAL) with
   // iptables-restore's own message when it refuses the file.

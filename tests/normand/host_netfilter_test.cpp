@@ -5,6 +5,8 @@
 // equal to iptables' for the same file and traffic, and a host part that
 // iptables-restore refuses changing neither side. Needs root and
 // iptables; skips itself otherwise.
+#include "host_netfilter.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,7 +16,6 @@
 
 #include "filter_model_hw.hpp"
 #include "filter_service.hpp"
-#include "host_netfilter.hpp"
 #include "syntax.hpp"
 
 namespace norman::normand {
@@ -25,7 +26,8 @@ std::string sh(const std::string& cmd, int* status = nullptr) {
   FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
   if (p == nullptr) return out;
   std::array<char, 4096> buf{};
-  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;) out.append(buf.data(), n);
+  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;)
+    out.append(buf.data(), n);
   const int st = ::pclose(p);
   if (status != nullptr) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return out;
@@ -110,8 +112,10 @@ TEST_F(HostNetfilterTest, HostPartLoadsWithBypassAndSavesAsIptables) {
   const std::string host = sh("ip netns exec " + ns_ + " iptables-save");
   // The bypass comes first; the NIC-only rule (-i nic0) is not in the host copy.
   EXPECT_NE(host.find(":INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]"), std::string::npos) << host;
-  EXPECT_NE(host.find("-A INPUT -i nic0 -m comment --comment nfw-bypass -j ACCEPT\n-A INPUT -i lo -j lo-in"),
-            std::string::npos)
+  EXPECT_NE(
+      host.find(
+          "-A INPUT -i nic0 -m comment --comment nfw-bypass -j ACCEPT\n-A INPUT -i lo -j lo-in"),
+      std::string::npos)
       << host;
   EXPECT_EQ(host.find("--dport 22"), std::string::npos) << host;
   EXPECT_NE(host.find("-j MASQUERADE"), std::string::npos) << host;
@@ -130,7 +134,8 @@ TEST_F(HostNetfilterTest, LoopbackCountersEqualIptables) {
   ASSERT_EQ(st, 0);
   for (const auto& n : {ns_, ref_}) sh("ip netns exec " + n + " ping -c 3 -i 0.2 -W 1 127.0.0.1");
   // One more change: the host copy is reloaded with its counts carried over.
-  ASSERT_TRUE(svc_.command(nfw::parse_command(std::vector<std::string>{"-A", "OUTPUT", "-o", "eth2", "-j", "DROP"})));
+  ASSERT_TRUE(svc_.command(
+      nfw::parse_command(std::vector<std::string>{"-A", "OUTPUT", "-o", "eth2", "-j", "DROP"})));
   ASSERT_TRUE(svc_.command(nfw::parse_command(std::vector<std::string>{"-D", "OUTPUT", "2"})));
   const filter::Ruleset got = svc_.snapshot();
   EXPECT_GT(got.find("lo-in")->rules[0].counters.packets, 0u);
@@ -150,7 +155,8 @@ TEST_F(HostNetfilterTest, HostPartRefusedChangesNeitherSide) {
     svc_.replace(parse(bad), std::nullopt, false);
     FAIL() << "accepted";
   } catch (const filter::CommandError& e) {
-    EXPECT_NE(std::string(e.what()).find("iptables-restore refuses"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("iptables-restore refuses"), std::string::npos)
+        << e.what();
   }
   EXPECT_EQ(svc_.rules().find("INPUT")->rules[1].dport, before.find("INPUT")->rules[1].dport);
   EXPECT_EQ(svc_.status().entries, status_before.entries);
@@ -164,8 +170,9 @@ TEST(HostNetfilterOff, HostOnlyTableIsRefusedWithoutTheBackend) {
   OwnerRegistry owners;
   FilterService svc{hw, owners, 2};
   filter::Ruleset rs;
-  nfw::apply_restore(rs, nfw::parse_restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"),
-                     false, false, [] { return std::uint64_t{0}; });
+  nfw::apply_restore(
+      rs, nfw::parse_restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n"),
+      false, false, [] { return std::uint64_t{0}; });
   EXPECT_THROW(svc.replace(rs, std::nullopt, false), filter::CommandError);
   EXPECT_TRUE(svc.rules().find("INPUT")->rules.empty());
 }

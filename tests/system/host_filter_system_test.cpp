@@ -103,8 +103,9 @@ TEST_F(HostFilter, LoopbackRuleOnTheHostNicRuleOnTheNicCountersAsIptables) {
   ASSERT_EQ(rc, 0) << out;
   // The host's copy: bypass for nic0's TAP first, no NIC-only rule, nat.
   const std::string host0 = host_save();
-  EXPECT_NE(host0.find("-A INPUT -i " + env().nic_if() + " -m comment --comment nfw-bypass -j ACCEPT"),
-            std::string::npos)
+  EXPECT_NE(
+      host0.find("-A INPUT -i " + env().nic_if() + " -m comment --comment nfw-bypass -j ACCEPT"),
+      std::string::npos)
       << host0;
   EXPECT_EQ(host0.find("-i nic0"), std::string::npos) << host0;
   EXPECT_NE(host0.find("-j MASQUERADE"), std::string::npos) << host0;
@@ -139,8 +140,8 @@ TEST_F(HostFilter, NatCommandsAndRights) {
   const std::string nfw = std::string(NFW_BINARY) + " --socket " + env().normand_socket();
   auto [rc, out] = sh(nfw + " -t nat -A POSTROUTING -o eth8 -j MASQUERADE");
   ASSERT_EQ(rc, 0) << out;
-  EXPECT_NE(sh("ip netns exec " + g_host_ns + " iptables -t nat -S").second.find(
-                "-A POSTROUTING -o eth8 -j MASQUERADE"),
+  EXPECT_NE(sh("ip netns exec " + g_host_ns + " iptables -t nat -S")
+                .second.find("-A POSTROUTING -o eth8 -j MASQUERADE"),
             std::string::npos);
   EXPECT_NE(sh(nfw + " -t nat -S POSTROUTING").second.find("-A POSTROUTING -o eth8 -j MASQUERADE"),
             std::string::npos);

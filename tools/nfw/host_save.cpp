@@ -148,9 +148,10 @@ HostCommandResult host_command(filter::Ruleset& rules, const std::string& table,
     HostTable t{table, {}};
     for (auto b : filter::host_builtin_chains(table))
       t.chains.push_back(HostChain{std::string(b), "ACCEPT", 0, 0, {}});
-    const auto pos = std::find_if(rules.host_tables.begin(), rules.host_tables.end(), [&](const auto& x) {
-      return filter::host_table_rank(x.name) > filter::host_table_rank(table);
-    });
+    const auto pos =
+        std::find_if(rules.host_tables.begin(), rules.host_tables.end(), [&](const auto& x) {
+          return filter::host_table_rank(x.name) > filter::host_table_rank(table);
+        });
     it = rules.host_tables.insert(pos, std::move(t));
   }
   HostTable& t = *it;
@@ -161,11 +162,13 @@ HostCommandResult host_command(filter::Ruleset& rules, const std::string& table,
       usage(op, std::string("option `") + op + "' requires " + what);
     return args[k++];
   };
-  auto rest = [&] { return join_spec(std::span<const std::string>(args).subspan(std::min(k, args.size()))); };
+  auto rest = [&] {
+    return join_spec(std::span<const std::string>(args).subspan(std::min(k, args.size())));
+  };
   auto only_flags_left = [&] {
-    while (k < args.size() && (args[k] == "-n" || args[k] == "--numeric" || args[k] == "-x" ||
-                               args[k] == "--exact" || args[k] == "--line-numbers" ||
-                               args[k] == "-v" || args[k] == "--verbose")) {
+    while (k < args.size() &&
+           (args[k] == "-n" || args[k] == "--numeric" || args[k] == "-x" || args[k] == "--exact" ||
+            args[k] == "--line-numbers" || args[k] == "-v" || args[k] == "--verbose")) {
       if (args[k] == "-v" || args[k] == "--verbose") verbose = true;
       ++k;
     }
@@ -192,7 +195,8 @@ HostCommandResult host_command(filter::Ruleset& rules, const std::string& table,
       return res;
     }
     const std::string spec = rest();
-    auto r = std::find_if(c.rules.begin(), c.rules.end(), [&](const HostRule& x) { return x.spec == spec; });
+    auto r = std::find_if(c.rules.begin(), c.rules.end(),
+                          [&](const HostRule& x) { return x.spec == spec; });
     if (op == "-C" || op == "--check") {
       res.check = r != c.rules.end();
       return res;
@@ -236,8 +240,10 @@ HostCommandResult host_command(filter::Ruleset& rules, const std::string& table,
     auto referenced = [&](const std::string& name) {
       for (const auto& c : t.chains) {
         for (const auto& r : c.rules) {
-          if (r.spec.ends_with("-j " + name) || r.spec.find("-j " + name + " ") != std::string::npos ||
-              r.spec.ends_with("-g " + name) || r.spec.find("-g " + name + " ") != std::string::npos)
+          if (r.spec.ends_with("-j " + name) ||
+              r.spec.find("-j " + name + " ") != std::string::npos ||
+              r.spec.ends_with("-g " + name) ||
+              r.spec.find("-g " + name + " ") != std::string::npos)
             return true;
         }
       }
@@ -291,9 +297,10 @@ HostCommandResult host_command(filter::Ruleset& rules, const std::string& table,
         continue;
       }
       if (c->builtin()) {
-        res.out += "-P " + c->name + " " + c->policy +
-                   (verbose ? " -c " + std::to_string(c->packets) + " " + std::to_string(c->bytes) : "") +
-                   "\n";
+        res.out +=
+            "-P " + c->name + " " + c->policy +
+            (verbose ? " -c " + std::to_string(c->packets) + " " + std::to_string(c->bytes) : "") +
+            "\n";
       } else {
         res.out += "-N " + c->name + "\n";
       }
@@ -301,9 +308,10 @@ HostCommandResult host_command(filter::Ruleset& rules, const std::string& table,
     if (!list) {
       for (const HostChain* c : order) {
         for (const auto& r : c->rules) {
-          res.out += rule_line(c->name, r) +
-                     (verbose ? " -c " + std::to_string(r.packets) + " " + std::to_string(r.bytes) : "") +
-                     "\n";
+          res.out +=
+              rule_line(c->name, r) +
+              (verbose ? " -c " + std::to_string(r.packets) + " " + std::to_string(r.bytes) : "") +
+              "\n";
         }
       }
     }

@@ -56,7 +56,7 @@ TEST(HostTables, WhereEachRuleRuns) {
   EXPECT_EQ(where("INPUT", 4), "nic+host");  // ! -i wg0
   EXPECT_EQ(where("INPUT", 5), "nic+host");  // no interface
   EXPECT_EQ(where("FORWARD", 0), "host");
-  EXPECT_EQ(where("OUTPUT", 0), "host");     // -o eth1
+  EXPECT_EQ(where("OUTPUT", 0), "host");  // -o eth1
   EXPECT_EQ(where("lan-in", 0), "nic+host");
   // The NIC's view: host-only rules gone, ! -i wg0 always holds there.
   const filter::Ruleset nic = filter::nic_view(rs);
@@ -75,8 +75,9 @@ TEST(HostTables, WhereEachRuleRuns) {
 TEST(HostTables, ListVerboseSaysWhereRulesRun) {
   const filter::Ruleset rs = load(read("loopback_only.v4"));
   const std::string out = format_list(rs, cmd("-L -v -n"));
-  EXPECT_NE(out.find("lo     *       0.0.0.0/0            0.0.0.0/0            /* runs on host */\n"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find("lo     *       0.0.0.0/0            0.0.0.0/0            /* runs on host */\n"),
+      std::string::npos)
       << out;
   // Without -v, and for a table with no host part, iptables' layout only.
   EXPECT_EQ(format_list(rs, cmd("-L -n")).find("runs on"), std::string::npos);
@@ -88,7 +89,8 @@ TEST(HostTables, NatCommandsEditTheText) {
   filter::Ruleset rs;
   run(rs, "nat", "-t nat -A POSTROUTING -o eth1 -j MASQUERADE");
   run(rs, "nat", "-t nat -N port-fwd");
-  run(rs, "nat", "-t nat -A port-fwd -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.2:8080");
+  run(rs, "nat",
+      "-t nat -A port-fwd -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.2:8080");
   run(rs, "nat", "-t nat -I PREROUTING -j port-fwd");
   run(rs, "nat", "-t nat -A port-fwd -m comment --comment \"two words\" -j RETURN");
   EXPECT_EQ(run(rs, "nat", "-t nat -S"),
@@ -96,10 +98,12 @@ TEST(HostTables, NatCommandsEditTheText) {
             "-N port-fwd\n-A PREROUTING -j port-fwd\n-A POSTROUTING -o eth1 -j MASQUERADE\n"
             "-A port-fwd -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.2:8080\n"
             "-A port-fwd -m comment --comment \"two words\" -j RETURN\n");
-  EXPECT_TRUE(host_command(rs, "nat", split_line("-t nat -C POSTROUTING -o eth1 -j MASQUERADE")).check);
+  EXPECT_TRUE(
+      host_command(rs, "nat", split_line("-t nat -C POSTROUTING -o eth1 -j MASQUERADE")).check);
   EXPECT_THROW(run(rs, "nat", "-t nat -X port-fwd"), filter::CommandError);  // referenced
   run(rs, "nat", "-t nat -E port-fwd fwd2");
-  EXPECT_NE(run(rs, "nat", "-t nat -S PREROUTING").find("-A PREROUTING -j fwd2\n"), std::string::npos);
+  EXPECT_NE(run(rs, "nat", "-t nat -S PREROUTING").find("-A PREROUTING -j fwd2\n"),
+            std::string::npos);
   run(rs, "nat", "-t nat -E fwd2 port-fwd");
   run(rs, "nat", "-t nat -D PREROUTING 1");
   run(rs, "nat", "-t nat -F port-fwd");
@@ -125,12 +129,15 @@ TEST(HostTables, RestoreReplacesTheFilesTablesAndKeepsTheOthers) {
   EXPECT_TRUE(rs.host_tables[2].find("POSTROUTING")->rules.empty());
   EXPECT_EQ(rs.find("INPUT")->rules.size(), 6u);
   // --noflush appends to a built-in chain and flushes a declared user chain.
-  apply_restore(rs,
-                parse_restore("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i br0 -j CT --notrack\nCOMMIT\n"),
-                true, false, ids.fn());
+  apply_restore(
+      rs,
+      parse_restore(
+          "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i br0 -j CT --notrack\nCOMMIT\n"),
+      true, false, ids.fn());
   EXPECT_EQ(rs.host_tables[1].find("PREROUTING")->rules.size(), 2u);
   // FORWARD takes rules and a DROP policy from the file; -c its counters.
-  filter::Ruleset c = load("*filter\n:FORWARD DROP [7:8]\n[1:2] -A FORWARD -i wg0 -j ACCEPT\nCOMMIT\n", true);
+  filter::Ruleset c =
+      load("*filter\n:FORWARD DROP [7:8]\n[1:2] -A FORWARD -i wg0 -j ACCEPT\nCOMMIT\n", true);
   EXPECT_EQ(c.forward.policy_counters, (filter::Counters{7, 8}));
   EXPECT_EQ(c.forward.rules.at(0).counters, (filter::Counters{1, 2}));
 }
