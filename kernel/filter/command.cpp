@@ -32,11 +32,6 @@ bool Command::changes_rules() const {
 
 namespace {
 
-// The NIC has no forwarding path, so FORWARD exists only as the empty ACCEPT
-// chain every iptables-save file declares; commands that would give it
-// meaning are refused instead of being ignored.
-constexpr std::string_view kForward = "FORWARD";
-
 // Targets iptables knows; a user chain with one of these names could never
 // be jumped to unambiguously.
 constexpr std::array<std::string_view, 9> kReservedNames{
@@ -56,9 +51,6 @@ void check_new_chain_name(const std::string& name) {
 }
 
 Chain& rule_chain(Ruleset& rs, const std::string& name) {
-  if (name == kForward) {
-    fail(ENOENT, "Chain 'FORWARD' holds no rules here: the NIC does not forward packets");
-  }
   Chain* c = rs.find(name);
   if (c == nullptr) fail(ENOENT, "Chain '" + name + "' does not exist");
   return *c;
@@ -206,12 +198,6 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
                          [&](const Rule& r) { return r.same_spec(*cmd.rule); });
     }
     case Op::kPolicy: {
-      if (cmd.chain == kForward) {
-        if (cmd.policy != Policy::kAccept) {
-          fail(EINVAL, "FORWARD keeps policy ACCEPT: the NIC does not forward packets");
-        }
-        return true;
-      }
       Chain* c = rules.find(cmd.chain);
       if (c == nullptr || !c->builtin()) fail(ENOENT, "Bad built-in chain name");
       c->policy = cmd.policy;
@@ -231,13 +217,14 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
       break;
     case Op::kList:
     case Op::kListRules: {
-      if (!cmd.chain.empty() && cmd.chain != kForward && rs.find(cmd.chain) == nullptr) {
+      if (!cmd.chain.empty() && rs.find(cmd.chain) == nullptr) {
         fail(ENOENT, "No chain/target/match by that name");
       }
       if (cmd.op == Op::kListRules || !cmd.zero) return true;
       if (cmd.chain.empty()) {
         for (auto& c : rs.chains) zero_chain(c);
-      } else if (cmd.chain != kForward) {
+        zero_chain(rs.forward);
+      } else {
         zero_chain(*rs.find(cmd.chain));
       }
       break;
@@ -245,7 +232,8 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
     case Op::kFlush: {
       if (cmd.chain.empty()) {
         for (auto& c : rs.chains) c.rules.clear();
-      } else if (cmd.chain != kForward) {
+        rs.forward.rules.clear();
+      } else {
         existing_chain(rs, cmd.chain).rules.clear();
       }
       break;
@@ -254,10 +242,7 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
       if (cmd.chain.empty()) {
         if (cmd.rulenum) fail(EINVAL, "-Z with a rule number needs a chain");
         for (auto& c : rs.chains) zero_chain(c);
-        rs.forward_policy_counters = {};
-      } else if (cmd.chain == kForward) {
-        if (cmd.rulenum) fail(E2BIG, "Index of counter too big");
-        rs.forward_policy_counters = {};
+        zero_chain(rs.forward);
       } else {
         Chain& c = existing_chain(rs, cmd.chain);
         if (cmd.rulenum) {
@@ -269,7 +254,7 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
       break;
     }
     case Op::kNewChain: {
-      if (rs.find(cmd.chain) != nullptr || cmd.chain == kForward)
+      if (rs.find(cmd.chain) != nullptr)
         fail(EEXIST, "Chain already exists");
       check_new_chain_name(cmd.chain);
       rs.chains.push_back(Chain{cmd.chain, std::nullopt, {}, {}});
@@ -282,7 +267,6 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
         });
         break;
       }
-      if (cmd.chain == kForward) fail(EINVAL, "Can't delete built-in chain");
       Chain& c = existing_chain(rs, cmd.chain);
       if (c.builtin()) fail(EINVAL, "Can't delete built-in chain");
       if (rs.references(c.name) > 0) fail(EMLINK, "Too many links");
@@ -291,21 +275,22 @@ bool apply(Ruleset& rules, const Command& cmd, const std::function<std::uint64_t
       break;
     }
     case Op::kRenameChain: {
-      if (cmd.chain == kForward) fail(EINVAL, "Can't rename built-in chain");
       Chain& c = existing_chain(rs, cmd.chain);
       if (c.builtin()) fail(EINVAL, "Can't rename built-in chain");
-      if (rs.find(cmd.new_name) != nullptr || cmd.new_name == kForward) fail(EEXIST, "File exists");
+      if (rs.find(cmd.new_name) != nullptr) fail(EEXIST, "File exists");
       check_new_chain_name(cmd.new_name);
       const std::string old = c.name;
       c.name = cmd.new_name;
-      for (auto& ch : rs.chains) {
+      auto rename_in = [&](Chain& ch) {
         for (auto& r : ch.rules) {
           if ((r.target.kind == TargetKind::kJump || r.target.kind == TargetKind::kGoto) &&
               r.target.chain == old) {
             r.target.chain = cmd.new_name;
           }
         }
-      }
+      };
+      for (auto& ch : rs.chains) rename_in(ch);
+      rename_in(rs.forward);
       break;
     }
   }

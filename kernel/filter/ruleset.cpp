@@ -31,11 +31,13 @@ Ruleset::Ruleset() {
 }
 
 Chain* Ruleset::find(std::string_view name) {
+  if (name == "FORWARD") return &forward;
   auto it = std::find_if(chains.begin(), chains.end(), [&](const Chain& c) { return c.name == name; });
   return it == chains.end() ? nullptr : &*it;
 }
 
 const Chain* Ruleset::find(std::string_view name) const {
+  if (name == "FORWARD") return &forward;
   auto it = std::find_if(chains.begin(), chains.end(), [&](const Chain& c) { return c.name == name; });
   return it == chains.end() ? nullptr : &*it;
 }
@@ -46,6 +48,9 @@ std::size_t Ruleset::references(std::string_view name) const {
     for (const auto& r : c.rules) {
       if ((r.target.kind == TargetKind::kJump || r.target.kind == TargetKind::kGoto) && r.target.chain == name) ++n;
     }
+  }
+  for (const auto& r : forward.rules) {
+    if ((r.target.kind == TargetKind::kJump || r.target.kind == TargetKind::kGoto) && r.target.chain == name) ++n;
   }
   return n;
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ruleset_conntrack.hpp"
+#include "host_tables.hpp"
 
 namespace norman::filter {
 
@@ -247,10 +248,12 @@ struct Chain {
 // new); user chains follow in creation order.
 struct Ruleset {
   std::vector<Chain> chains;
-  // FORWARD exists only as the empty ACCEPT chain (the NIC does not
-  // forward), but its policy counters are the administrator's: a file
-  // restored with -c saves them back, as iptables-save -c does.
-  Counters forward_policy_counters;
+  // FORWARD: the host kernel's chain (the NIC does not forward), kept out
+  // of `chains` (which the NIC's compiler walks); find("FORWARD") returns
+  // it. Its rules run in the host's netfilter only (docs/nfw-host.md).
+  Chain forward{"FORWARD", Policy::kAccept, {}, {}};
+  // The host's other tables (*mangle, *raw, *nat...), in save order.
+  std::vector<HostTable> host_tables;
 
   Ruleset();  // INPUT and OUTPUT, empty, policy ACCEPT
   [[nodiscard]] Chain* find(std::string_view name);

@@ -211,6 +211,106 @@ Owner::Ids owner_ids_from(const json& j, const std::string& where) {
   return ids;
 }
 
+// FORWARD and the host's other tables (docs/nfw-host.md): "forward" is a
+// chain object as in "chains", "host_tables" the text tables. A state file
+// of an older normand has only FORWARD's policy counters.
+void host_part_to_json(json& j, const Ruleset& rs) {
+  const Chain& f = rs.forward;
+  if (f.policy != Policy::kAccept || !f.rules.empty() || f.policy_counters != Counters{}) {
+    json rules = json::array();
+    for (const auto& r : f.rules) rules.push_back(r);
+    j["forward"] = json{{"policy", *f.policy == Policy::kAccept ? "ACCEPT" : "DROP"},
+                        {"policy_counters", counters_json(f.policy_counters)},
+                        {"rules", std::move(rules)}};
+  }
+  if (rs.host_tables.empty()) return;
+  json tables = json::array();
+  for (const auto& t : rs.host_tables) {
+    json chains = json::array();
+    for (const auto& c : t.chains) {
+      json rules = json::array();
+      for (const auto& r : c.rules)
+        rules.push_back(json{{"spec", r.spec}, {"packets", r.packets}, {"bytes", r.bytes}});
+      chains.push_back(json{{"name", c.name},
+                            {"policy", c.policy},
+                            {"packets", c.packets},
+                            {"bytes", c.bytes},
+                            {"rules", std::move(rules)}});
+    }
+    tables.push_back(json{{"name", t.name}, {"chains", std::move(chains)}});
+  }
+  j["host_tables"] = std::move(tables);
+}
+
+std::uint64_t get_u64(const json& j, const std::string& where) {
+  if (!j.is_number_unsigned()) bad(where, "expected an unsigned number");
+  return j.get<std::uint64_t>();
+}
+
+void host_part_from_json(const json& j, Ruleset& rs) {
+  if (auto fc = j.find("forward_policy_counters"); fc != j.end())
+    rs.forward.policy_counters = counters_from(*fc, "ruleset.forward_policy_counters");
+  if (auto fj = j.find("forward"); fj != j.end()) {
+    const std::string w = "ruleset.forward";
+    expect_object(*fj, w, {"policy", "policy_counters", "rules"});
+    const std::string pol = get_string(field(*fj, w, "policy"), w + ".policy");
+    if (pol != "ACCEPT" && pol != "DROP") bad(w + ".policy", "\"" + pol + "\" is not ACCEPT or DROP");
+    rs.forward.policy = pol == "ACCEPT" ? Policy::kAccept : Policy::kDrop;
+    if (auto pc = fj->find("policy_counters"); pc != fj->end())
+      rs.forward.policy_counters = counters_from(*pc, w + ".policy_counters");
+    if (auto rj = fj->find("rules"); rj != fj->end()) {
+      if (!rj->is_array()) bad(w + ".rules", "expected an array");
+      for (std::size_t k = 0; k < rj->size(); ++k) {
+        try {
+          rs.forward.rules.push_back((*rj)[k].get<Rule>());
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(std::string(e.what()) + " (" + w + ".rules[" +
+                                      std::to_string(k) + "])");
+        }
+      }
+    }
+  }
+  auto tj = j.find("host_tables");
+  if (tj == j.end()) return;
+  if (!tj->is_array()) bad("ruleset.host_tables", "expected an array");
+  for (std::size_t i = 0; i < tj->size(); ++i) {
+    const std::string w = "ruleset.host_tables[" + std::to_string(i) + "]";
+    const json& t = (*tj)[i];
+    expect_object(t, w, {"name", "chains"});
+    HostTable table;
+    table.name = get_string(field(t, w, "name"), w + ".name", true);
+    if (!is_host_table(table.name)) bad(w + ".name", "\"" + table.name + "\" is not raw, mangle, nat or security");
+    const json& chains = field(t, w, "chains");
+    if (!chains.is_array()) bad(w + ".chains", "expected an array");
+    for (std::size_t c = 0; c < chains.size(); ++c) {
+      const std::string cw = w + ".chains[" + std::to_string(c) + "]";
+      const json& cj = chains[c];
+      expect_object(cj, cw, {"name", "policy", "packets", "bytes", "rules"});
+      HostChain chain;
+      chain.name = get_string(field(cj, cw, "name"), cw + ".name", true);
+      chain.policy = get_string(field(cj, cw, "policy"), cw + ".policy", true);
+      if (chain.name.empty() || chain.policy.empty()) bad(cw, "empty chain name or policy");
+      if (auto p = cj.find("packets"); p != cj.end()) chain.packets = get_u64(*p, cw + ".packets");
+      if (auto b = cj.find("bytes"); b != cj.end()) chain.bytes = get_u64(*b, cw + ".bytes");
+      if (auto rj = cj.find("rules"); rj != cj.end()) {
+        if (!rj->is_array()) bad(cw + ".rules", "expected an array");
+        for (std::size_t k = 0; k < rj->size(); ++k) {
+          const std::string rw = cw + ".rules[" + std::to_string(k) + "]";
+          expect_object((*rj)[k], rw, {"spec", "packets", "bytes"});
+          HostRule r;
+          r.spec = get_string(field((*rj)[k], rw, "spec"), rw + ".spec");
+          if (r.spec.empty()) bad(rw + ".spec", "empty rule");
+          if (auto p = (*rj)[k].find("packets"); p != (*rj)[k].end()) r.packets = get_u64(*p, rw + ".packets");
+          if (auto b = (*rj)[k].find("bytes"); b != (*rj)[k].end()) r.bytes = get_u64(*b, rw + ".bytes");
+          chain.rules.push_back(std::move(r));
+        }
+      }
+      table.chains.push_back(std::move(chain));
+    }
+    rs.host_tables.push_back(std::move(table));
+  }
+}
+
 }  // namespace
 
 void to_json(json& j, const Rule& r) {
@@ -428,12 +528,11 @@ void to_json(json& j, const Ruleset& rs) {
     chains.push_back(std::move(cj));
   }
   j = json{{"chains", std::move(chains)}};
-  if (rs.forward_policy_counters != Counters{})
-    j["forward_policy_counters"] = counters_json(rs.forward_policy_counters);
+  host_part_to_json(j, rs);
 }
 
 void from_json(const json& j, Ruleset& out) {
-  expect_object(j, "ruleset", {"chains", "forward_policy_counters"});
+  expect_object(j, "ruleset", {"chains", "forward_policy_counters", "forward", "host_tables"});
   const json& chains = field(j, "ruleset", "chains");
   if (!chains.is_array()) bad("ruleset.chains", "expected an array");
   Ruleset rs;
@@ -482,7 +581,12 @@ void from_json(const json& j, Ruleset& out) {
     if (!names.contains(b))
       bad("ruleset.chains", std::string("built-in chain ") + b + " is missing");
   }
-  for (const auto& c : rs.chains) {
+  host_part_from_json(j, rs);
+  std::vector<const Chain*> all;
+  for (const auto& c : rs.chains) all.push_back(&c);
+  all.push_back(&rs.forward);
+  for (const Chain* cp : all) {
+    const Chain& c = *cp;
     for (const auto& r : c.rules) {
       if (r.target.kind != TargetKind::kJump && r.target.kind != TargetKind::kGoto) continue;
       const Chain* t = rs.find(r.target.chain);
@@ -492,8 +596,6 @@ void from_json(const json& j, Ruleset& out) {
         bad("ruleset", "chain " + c.name + " jumps to built-in chain " + r.target.chain);
     }
   }
-  if (auto fc = j.find("forward_policy_counters"); fc != j.end())
-    rs.forward_policy_counters = counters_from(*fc, "ruleset.forward_policy_counters");
   out = std::move(rs);
 }
 

@@ -15,6 +15,7 @@ add_library(normand_daemon STATIC
   ${_nd}/link_watch.cpp
   ${_nd}/filter_installer.cpp
   ${_nd}/filter_service.cpp
+  ${_nd}/host_netfilter.cpp
   ${_nd}/reject_reply.cpp
   ${_nd}/filter_log.cpp
   ${_nd}/policy_store.cpp

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "evaluate.hpp"
+#include "host_split.hpp"
 
 namespace norman::normand {
 
@@ -33,10 +34,7 @@ CounterRef rule_ref(std::uint64_t id) {
   return CounterRef{CounterRef::Kind::kRule, id, filter::Direction::kInput};
 }
 
-CounterRef policy_ref(std::string_view chain) {
-  return CounterRef{CounterRef::Kind::kPolicy, 0,
-                    chain == "OUTPUT" ? filter::Direction::kOutput : filter::Direction::kInput};
-}
+CounterRef policy_ref(std::string_view chain) { return HostNetfilter::policy_ref(chain); }
 
 std::set<CounterRef> refs_of(const filter::Ruleset& rules) {
   std::set<CounterRef> out;
@@ -44,7 +42,16 @@ std::set<CounterRef> refs_of(const filter::Ruleset& rules) {
     if (c.builtin()) out.insert(policy_ref(c.name));
     for (const auto& r : c.rules) out.insert(rule_ref(r.id));
   }
+  out.insert(policy_ref("FORWARD"));
+  for (const auto& r : rules.forward.rules) out.insert(rule_ref(r.id));
   return out;
+}
+
+// Every chain of the table, FORWARD included.
+template <typename R, typename F>
+void each_chain(R& rules, F f) {
+  for (auto& c : rules.chains) f(c);
+  f(rules.forward);
 }
 
 }  // namespace
@@ -60,14 +67,80 @@ FilterService::FilterService(FilterHw& hw, OwnerRegistry& owners, unsigned ports
   install(rules_, Assume::kNothing);
 }
 
+namespace {
+
+// The host tables' counters as the kernel has them, for the chains an edit
+// of the filter table leaves as they are (reloading them must not zero them).
+void keep_live_counts(std::vector<filter::HostTable>& tables,
+                      const std::vector<filter::HostTable>& live) {
+  for (auto& t : tables) {
+    for (const auto& l : live) {
+      if (l.name != t.name) continue;
+      for (auto& c : t.chains) {
+        const filter::HostChain* lc = l.find(c.name);
+        if (lc == nullptr || lc->rules.size() != c.rules.size()) continue;
+        bool same = true;
+        for (std::size_t i = 0; i < c.rules.size(); ++i) same = same && lc->rules[i].spec == c.rules[i].spec;
+        if (same) c = *lc;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void FilterService::install(const filter::Ruleset& rules, Assume assume) {
-  const filter::Program& p = compiler_.compile(rules, ids_, options_, assume);
+  // One transaction for both sides (docs/nfw-host.md): the host part is
+  // checked by the real iptables-restore --test, then the NIC part is
+  // installed, then the host part is loaded; if that load still fails, the
+  // NIC gets its previous table back. Either refusal changes neither.
+  std::string host_text;
+  if (host_ != nullptr) {
+    filter::Ruleset with_live = rules;
+    if (keep_host_table_counts_) keep_live_counts(with_live.host_tables, host_->tables());
+    host_text = host_->render(with_live, host_->counts());
+    if (host_text != host_->loaded_text()) host_->test(host_text);
+  } else if (filter::has_host_only_part(rules)) {
+    throw filter::CommandError(
+        EOPNOTSUPP,
+        "the table has rules for the host's own netfilter (FORWARD, *nat/*mangle/*raw, or an "
+        "interface that is not a NIC port), and normand runs without --host-netfilter");
+  }
+  const filter::Program& p = compiler_.compile(filter::nic_view(rules), ids_, options_, assume);
   last_ = installer_.install(p);
   uses_cgroups_ = compiler_.uses_cgroups();
+  if (host_ != nullptr && host_text != host_->loaded_text()) {
+    try {
+      host_->load(host_text, rules);
+    } catch (...) {
+      compiler_.reset();
+      last_ = installer_.install(
+          compiler_.compile(filter::nic_view(installed_), ids_, options_, Assume::kNothing));
+      throw;
+    }
+  }
+  installed_ = rules;
+}
+
+void FilterService::set_host(HostNetfilter* host) {
+  host_ = host;
+  if (host_ != nullptr) install(rules_, Assume::kStableIds);
+}
+
+std::map<CounterRef, filter::Counters> FilterService::raw_counts(const std::set<CounterRef>& only) {
+  auto raw = only.empty() ? installer_.counts() : installer_.counts(only);
+  if (host_ != nullptr) {
+    for (const auto& [ref, c] : host_->counts()) {
+      if (!only.empty() && !only.contains(ref)) continue;
+      raw[ref].packets += c.packets;
+      raw[ref].bytes += c.bytes;
+    }
+  }
+  return raw;
 }
 
 filter::Ruleset FilterService::snapshot() {
-  const auto raw = installer_.counts();
+  const auto raw = raw_counts();
   auto value = [&](const CounterRef& ref) {
     filter::Counters c;
     if (auto it = raw.find(ref); it != raw.end()) c = it->second;
@@ -79,9 +152,18 @@ filter::Ruleset FilterService::snapshot() {
     return c;
   };
   filter::Ruleset out = rules_;
-  for (auto& c : out.chains) {
+  each_chain(out, [&](filter::Chain& c) {
     if (c.builtin()) c.policy_counters = value(policy_ref(c.name));
     for (auto& r : c.rules) r.counters = value(rule_ref(r.id));
+  });
+  // The host's tables as its kernel holds them: canonical text, live counters.
+  if (host_ != nullptr && !out.host_tables.empty()) {
+    auto live = host_->tables();
+    for (auto& t : out.host_tables) {
+      for (auto& l : live) {
+        if (l.name == t.name) t = l;
+      }
+    }
   }
   return out;
 }
@@ -93,21 +175,18 @@ void FilterService::zero(const filter::Command& cmd,
     if (auto it = raw.find(ref); it != raw.end()) c = it->second;
     offset_[ref] = {-static_cast<std::int64_t>(c.packets), -static_cast<std::int64_t>(c.bytes)};
   };
-  // FORWARD's policy counters are kept as loaded (the NIC does not forward).
-  if ((cmd.chain.empty() || cmd.chain == "FORWARD") && !cmd.rulenum)
-    rules_.forward_policy_counters = {};
-  for (const auto& c : rules_.chains) {
-    if (!cmd.chain.empty() && c.name != cmd.chain) continue;
+  each_chain(rules_, [&](const filter::Chain& c) {
+    if (!cmd.chain.empty() && c.name != cmd.chain) return;
     if (cmd.rulenum) {
       if (*cmd.rulenum == 0 || *cmd.rulenum > c.rules.size()) {
         throw filter::CommandError(ENOENT, "Index of deletion too big");
       }
       reset(rule_ref(c.rules[*cmd.rulenum - 1].id));
-      continue;
+      return;
     }
     if (c.builtin()) reset(policy_ref(c.name));
     for (const auto& r : c.rules) reset(rule_ref(r.id));
-  }
+  });
 }
 
 void FilterService::forget_removed(const filter::Ruleset& next) {
@@ -133,7 +212,7 @@ bool FilterService::command(const filter::Command& cmd) {
     filter::apply(scratch, cmd, [] { return std::uint64_t{0}; });
   }
   if (cmd.op == Op::kList || cmd.op == Op::kListRules || cmd.op == Op::kZero) {
-    if (cmd.op == Op::kZero || cmd.zero) zero(cmd, installer_.counts());
+    if (cmd.op == Op::kZero || cmd.zero) zero(cmd, raw_counts());
     return true;
   }
   if (cmd.op == Op::kCheck) {
@@ -219,17 +298,17 @@ bool FilterService::edit_in_place(const filter::Command& cmd) {
 
 std::set<std::uint64_t> FilterService::assign_ids(filter::Ruleset& rules) {
   std::set<std::uint64_t> current;
-  for (const auto& c : rules_.chains) {
+  each_chain(rules_, [&](const filter::Chain& c) {
     for (const auto& r : c.rules) current.insert(r.id);
-  }
+  });
   std::set<std::uint64_t> taken;
   std::uint64_t id = next_id_;
-  for (auto& c : rules.chains) {
+  each_chain(rules, [&](filter::Chain& c) {
     for (auto& r : c.rules) {
       if (r.id == 0 || !current.contains(r.id) || taken.contains(r.id)) r.id = id++;
       taken.insert(r.id);
     }
-  }
+  });
   next_id_ = id;
   return current;
 }
@@ -244,7 +323,15 @@ void FilterService::check(filter::Ruleset rules) {
   // The ids replace() would give, so that the placement is the one the load
   // would make; the ids handed out here are never used (harmless gaps).
   assign_ids(rules);
-  installer_.check(filter::compile(rules, ids_, options_));
+  if (host_ != nullptr) {
+    host_->test(host_->render(rules, {}));
+  } else if (filter::has_host_only_part(rules)) {
+    throw filter::CommandError(
+        EOPNOTSUPP,
+        "the table has rules for the host's own netfilter (FORWARD, *nat/*mangle/*raw, or an "
+        "interface that is not a NIC port), and normand runs without --host-netfilter");
+  }
+  installer_.check(filter::compile(filter::nic_view(rules), ids_, options_));
 }
 
 void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> expected_generation,
@@ -260,9 +347,14 @@ void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> 
     }
   }
   const std::set<std::uint64_t> current = assign_ids(rules);
+  // A restore gives the host tables' counters (its own, or zero as
+  // iptables-restore without -c); single commands keep the kernel's.
+  keep_host_table_counts_ = false;
   try {
     install(rules, Assume::kNothing);
+    keep_host_table_counts_ = true;
   } catch (...) {
+    keep_host_table_counts_ = true;
     // The refused table may have kept ids of current rules for other
     // rules; the compiler knows them so now, and the next compile (of
     // rules_, ids trusted) would take them for those.
@@ -274,13 +366,13 @@ void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> 
     // Rules new to the table start from zero at the commit: only the
     // policies and kept rules have counts to read back.
     std::set<CounterRef> known;
-    for (const auto& c : rules.chains) {
+    each_chain(rules, [&](const filter::Chain& c) {
       if (c.builtin()) known.insert(policy_ref(c.name));
       for (const auto& r : c.rules) {
         if (current.contains(r.id)) known.insert(rule_ref(r.id));
       }
-    }
-    const auto raw = installer_.counts(known);
+    });
+    const auto raw = raw_counts(known);
     auto set = [&](const CounterRef& ref, const filter::Counters& want) {
       filter::Counters have;
       if (auto it = raw.find(ref); it != raw.end()) have = it->second;
@@ -288,10 +380,10 @@ void FilterService::replace(filter::Ruleset rules, std::optional<std::uint64_t> 
           static_cast<std::int64_t>(want.packets) - static_cast<std::int64_t>(have.packets),
           static_cast<std::int64_t>(want.bytes) - static_cast<std::int64_t>(have.bytes)};
     };
-    for (const auto& c : rules.chains) {
+    each_chain(rules, [&](const filter::Chain& c) {
       if (c.builtin()) set(policy_ref(c.name), c.policy_counters);
       for (const auto& r : c.rules) set(rule_ref(r.id), r.counters);
-    }
+    });
   }
   rules_ = std::move(rules);
   changed();

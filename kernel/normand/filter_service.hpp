@@ -17,6 +17,7 @@
 #include "command.hpp"
 #include "compiler.hpp"
 #include "filter_installer.hpp"
+#include "host_netfilter.hpp"
 #include "incremental_compiler.hpp"
 #include "owner_registry.hpp"
 #include "ruleset.hpp"
@@ -76,6 +77,12 @@ class FilterService {
   // through (one log line each, as Linux logs once per LOG rule).
   [[nodiscard]] std::vector<std::string> log_prefixes(std::uint16_t slot) const;
 
+  // The host's netfilter, which runs the host part of the table
+  // (docs/nfw-host.md); without it, a table with rules only the host can
+  // run is refused. Set before the first change.
+  // Loads the host part of the current table at once (throws as install).
+  void set_host(HostNetfilter* host);
+
   // A new owner (e.g. a cgroup) appeared: cgroup matches may now cover it.
   void owners_changed();
 
@@ -101,6 +108,9 @@ class FilterService {
   // (about to replace rules_) no longer has.
   void forget_removed(const filter::Ruleset& next);
   void forget(const filter::CounterRef& ref);
+  // The NIC's counts and the host's, summed per rule and policy.
+  std::map<filter::CounterRef, filter::Counters> raw_counts(
+      const std::set<filter::CounterRef>& only = {});
   void zero(const filter::Command& cmd, const std::map<filter::CounterRef, filter::Counters>& raw);
 
   FilterHw& hw_;
@@ -116,6 +126,9 @@ class FilterService {
   InstallStats last_;
   bool uses_cgroups_ = false;
   std::function<void()> on_change_;
+  HostNetfilter* host_ = nullptr;
+  filter::Ruleset installed_;  // the last table installed on both sides
+  bool keep_host_table_counts_ = true;
   void changed() {
     ++generation_;
     if (on_change_) on_change_();

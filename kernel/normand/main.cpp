@@ -146,6 +146,13 @@ int main(int argc, char** argv) {
   app.add_option("--rules-file", cfg.rules_file,
                  "an nfw-save file (e.g. /etc/norman/rules.v4) installed at start when the state "
                  "directory holds no policy (a missing file means none; a bad one stops normand)");
+  app.add_flag("--host-netfilter", cfg.host_netfilter,
+               "also enforce the filter table's host part (FORWARD, *nat/*mangle/*raw, rules on "
+               "interfaces that are not NIC ports) in the host's own netfilter, loaded with "
+               "iptables-restore (docs/nfw-host.md); without it such tables are refused");
+  app.add_option("--host-netns", cfg.host_netns,
+                 "with --host-netfilter: the named network namespace (/run/netns/NAME) whose "
+                 "netfilter gets the host part, instead of normand's own");
   auto* config_opt =
       app.add_option("--config", config_path,
                      "JSON config: per-uid/per-cgroup quotas, pools, root's reserve, fd_reserve "

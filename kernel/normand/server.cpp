@@ -163,6 +163,14 @@ Server::Server(asio::io_context& io, const ServerConfig& cfg)
     filter_hw_ = std::make_unique<NicFilterHw>(dev_->nic());
     filter_ = std::make_unique<FilterService>(*filter_hw_, owners_, dev_->num_ports());
     log::info("filter overlay: " + std::to_string(filter_->status().capacity) + " entries");
+    if (cfg.host_netfilter) {
+      // The host part of the table in this network namespace's netfilter,
+      // nic0's TAP bypassed (docs/nfw-host.md).
+      host_nf_ = std::make_unique<HostNetfilter>(cfg.host_netns,
+                                                 std::vector<std::string>{cfg.tap.name});
+      filter_->set_host(host_nf_.get());
+      log::info("host netfilter: the table's host part is loaded with iptables-restore");
+    }
     filter_log_ = std::make_unique<FilterLog>(
         io, *dev_, cfg.log_rate, cfg.log_burst, [this](const LogRecord& r) {
           const auto cmd = owners_.commands().name(r.cmd_id);

@@ -24,6 +24,7 @@
 #include "fallback_bridge.hpp"
 #include "filter_log.hpp"
 #include "filter_service.hpp"
+#include "host_netfilter.hpp"
 #include "link_watch.hpp"
 #include "neighbor_table.hpp"
 #include "normand_proto.hpp"
@@ -60,6 +61,12 @@ struct ServerConfig {
   // descriptors normand keeps for its own work.
   quota::Config quota = quota::Config::defaults();
   unsigned fd_reserve = 256;
+  // Load the filter table's host part (FORWARD, *nat..., interfaces that
+  // are not NIC ports, and the copy of the rules that see both) into the
+  // host's own netfilter (docs/nfw-host.md); host_netns: a named network
+  // namespace to do it in instead of normand's own (tests).
+  bool host_netfilter = false;
+  std::string host_netns;
 };
 
 class Server {
@@ -124,6 +131,7 @@ class Server {
   std::unique_ptr<ConnManager> conns_;
   std::unique_ptr<LinkWatch> link_watch_;
   std::unique_ptr<FilterHw> filter_hw_;
+  std::unique_ptr<HostNetfilter> host_nf_;  // before filter_, which uses it
   std::unique_ptr<FilterService> filter_;
   std::unique_ptr<SetsService> sets_;
   std::unique_ptr<FilterLog> filter_log_;

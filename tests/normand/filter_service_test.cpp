@@ -177,9 +177,9 @@ TEST_F(FilterServiceTest, RefusedEditsArePutBackAndLaterEditsAgree) {
   }
   const auto gen = svc.generation();
   const auto before = svc.snapshot();
-  EXPECT_THROW(svc.command(cmd("-I INPUT 10 -i eth9 -j ACCEPT")), filter::CompileError);
-  EXPECT_THROW(svc.command(cmd("-A INPUT -i eth9 -j ACCEPT")), filter::CompileError);
-  EXPECT_THROW(svc.command(cmd("-R INPUT 5 -i eth9 -j ACCEPT")), filter::CompileError);
+  EXPECT_THROW(svc.command(cmd("-I INPUT 10 -i nic9 -j ACCEPT")), filter::CompileError);
+  EXPECT_THROW(svc.command(cmd("-A INPUT -i nic9 -j ACCEPT")), filter::CompileError);
+  EXPECT_THROW(svc.command(cmd("-R INPUT 5 -i nic9 -j ACCEPT")), filter::CompileError);
   EXPECT_THROW(svc.command(cmd("-D INPUT 41")), filter::CommandError);
   EXPECT_EQ(svc.generation(), gen);
   const auto after = svc.snapshot();
@@ -281,7 +281,7 @@ TEST_F(FilterServiceTest, CheckRefusesWhatReplaceRefusesAndChangesNothing) {
   const auto gen = svc.generation();
   const auto writes = hw.writes;
   filter::Ruleset lo = svc.snapshot();
-  lo.find("INPUT")->rules.push_back(*cmd("-A INPUT -i lo -j ACCEPT").rule);
+  lo.find("INPUT")->rules.push_back(*cmd("-A INPUT -i nic7 -j ACCEPT").rule);
   std::string check_error;
   std::string replace_error;
   try {
@@ -289,7 +289,7 @@ TEST_F(FilterServiceTest, CheckRefusesWhatReplaceRefusesAndChangesNothing) {
   } catch (const filter::CompileError& e) {
     check_error = e.what();
   }
-  EXPECT_NE(check_error.find("unknown interface lo"), std::string::npos) << check_error;
+  EXPECT_NE(check_error.find("unknown interface nic7"), std::string::npos) << check_error;
   EXPECT_EQ(svc.generation(), gen);
   EXPECT_EQ(hw.writes, writes);
   try {

@@ -12,6 +12,7 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "host_split.hpp"
 #include "syntax_internal.hpp"
 
 namespace norman::nfw {
@@ -296,11 +297,10 @@ std::string header(const filter::Ruleset& rules, const filter::Chain& c, const F
 
 std::string format_list(const Ruleset& rules, const Command& cmd) {
   const Format f{cmd.numeric, cmd.verbose, cmd.exact, cmd.line_numbers};
-  const filter::Chain forward{
-      "FORWARD", filter::Policy::kAccept, rules.forward_policy_counters, {}};
+  const filter::Chain& forward = rules.forward;
   std::vector<const filter::Chain*> order;
   if (!cmd.chain.empty()) {
-    const filter::Chain* c = cmd.chain == "FORWARD" ? &forward : rules.find(cmd.chain);
+    const filter::Chain* c = rules.find(cmd.chain);
     if (c != nullptr) order.push_back(c);
   } else {
     if (const auto* c = rules.find("INPUT")) order.push_back(c);
@@ -308,16 +308,31 @@ std::string format_list(const Ruleset& rules, const Command& cmd) {
     if (const auto* c = rules.find("OUTPUT")) order.push_back(c);
     for (const auto* c : detail::user_chains_sorted(rules)) order.push_back(c);
   }
+  // Where each rule runs (docs/nfw-host.md), as a comment at the end of
+  // the row, shown by -v once the table has a part for the host's netfilter.
+  const bool where = f.verbose && filter::has_host_only_part(rules);
+  const auto reach = filter::nic_reachable(rules);
+  auto row_of = [&](const filter::Chain& c, std::size_t k) {
+    std::string r = row(c.rules[k], k + 1, f);
+    if (where) {
+      r.pop_back();
+      r += " /* runs on " +
+           std::string(filter::runs_on_name(
+               filter::runs_on(c.rules[k], c.name, reach.contains(c.name)))) +
+           " */\n";
+    }
+    return r;
+  };
   std::string out;
   for (std::size_t i = 0; i < order.size(); ++i) {
     const filter::Chain& c = *order[i];
     if (cmd.rulenum) {
-      if (*cmd.rulenum <= c.rules.size()) out += row(c.rules[*cmd.rulenum - 1], *cmd.rulenum, f);
+      if (*cmd.rulenum <= c.rules.size()) out += row_of(c, *cmd.rulenum - 1);
       continue;
     }
     if (i > 0) out += "\n";
     out += header(rules, c, f);
-    for (std::size_t k = 0; k < c.rules.size(); ++k) out += row(c.rules[k], k + 1, f);
+    for (std::size_t k = 0; k < c.rules.size(); ++k) out += row_of(c, k);
   }
   return out;
 }

@@ -8,11 +8,13 @@
 // (normand's control socket; default $NORMAN_SOCKET or
 // /run/norman/normand.sock), --json for listings.
 #include <algorithm>
+#include <cerrno>
 #include <iostream>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "host_syntax.hpp"
 #include "normand_link.hpp"
 #include "syntax.hpp"
 
@@ -84,7 +86,8 @@ constexpr const char* kHelp =
     "  --numeric\t-n\t\tnumeric output of addresses and ports\n"
     "[!] --out-interface -o output name[+]\n"
     "\t\t\t\tnetwork interface name ([+] for wildcard)\n"
-    "  --table\t-t table\ttable to manipulate (only `filter')\n"
+    "  --table\t-t table\ttable to manipulate (filter, or the host's nat,\n"
+    "\t\t\t\tmangle, raw, security: see nfw(8))\n"
     "  --verbose\t-v\t\tverbose mode\n"
     "  --wait\t-w [seconds]\taccepted and ignored (normand applies one change\n"
     "\t\t\t\tat a time)\n"
@@ -121,6 +124,40 @@ constexpr const char* kHelp =
 
 constexpr const char* kTry = "Try `nfw -h' or 'nfw --help' for more information.\n";
 
+// nfw -t nat|mangle|raw|security: the host's tables, kept as text by
+// normand and loaded into the host's netfilter (docs/nfw-host.md). The
+// edit is made on the table as read and sent whole, as nfw-restore does,
+// retried if another change came in between.
+int run_host_table(const std::string& socket, const std::string& table,
+                   const std::vector<std::string>& args) {
+  nfw::NormandLink link(socket);
+  for (int attempt = 0;; ++attempt) {
+    auto cur = link.get();
+    nfw::HostCommandResult res;
+    try {
+      res = nfw::host_command(cur.rules, table, args);
+    } catch (const nfw::SyntaxError& e) {
+      std::cerr << nfw::tool_message("nfw", e.what()) << "\n" << kTry;
+      return nfw::kExitUsage;
+    } catch (const norman::filter::CommandError& e) {
+      std::cerr << nfw::tool_message("nfw", e.what()) << "\n";
+      return nfw::kExitOther;
+    }
+    std::cout << res.out;
+    if (!res.check) {
+      std::cerr << "nfw: Bad rule (does a matching rule exist in that chain?).\n";
+      return nfw::kExitOther;
+    }
+    if (!res.changed) return 0;
+    try {
+      link.replace(cur.rules, true, cur.generation);
+      return 0;
+    } catch (const std::system_error& e) {
+      if (e.code().value() != EAGAIN || attempt >= 5) throw;
+    }
+  }
+}
+
 bool listing(const Command& cmd) {
   return cmd.op == Command::Op::kList || cmd.op == Command::Op::kListRules;
 }
@@ -142,6 +179,8 @@ int run(std::vector<std::string> args) {
     std::cout << nfw::version_line("nfw") << "\n";
     return 0;
   }
+  if (const std::string table = nfw::table_option(args); norman::filter::is_host_table(table))
+    return run_host_table(socket, table, args);
   Command cmd;
   try {
     cmd = nfw::parse_command(args);
@@ -152,7 +191,7 @@ int run(std::vector<std::string> args) {
   nfw::NormandLink link(socket);
   if (listing(cmd)) {
     const auto table = link.get();
-    if (!cmd.chain.empty() && cmd.chain != "FORWARD" && table.rules.find(cmd.chain) == nullptr) {
+    if (!cmd.chain.empty() && table.rules.find(cmd.chain) == nullptr) {
       // iptables' answer, which the `nfw -L X || nfw -N X' idiom relies on.
       std::cerr << "nfw: No chain/target/match by that name.\n";
       return nfw::kExitOther;

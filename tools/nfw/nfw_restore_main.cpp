@@ -43,16 +43,19 @@ int run(std::vector<std::string> args) {
   bool noflush = false;
   bool test = false;
   bool verbose = false;
-  std::string table = "filter";
+  std::string table;  // all the file's tables, as iptables-restore
   std::string file;
   app.add_flag("-c,--counters", counters, "restore the file's packet and byte counters");
   app.add_flag("-n,--noflush", noflush, "add to the current table instead of replacing it");
   app.add_flag("-t,--test", test, "only check the file (normand compiles it, installs nothing)");
   app.add_flag("-v,--verbose", verbose, "say what was done");
-  app.add_option("-T,--table", table, "restore only this table (only filter exists)");
+  app.add_option("-T,--table", table,
+                 "restore only this table (filter, or the host's nat, mangle, raw, security)");
   app.add_option("file", file, "the file (default: standard input)");
   if (auto status = nfw::parse_options(app, args)) return *status;
-  if (!nfw::filter_table_only("nfw-restore", table)) return nfw::kExitOther;
+  if (!table.empty() && !norman::filter::is_host_table(table) &&
+      !nfw::filter_table_only("nfw-restore", table))
+    return nfw::kExitOther;
   std::string text;
   if (file.empty() || file == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -71,7 +74,14 @@ int run(std::vector<std::string> args) {
     std::cerr << nfw::tool_message("nfw-restore", e.what()) << "\n";
     return e.status;
   }
-  if (!parsed.has_table) {
+  if (table == "filter") {
+    parsed.host_tables.clear();
+  } else if (!table.empty()) {
+    // -T nat: that block only; the filter table stays as it is.
+    std::erase_if(parsed.host_tables, [&](const auto& t) { return t.name != table; });
+    parsed.has_table = false;
+  }
+  if (!parsed.has_table && parsed.host_tables.empty()) {
     // As iptables-restore: a file with no table block (empty, comments
     // only) changes nothing; it never flushes.
     if (verbose) std::cerr << "nfw-restore: no *filter block: the table is unchanged\n";
@@ -80,9 +90,11 @@ int run(std::vector<std::string> args) {
   auto none = [] { return std::uint64_t{0}; };  // normand assigns rule ids
   nfw::NormandLink link(socket);
   for (int attempt = 0;; ++attempt) {
+    // The current table: --noflush edits it, and as iptables-restore, a
+    // host table (*nat...) the file does not hold is left as it is.
     std::optional<std::uint64_t> gen;
     norman::filter::Ruleset base;
-    if (noflush) {
+    {
       auto cur = link.get();
       base = std::move(cur.rules);
       gen = cur.generation;

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <vector>
 
+#include "host_syntax.hpp"
 #include "normand_link.hpp"
 #include "syntax.hpp"
 
@@ -27,15 +28,30 @@ int run(std::vector<std::string> args) {
   CLI::App app{"nfw-save: print the NIC's filter table in iptables-save format"};
   app.footer("Also: -4/--ipv4, -V/--version, --socket PATH. See nfw-save(8).");
   bool counters = false;
-  std::string table = "filter";
+  std::string table;  // all tables, as iptables-save
   std::string file;
   app.add_flag("-c,--counters", counters, "include packet and byte counters ([packets:bytes])");
-  app.add_option("-t,--table", table, "table (only filter exists)");
+  app.add_option("-t,--table", table,
+                 "only this table: filter, or the host's nat, mangle, raw, security");
   app.add_option("-f,--file", file, "write to FILE instead of standard output");
   if (auto status = nfw::parse_options(app, args)) return *status;
-  if (!nfw::filter_table_only("nfw-save", table)) return nfw::kExitOther;
+  if (!table.empty() && !norman::filter::is_host_table(table) &&
+      !nfw::filter_table_only("nfw-save", table))
+    return nfw::kExitOther;
   nfw::NormandLink link(socket);
-  const std::string text = nfw::format_save(link.get().rules, counters);
+  auto rules = link.get().rules;
+  std::string text;
+  if (table.empty()) {
+    text = nfw::format_save(rules, counters);
+  } else if (table == "filter") {
+    rules.host_tables.clear();
+    text = nfw::format_save(rules, counters);
+  } else {
+    // One of the host's tables (docs/nfw-host.md): only that block.
+    std::erase_if(rules.host_tables, [&](const auto& t) { return t.name != table; });
+    text = nfw::save_host_tables(rules, counters, nfw::detail_now(), true) +
+           nfw::save_host_tables(rules, counters, nfw::detail_now(), false);
+  }
   if (file.empty()) {
     std::cout << text;
   } else {

@@ -293,8 +293,14 @@ Command parse_command(std::span<const std::string> argv) {
       if (table_token) syntax_error(opt, "nfw: multiple -t flags not allowed");
       table_token = opt;
       const std::string t = args.value(item);
-      if (t != "filter")
-        syntax_error(t, "nfw: only the filter table is supported (not `" + t + "')");
+      // nat, mangle, raw and security are the host's tables, edited as
+      // text (nfw_main's host_command, docs/nfw-host.md).
+      if (t != "filter") {
+        syntax_error(t, filter::is_host_table(t)
+                            ? "nfw: table `" + t + "' is edited with `nfw -t " + t + "' only"
+                            : "nfw: table `" + t + "' does not exist (filter, nat, mangle, raw, "
+                              "security)");
+      }
     } else if (opt == "-4" || opt == "--ipv4") {
       // The family nfw always works in (iptables accepts -4 too).
       if (item.inverted) syntax_error("!", "nfw: cannot have ! before " + opt);

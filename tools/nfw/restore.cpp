@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "syntax_internal.hpp"
+#include "host_tables.hpp"
 
 namespace norman::nfw {
 
@@ -84,6 +85,127 @@ std::optional<filter::Counters> parse_counters(std::string_view s) {
   return c;
 }
 
+// One line of a *nat/*mangle/*raw/*security block, kept as text: a chain
+// declaration or an appended rule (what iptables-save writes there). The
+// real iptables-restore --test judges the rules themselves when normand
+// loads them into the host's netfilter.
+void host_table_line(filter::HostTable& t, std::size_t lineno, std::string_view line) {
+  const auto builtins = filter::host_builtin_chains(t.name);
+  auto is_builtin = [&](std::string_view c) {
+    return std::find(builtins.begin(), builtins.end(), c) != builtins.end();
+  };
+  if (line.front() == ':') {
+    const std::vector<std::string> words = split_blanks(line.substr(1));
+    if (words.size() < 2 || words.size() > 3) {
+      line_error(lineno, std::string(line),
+                 "chain declaration `" + std::string(line) + "' is not `:NAME POLICY [p:b]'");
+    }
+    filter::HostChain c{words[0], words[1], 0, 0, {}};
+    if (auto why = filter::unsaveable_text(c.name, true))
+      line_error(lineno, c.name, "chain name `" + c.name + "' " + *why);
+    if (words.size() == 3) {
+      auto k = parse_counters(words[2]);
+      if (!k)
+        line_error(lineno, words[2], "bad counters `" + words[2] + "' (expected [packets:bytes])");
+      c.packets = k->packets;
+      c.bytes = k->bytes;
+    }
+    if (is_builtin(c.name)) {
+      if (c.policy != "ACCEPT" && c.policy != "DROP")
+        line_error(lineno, c.policy,
+                   "Bad policy name `" + c.policy + "' for built-in chain " + c.name, 1);
+    } else if (c.policy != "-") {
+      line_error(lineno, c.policy,
+                 "user chain " + c.name + " cannot have a policy (`" + c.policy + "'; write `-')");
+    }
+    if (t.find(c.name) != nullptr)
+      line_error(lineno, c.name, "chain " + c.name + " declared twice");
+    t.chains.push_back(std::move(c));
+    return;
+  }
+  std::optional<filter::Counters> counters;
+  std::string_view rest = line;
+  if (rest.front() == '[') {
+    const auto close = rest.find(']');
+    const std::string_view c =
+        rest.substr(0, close == std::string_view::npos ? rest.size() : close + 1);
+    counters = parse_counters(c);
+    if (!counters)
+      line_error(lineno, std::string(c),
+                 "bad counters `" + std::string(c) + "' (expected [packets:bytes])");
+    rest = trim(rest.substr(c.size()));
+  }
+  if (!rest.starts_with("-A ") && !rest.starts_with("--append ")) {
+    const std::string word(rest.substr(0, rest.find(' ')));
+    line_error(lineno, word,
+               "`" + word + "' in *" + t.name +
+                   ": nfw keeps this table as iptables-save writes it (chain declarations and "
+                   "-A rules)");
+  }
+  rest = trim(rest.substr(rest.find(' ')));
+  const auto sp = rest.find_first_of(" \t");
+  const std::string chain(rest.substr(0, sp));
+  const std::string_view spec = sp == std::string_view::npos ? "" : trim(rest.substr(sp));
+  filter::HostChain* c = t.find(chain);
+  if (c == nullptr && is_builtin(chain)) {
+    t.chains.push_back(filter::HostChain{chain, "ACCEPT", 0, 0, {}});
+    c = &t.chains.back();
+  }
+  if (c == nullptr) line_error(lineno, chain, "Chain '" + chain + "' does not exist", 1);
+  (void)split_line(spec);  // quotes must close, as iptables-restore requires
+  filter::HostRule r{std::string(spec), 0, 0};
+  if (counters) {
+    r.packets = counters->packets;
+    r.bytes = counters->bytes;
+  }
+  c->rules.push_back(std::move(r));
+}
+
+// The host tables of a file into rs: each table the file holds replaces
+// the one there (with noflush: its declared chains are flushed, or
+// created, and its rules appended), as iptables-restore does; tables the
+// file does not hold stay as they are.
+void apply_host_tables(Ruleset& rs, const RestoreFile& file, bool noflush, bool with_counters) {
+  for (filter::HostTable t : file.host_tables) {
+    if (!with_counters) {
+      for (auto& c : t.chains) {
+        c.packets = c.bytes = 0;
+        for (auto& r : c.rules) r.packets = r.bytes = 0;
+      }
+    }
+    auto it = std::find_if(rs.host_tables.begin(), rs.host_tables.end(),
+                           [&](const auto& x) { return x.name == t.name; });
+    if (it == rs.host_tables.end()) {
+      const auto pos = std::find_if(rs.host_tables.begin(), rs.host_tables.end(), [&](const auto& x) {
+        return filter::host_table_rank(x.name) > filter::host_table_rank(t.name);
+      });
+      rs.host_tables.insert(pos, std::move(t));
+      continue;
+    }
+    if (!noflush) {
+      *it = std::move(t);
+      continue;
+    }
+    for (auto& c : t.chains) {
+      filter::HostChain* have = it->find(c.name);
+      if (have == nullptr) {
+        it->chains.push_back(std::move(c));
+        continue;
+      }
+      if (!c.builtin()) {
+        *have = std::move(c);  // a declared user chain is flushed
+        continue;
+      }
+      have->policy = c.policy;
+      if (with_counters) {
+        have->packets = c.packets;
+        have->bytes = c.bytes;
+      }
+      for (auto& r : c.rules) have->rules.push_back(std::move(r));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> split_line(std::string_view line) {
@@ -136,6 +258,9 @@ RestoreFile parse_restore(std::string_view text) {
   RestoreFile file;
   bool in_table = false;
   bool seen_table = false;
+  // The block being read is one of the host's other tables (*nat...),
+  // kept as text: host_tables.back().
+  bool in_host = false;
   std::size_t lineno = 0;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -157,10 +282,23 @@ RestoreFile parse_restore(std::string_view text) {
         line_error(lineno, "\r",
                    "carriage return in table name (a file with DOS or old Mac line endings?)");
       }
-      if (table != "filter")
-        line_error(lineno, table, "only the filter table is supported (not `*" + table + "')");
+      if (filter::is_host_table(table)) {
+        for (const auto& t : file.host_tables) {
+          if (t.name == table)
+            line_error(lineno, std::string(raw), "more than one *" + table + " block", 1);
+        }
+        file.host_tables.push_back(filter::HostTable{table, {}});
+        file.host_table_lines.push_back(lineno);
+        in_table = in_host = true;
+        continue;
+      }
+      if (table != "filter") {
+        line_error(lineno, table,
+                   "unknown table `*" + table + "' (filter, nat, mangle, raw or security)");
+      }
       if (seen_table) line_error(lineno, std::string(raw), "more than one *filter block", 1);
       in_table = seen_table = true;
+      in_host = false;
       continue;
     }
     if (!in_table) {
@@ -175,8 +313,12 @@ RestoreFile parse_restore(std::string_view text) {
     const std::string_view line = trim(raw);
     if (line.empty()) line_error(lineno, "", "a line of blanks (no command specified)");
     if (raw == "COMMIT") {
-      in_table = false;
+      in_table = in_host = false;
       file.committed = true;
+      continue;
+    }
+    if (in_host) {
+      host_table_line(file.host_tables.back(), lineno, line);
       continue;
     }
     if (raw.front() == ':') {
@@ -213,16 +355,6 @@ RestoreFile parse_restore(std::string_view text) {
       } else if (pol != "-") {
         line_error(lineno, pol,
                    "user chain " + decl.name + " cannot have a policy (`" + pol + "'; write `-')");
-      }
-      if (decl.name == "FORWARD") {
-        // Every iptables-save file declares FORWARD; only its inert form
-        // can be taken, as the NIC does not forward.
-        if (decl.policy != filter::Policy::kAccept) {
-          line_error(lineno, pol,
-                     "FORWARD must keep policy ACCEPT: the NIC does not forward packets");
-        }
-        file.forward_counters = decl.counters;
-        continue;
       }
       if (std::any_of(file.chains.begin(), file.chains.end(),
                       [&](const auto& d) { return d.name == decl.name; })) {
@@ -276,13 +408,20 @@ RestoreFile parse_restore(std::string_view text) {
 
 void apply_restore(Ruleset& rules, const RestoreFile& file, bool noflush, bool with_counters,
                    const std::function<std::uint64_t()>& next_id) {
-  if (!file.has_table) return;  // nothing to restore is not an empty table
-  Ruleset rs = noflush ? rules : Ruleset{};
+  // Nothing to restore is not an empty table; and as iptables-restore, a
+  // table the file does not hold is left as it is.
+  if (!file.has_table && file.host_tables.empty()) return;
+  Ruleset rs = noflush || !file.has_table ? rules : Ruleset{};
+  rs.host_tables = rules.host_tables;
+  apply_host_tables(rs, file, noflush, with_counters);
+  if (!file.has_table) {
+    rules = std::move(rs);
+    return;
+  }
   auto fail_at = [](std::size_t line, const filter::CommandError& e) {
     throw filter::CommandError(e.errno_value,
                                "nfw-restore: line " + std::to_string(line) + ": " + e.what());
   };
-  if (with_counters && file.forward_counters) rs.forward_policy_counters = *file.forward_counters;
   for (const auto& decl : file.chains) {
     if (decl.policy) {
       filter::Chain* c = rs.find(decl.name);

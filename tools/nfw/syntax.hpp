@@ -35,7 +35,7 @@ class SyntaxError : public std::runtime_error {
 // Splits a rule line the way iptables-restore does (double quotes group).
 [[nodiscard]] std::vector<std::string> split_line(std::string_view line);
 
-// An iptables-save file. Tables other than *filter are refused. Each
+// An iptables-save file. Tables other than *filter are kept as text. Each
 // *filter block lists its chains (":NAME POLICY [p:b]") and then command lines
 // (-A, -I, -D, -R, -N, -X, -F, -Z, -E, -P, with optional "[p:b]" counters
 // before them when -c was given) up to COMMIT.
@@ -53,9 +53,10 @@ struct RestoreFile {
   // A *filter block was read. A file without one (empty, only comments or
   // empty lines) is no table at all: restoring it changes nothing.
   bool has_table = false;
-  // ":FORWARD ACCEPT [p:b]": FORWARD holds no rules on the NIC, but its
-  // policy counters come back with nfw-save -c as they were restored.
-  std::optional<filter::Counters> forward_counters;
+  // The host's other tables (*nat, *mangle, *raw, *security), as text
+  // (docs/nfw-host.md), and the line each block starts at.
+  std::vector<filter::HostTable> host_tables;
+  std::vector<std::size_t> host_table_lines;
 };
 
 [[nodiscard]] RestoreFile parse_restore(std::string_view text);

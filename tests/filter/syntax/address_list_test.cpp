@@ -97,9 +97,9 @@ TEST(ForwardPolicy, CountersRoundTripWithC) {
   // Without -c the file's counters are not taken; -Z zeroes them.
   filter::Ruleset plain;
   apply_restore(plain, parse_restore(text), false, false, ids.fn());
-  EXPECT_EQ(plain.forward_policy_counters, filter::Counters{});
+  EXPECT_EQ(plain.forward.policy_counters, filter::Counters{});
   filter::apply(rs, cmd("-Z FORWARD"), ids.fn());
-  EXPECT_EQ(rs.forward_policy_counters, filter::Counters{});
+  EXPECT_EQ(rs.forward.policy_counters, filter::Counters{});
 }
 
 }  // namespace

@@ -58,7 +58,10 @@ TEST(Apply, AppendInsertAndItsLimits) {
   EXPECT_EQ(refusal(rs, "-A OUTPUT -i eth0"),
             std::make_pair(EINVAL, std::string("Can't use -i with OUTPUT")));
   EXPECT_EQ(refusal(rs, "-A INPUT -j OUTPUT").first, EINVAL);
-  EXPECT_EQ(refusal(rs, "-A FORWARD -j DROP").first, ENOENT);
+  EXPECT_EQ(refusal(rs, "-A FORWARD -j OUTPUT").first, EINVAL);
+  // FORWARD is the host's chain (docs/nfw-host.md): it takes rules.
+  run(rs, ids, {"-A FORWARD -i wg0 -o eth1 -j ACCEPT"});
+  EXPECT_EQ(rs.find("FORWARD")->rules.size(), 1u);
 }
 
 TEST(Apply, DeleteReplaceCheck) {
@@ -171,7 +174,8 @@ TEST(Apply, PolicyAndLoops) {
   EXPECT_EQ(refusal(rs, "-P a DROP"),
             std::make_pair(ENOENT, std::string("Bad built-in chain name")));
   EXPECT_EQ(refusal(rs, "-P nochain DROP").first, ENOENT);
-  EXPECT_EQ(refusal(rs, "-P FORWARD DROP").first, EINVAL);
+  run(rs, ids, {"-P FORWARD DROP"});
+  EXPECT_EQ(rs.forward.policy, filter::Policy::kDrop);
   run(rs, ids, {"-P FORWARD ACCEPT"});
   // The error names the chains of the loop the jump would close.
   EXPECT_EQ(refusal(rs, "-A b -j a"),

@@ -95,7 +95,9 @@ TEST(ParseCommand, CommandErrorsNameTheToken) {
   EXPECT_EQ(error_token("! -A INPUT"), "!");
   EXPECT_EQ(error_token("-A INPUT ! ! -s 1.2.3.4"), "!");
   EXPECT_EQ(error_token("-A INPUT -s 1.2.3.4 !"), "!");
-  EXPECT_EQ(error_message("-t nat -L"), "nfw: only the filter table is supported (not `nat')");
+  EXPECT_EQ(error_message("-t nat -L"), "nfw: table `nat' is edited with `nfw -t nat' only");
+  EXPECT_EQ(error_message("-t nosuch -L"),
+            "nfw: table `nosuch' does not exist (filter, nat, mangle, raw, security)");
   // -4 is the family nfw works in; -6 is refused with the reason.
   EXPECT_EQ(cmd("-4 -A INPUT -j DROP").op, Command::Op::kAppend);
   EXPECT_EQ(cmd("-S --ipv4").op, Command::Op::kListRules);

@@ -34,11 +34,12 @@ TEST(SplitLine, QuotesGroupAndEscape) {
 TEST(Restore, ParsesDeclarationsCountersAndRules) {
   const RestoreFile f = parse_restore(kFile);
   EXPECT_TRUE(f.committed);
-  ASSERT_EQ(f.chains.size(), 3u);  // FORWARD is checked, not kept
+  ASSERT_EQ(f.chains.size(), 4u);  // FORWARD is a chain of the host's (docs/nfw-host.md)
   EXPECT_EQ(f.chains[0].name, "INPUT");
   EXPECT_EQ(f.chains[0].policy, filter::Policy::kDrop);
   EXPECT_EQ(f.chains[0].counters, (filter::Counters{5, 300}));
-  EXPECT_EQ(f.chains[2].policy, std::nullopt);
+  EXPECT_EQ(f.chains[1].name, "FORWARD");
+  EXPECT_EQ(f.chains[3].policy, std::nullopt);
   ASSERT_EQ(f.commands.size(), 3u);
   EXPECT_EQ(f.commands[0].rule->counters, (filter::Counters{10, 600}));
   EXPECT_EQ(f.commands[1].rule->comment, "ssh and \"web\"");
@@ -120,14 +121,16 @@ TEST(Restore, ErrorsCarryTheLine) {
   EXPECT_EQ(std::string(e.what()),
             "nfw-restore: line 3: match `quota' is not yet supported (supported: tcp, udp, icmp, "
             "multiport, owner, cgroup, comment, state, conntrack, limit, hashlimit)");
-  e = restore_error("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
+  e = restore_error("*nosuch\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
   EXPECT_EQ(e.line, 1u);
-  EXPECT_EQ(e.token, "nat");
+  EXPECT_EQ(e.token, "nosuch");
+  e = restore_error("*nat\n:PREROUTING ACCEPT [0:0]\n-N X\nCOMMIT\n");
+  EXPECT_EQ(e.line, 3u);
   e = restore_error("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DROP\n");
   EXPECT_NE(std::string(e.what()).find("COMMIT expected"), std::string::npos);
   e = restore_error("# c\n-A INPUT -j DROP\n");
   EXPECT_EQ(e.line, 2u);
-  e = restore_error("*filter\n:FORWARD DROP [0:0]\nCOMMIT\n");
+  e = restore_error("*filter\n:FORWARD BOGUS [0:0]\nCOMMIT\n");
   EXPECT_EQ(e.line, 2u);
   e = restore_error("*filter\n:INPUT BOGUS [0:0]\nCOMMIT\n");
   EXPECT_EQ(e.token, "BOGUS");
