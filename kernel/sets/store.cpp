@@ -150,7 +150,9 @@ bool Store::test(std::string_view name, std::string_view text) const {
   return s->members.contains(e.first());
 }
 
-void Store::destroy(std::optional<std::string_view> name) {
+// The named set's slot, or every set's when no name is given (ipset's
+// destroy and flush without a name act on all sets).
+std::vector<std::uint32_t> Store::slots_named(std::optional<std::string_view> name) const {
   std::vector<std::uint32_t> which;
   if (name) {
     const auto slot = slot_of(*name);
@@ -161,6 +163,11 @@ void Store::destroy(std::optional<std::string_view> name) {
       if (slots_[i]) which.push_back(i);
     }
   }
+  return which;
+}
+
+void Store::destroy(std::optional<std::string_view> name) {
+  const std::vector<std::uint32_t> which = slots_named(name);
   for (const auto i : which) {
     if (slots_[i]->references != 0) {
       throw Error("Set cannot be destroyed: it is in use by a kernel component");
@@ -175,16 +182,7 @@ void Store::destroy(std::optional<std::string_view> name) {
 }
 
 void Store::flush(std::optional<std::string_view> name) {
-  std::vector<std::uint32_t> which;
-  if (name) {
-    const auto slot = slot_of(*name);
-    if (!slot) throw kNoSet;
-    which.push_back(*slot);
-  } else {
-    for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-      if (slots_[i]) which.push_back(i);
-    }
-  }
+  const std::vector<std::uint32_t> which = slots_named(name);
   for (const auto i : which) {
     Set& s = *slots_[i];
     entries_ -= s.size();

@@ -73,6 +73,7 @@ class Store {
 
   Set& need(std::string_view name);
   [[nodiscard]] std::optional<std::uint32_t> slot_of(std::string_view name) const;
+  [[nodiscard]] std::vector<std::uint32_t> slots_named(std::optional<std::string_view> name) const;
   void insert(std::uint32_t slot, Key k);
   void erase(std::uint32_t slot, Key k);
 

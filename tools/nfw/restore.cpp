@@ -85,6 +85,26 @@ std::optional<filter::Counters> parse_counters(std::string_view s) {
   return c;
 }
 
+// "[p:b]" as a chain declaration's third word; anything else stops the file.
+filter::Counters counters_word(std::size_t lineno, const std::string& word) {
+  auto c = parse_counters(word);
+  if (!c) line_error(lineno, word, "bad counters `" + word + "' (expected [packets:bytes])");
+  return *c;
+}
+
+// The "[p:b] " in front of a rule (iptables-save -c), taken off `rest`.
+filter::Counters leading_counters(std::size_t lineno, std::string_view& rest) {
+  const auto close = rest.find(']');
+  const std::string_view c =
+      rest.substr(0, close == std::string_view::npos ? rest.size() : close + 1);
+  const auto counters = parse_counters(c);
+  if (!counters)
+    line_error(lineno, std::string(c),
+               "bad counters `" + std::string(c) + "' (expected [packets:bytes])");
+  rest = trim(rest.substr(c.size()));
+  return *counters;
+}
+
 // One line of a *nat/*mangle/*raw/*security block, kept as text: a chain
 // declaration or an appended rule (what iptables-save writes there). The
 // real iptables-restore --test judges the rules themselves when normand
@@ -104,11 +124,9 @@ void host_table_line(filter::HostTable& t, std::size_t lineno, std::string_view 
     if (auto why = filter::unsaveable_text(c.name, true))
       line_error(lineno, c.name, "chain name `" + c.name + "' " + *why);
     if (words.size() == 3) {
-      auto k = parse_counters(words[2]);
-      if (!k)
-        line_error(lineno, words[2], "bad counters `" + words[2] + "' (expected [packets:bytes])");
-      c.packets = k->packets;
-      c.bytes = k->bytes;
+      const filter::Counters k = counters_word(lineno, words[2]);
+      c.packets = k.packets;
+      c.bytes = k.bytes;
     }
     if (is_builtin(c.name)) {
       if (c.policy != "ACCEPT" && c.policy != "DROP")
@@ -125,16 +143,7 @@ void host_table_line(filter::HostTable& t, std::size_t lineno, std::string_view 
   }
   std::optional<filter::Counters> counters;
   std::string_view rest = line;
-  if (rest.front() == '[') {
-    const auto close = rest.find(']');
-    const std::string_view c =
-        rest.substr(0, close == std::string_view::npos ? rest.size() : close + 1);
-    counters = parse_counters(c);
-    if (!counters)
-      line_error(lineno, std::string(c),
-                 "bad counters `" + std::string(c) + "' (expected [packets:bytes])");
-    rest = trim(rest.substr(c.size()));
-  }
+  if (rest.front() == '[') counters = leading_counters(lineno, rest);
   if (!rest.starts_with("-A ") && !rest.starts_with("--append ")) {
     const std::string word(rest.substr(0, rest.find(' ')));
     line_error(lineno, word,
@@ -333,13 +342,7 @@ RestoreFile parse_restore(std::string_view text) {
       RestoreFile::ChainDecl decl;
       decl.name = words[0];
       decl.line = lineno;
-      if (words.size() == 3) {
-        auto c = parse_counters(words[2]);
-        if (!c)
-          line_error(lineno, words[2],
-                     "bad counters `" + words[2] + "' (expected [packets:bytes])");
-        decl.counters = *c;
-      }
+      if (words.size() == 3) decl.counters = counters_word(lineno, words[2]);
       const bool builtin = decl.name == "INPUT" || decl.name == "OUTPUT" || decl.name == "FORWARD";
       const std::string& pol = words[1];
       if (builtin) {
@@ -366,16 +369,7 @@ RestoreFile parse_restore(std::string_view text) {
 
     std::optional<filter::Counters> counters;
     std::string_view rest = line;
-    if (raw.front() == '[') {
-      const auto close = rest.find(']');
-      const std::string_view c =
-          rest.substr(0, close == std::string_view::npos ? rest.size() : close + 1);
-      counters = parse_counters(c);
-      if (!counters)
-        line_error(lineno, std::string(c),
-                   "bad counters `" + std::string(c) + "' (expected [packets:bytes])");
-      rest = trim(rest.substr(c.size()));
-    }
+    if (raw.front() == '[') counters = leading_counters(lineno, rest);
     Command cmd;
     try {
       const auto words = split_line(rest);

@@ -144,6 +144,8 @@ TEST(NsimDiff, NicCountsEveryRuleLikeIptables) {
       std::string(NFW_SAVE_BINARY) + " -c --socket " + env.normand_socket();
 
   const Pools pools = default_pools();
+  // normand runs here without --host-netfilter: NIC rules only.
+  const RuleGenOptions kNicOnly{.host_rules = false};
   std::mt19937 rng(4242);
   unsigned rule_hits = 0;
   // Round 0: a blocklist of host/port rules that the NIC keeps in its exact
@@ -151,7 +153,7 @@ TEST(NsimDiff, NicCountsEveryRuleLikeIptables) {
   // frames in one table. Rounds 1..8: random tables (mostly range slots),
   // the first of them replacing the blocklist.
   for (int round = 0; round < 9; ++round) {
-    const std::string text = round != 0 ? nfw::format_save(random_ruleset(rng, pools), false)
+    const std::string text = round != 0 ? nfw::format_save(random_ruleset(rng, pools, kNicOnly), false)
                                         : blocklist_text(rng, pools);
     linux_ns.restore(text);
     ASSERT_EQ(

@@ -28,12 +28,15 @@ Range random_ports(std::mt19937& rng, const Pools& pools) {
   return {a, b};
 }
 
-void random_matches(std::mt19937& rng, const Pools& pools, Rule& r) {
+void random_matches(std::mt19937& rng, const Pools& pools, const RuleGenOptions& opt, Rule& r) {
   if (chance(rng, 35)) r.src = random_addr(rng, pools.src);
   if (chance(rng, 25)) r.dst = random_addr(rng, pools.dst);
   if (chance(rng, 15)) {
     static const std::vector<std::string> kIfs{"nic0", "nic+", "nic1"};
-    r.in = Iface{pick(rng, kIfs), chance(rng, 30)};
+    const std::string name = pick(rng, kIfs);
+    const bool negated = chance(rng, 30);
+    // `! -i nic+` sees no NIC packet: it runs only in the host's netfilter.
+    r.in = Iface{name, negated && (opt.host_rules || name != "nic+")};
   }
   const auto p = static_cast<unsigned>(rng() % 100);
   if (p < 35) {
@@ -99,7 +102,7 @@ Ruleset random_ruleset(std::mt19937& rng, const Pools& pools, const RuleGenOptio
     for (unsigned k = 0; k < n; ++k) {
       Rule r;
       r.id = id++;
-      random_matches(rng, pools, r);
+      random_matches(rng, pools, opt, r);
       const auto t = static_cast<unsigned>(rng() % 100);
       const std::size_t first_callee = index < 0 ? 0 : static_cast<std::size_t>(index) + 1;
       const bool can_call = first_callee < users.size();

@@ -16,6 +16,9 @@ struct RuleGenOptions {
   unsigned user_chains = 3;
   unsigned input_rules = 12;
   unsigned chain_rules = 5;
+  // Rules that only the host's netfilter would run (docs/nfw-host.md); a
+  // normand without --host-netfilter refuses a table holding one.
+  bool host_rules = true;
 };
 
 Ruleset random_ruleset(std::mt19937& rng, const Pools& pools, const RuleGenOptions& opt = {});
