@@ -19,7 +19,8 @@ using json = nlohmann::json;
 
 void expect_keys(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
   if (!j.is_object()) bad(where, "expected an object");
-  for (const auto& [k, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& k = item.key();
     if (std::none_of(keys.begin(), keys.end(), [&](const char* a) { return k == a; }))
       bad(where, "unknown key \"" + k + "\"");
   }
