@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "json_read.hpp"
 #include "ruleset.hpp"
 #include "ruleset_json_conntrack.hpp"
 #include "ruleset_json_limit.hpp"
@@ -19,23 +20,9 @@ namespace norman::filter {
 
 namespace {
 
+using detail::bad;
+using detail::expect_object;
 using nlohmann::json;
-
-[[noreturn]] void bad(const std::string& where, const std::string& what) {
-  throw std::invalid_argument("bad filter JSON at " + where + ": " + what);
-}
-
-void expect_object(const json& j, const std::string& where,
-                   std::initializer_list<const char*> keys) {
-  if (!j.is_object()) bad(where, "expected an object");
-  for (const auto& item : j.items()) {
-    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
-    const std::string& k = item.key();
-    if (std::none_of(keys.begin(), keys.end(), [&](const char* key) { return k == key; })) {
-      bad(where, "unknown key \"" + k + "\"");
-    }
-  }
-}
 
 const json& field(const json& j, const std::string& where, const char* key) {
   auto it = j.find(key);
@@ -102,12 +89,17 @@ Range range_from(const json& j, const std::string& where, std::uint32_t max) {
 }
 
 constexpr std::pair<Module, const char*> kModuleNames[] = {
-    {Module::kTcp, "tcp"},         {Module::kUdp, "udp"},
-    {Module::kIcmp, "icmp"},       {Module::kMultiport, "multiport"},
-    {Module::kOwner, "owner"},     {Module::kCgroup, "cgroup"},
+    {Module::kTcp, "tcp"},
+    {Module::kUdp, "udp"},
+    {Module::kIcmp, "icmp"},
+    {Module::kMultiport, "multiport"},
+    {Module::kOwner, "owner"},
+    {Module::kCgroup, "cgroup"},
     {Module::kComment, "comment"},
-    {Module::kState, "state"},     {Module::kConntrack, "conntrack"},
-    {Module::kLimit, "limit"},     {Module::kHashlimit, "hashlimit"},
+    {Module::kState, "state"},
+    {Module::kConntrack, "conntrack"},
+    {Module::kLimit, "limit"},
+    {Module::kHashlimit, "hashlimit"},
 };
 
 constexpr std::pair<TargetKind, const char*> kTargetNames[] = {
@@ -254,7 +246,8 @@ void host_part_from_json(const json& j, Ruleset& rs) {
     const std::string w = "ruleset.forward";
     expect_object(*fj, w, {"policy", "policy_counters", "rules"});
     const std::string pol = get_string(field(*fj, w, "policy"), w + ".policy");
-    if (pol != "ACCEPT" && pol != "DROP") bad(w + ".policy", "\"" + pol + "\" is not ACCEPT or DROP");
+    if (pol != "ACCEPT" && pol != "DROP")
+      bad(w + ".policy", "\"" + pol + "\" is not ACCEPT or DROP");
     rs.forward.policy = pol == "ACCEPT" ? Policy::kAccept : Policy::kDrop;
     if (auto pc = fj->find("policy_counters"); pc != fj->end())
       rs.forward.policy_counters = counters_from(*pc, w + ".policy_counters");
@@ -279,7 +272,8 @@ void host_part_from_json(const json& j, Ruleset& rs) {
     expect_object(t, w, {"name", "chains"});
     HostTable table;
     table.name = get_string(field(t, w, "name"), w + ".name", true);
-    if (!is_host_table(table.name)) bad(w + ".name", "\"" + table.name + "\" is not raw, mangle, nat or security");
+    if (!is_host_table(table.name))
+      bad(w + ".name", "\"" + table.name + "\" is not raw, mangle, nat or security");
     const json& chains = field(t, w, "chains");
     if (!chains.is_array()) bad(w + ".chains", "expected an array");
     for (std::size_t c = 0; c < chains.size(); ++c) {
@@ -300,8 +294,10 @@ void host_part_from_json(const json& j, Ruleset& rs) {
           HostRule r;
           r.spec = get_string(field((*rj)[k], rw, "spec"), rw + ".spec");
           if (r.spec.empty()) bad(rw + ".spec", "empty rule");
-          if (auto p = (*rj)[k].find("packets"); p != (*rj)[k].end()) r.packets = get_u64(*p, rw + ".packets");
-          if (auto b = (*rj)[k].find("bytes"); b != (*rj)[k].end()) r.bytes = get_u64(*b, rw + ".bytes");
+          if (auto p = (*rj)[k].find("packets"); p != (*rj)[k].end())
+            r.packets = get_u64(*p, rw + ".packets");
+          if (auto b = (*rj)[k].find("bytes"); b != (*rj)[k].end())
+            r.bytes = get_u64(*b, rw + ".bytes");
           chain.rules.push_back(std::move(r));
         }
       }
@@ -371,11 +367,10 @@ void to_json(json& j, const Rule& r) {
 
 void from_json(const json& j, Rule& out) {
   const std::string w = "rule";
-  expect_object(
-      j, w,
-      {"id", "src", "dst", "in", "out", "proto", "fragment", "modules", "sport", "dport",
-       "tcp_flags", "icmp", "multiport", "owner", "cgroup", "comment", "target", "counters",
-       "state", "conntrack", "limit", "hashlimit"});
+  expect_object(j, w, {"id",        "src",       "dst",    "in",       "out",       "proto",
+                       "fragment",  "modules",   "sport",  "dport",    "tcp_flags", "icmp",
+                       "multiport", "owner",     "cgroup", "comment",  "target",    "counters",
+                       "state",     "conntrack", "limit",  "hashlimit"});
   Rule r;
   if (auto it = j.find("id"); it != j.end()) r.id = get_uint_as<std::uint64_t>(*it, w + ".id");
   if (auto it = j.find("src"); it != j.end()) r.src = addr_from(*it, w + ".src");

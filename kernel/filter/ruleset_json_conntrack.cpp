@@ -7,24 +7,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "json_read.hpp"
+
 namespace norman::filter::detail {
 
 namespace {
 
 using json = nlohmann::json;
-
-[[noreturn]] void bad(const std::string& where, const std::string& what) {
-  throw std::invalid_argument("bad filter JSON at " + where + ": " + what);
-}
-
-void expect_keys(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
-  if (!j.is_object()) bad(where, "expected an object");
-  for (const auto& item : j.items()) {
-    const std::string& k = item.key();
-    if (std::none_of(keys.begin(), keys.end(), [&](const char* a) { return k == a; }))
-      bad(where, "unknown key \"" + k + "\"");
-  }
-}
 
 std::uint64_t uint_at(const json& j, const std::string& where, const char* key, std::uint64_t max) {
   const auto it = j.find(key);
@@ -47,7 +36,7 @@ bool negated_at(const json& j, const std::string& where) {
 json states_json(const CtStates& s) { return json{{"mask", s.mask}, {"negated", s.negated}}; }
 
 CtStates states_from(const json& j, const std::string& where, std::uint8_t allowed) {
-  expect_keys(j, where, {"mask", "negated"});
+  expect_object(j, where, {"mask", "negated"});
   CtStates s{static_cast<std::uint8_t>(uint_at(j, where, "mask", 255)), negated_at(j, where)};
   if (s.mask == 0 || (s.mask & ~allowed) != 0) bad(where + ".mask", "not a set of states");
   return s;
@@ -58,7 +47,7 @@ json addr_json(const CtAddr& a) {
 }
 
 CtAddr addr_from(const json& j, const std::string& where) {
-  expect_keys(j, where, {"addr", "len", "negated"});
+  expect_object(j, where, {"addr", "len", "negated"});
   return CtAddr{static_cast<std::uint32_t>(uint_at(j, where, "addr", 0xFFFFFFFFu)),
                 static_cast<std::uint8_t>(uint_at(j, where, "len", 32)), negated_at(j, where)};
 }
@@ -68,7 +57,7 @@ json ports_json(const CtPorts& p) {
 }
 
 CtPorts ports_from(const json& j, const std::string& where) {
-  expect_keys(j, where, {"lo", "hi", "negated"});
+  expect_object(j, where, {"lo", "hi", "negated"});
   return CtPorts{static_cast<std::uint16_t>(uint_at(j, where, "lo", 65535)),
                  static_cast<std::uint16_t>(uint_at(j, where, "hi", 65535)), negated_at(j, where)};
 }
@@ -104,7 +93,7 @@ void conntrack_from_json(const json& j, Rule& r) {
     r.state = states_from(*it, w + ".state", kStateStates);
   if (auto it = j.find("conntrack"); it != j.end()) {
     const std::string cw = w + ".conntrack";
-    expect_keys(
+    expect_object(
         *it, cw,
         {"state", "proto", "orig_src", "orig_dst", "orig_sport", "orig_dport", "status", "dir"});
     ConntrackMatch m;
@@ -112,7 +101,7 @@ void conntrack_from_json(const json& j, Rule& r) {
     if (auto f = c.find("state"); f != c.end())
       m.state = states_from(*f, cw + ".state", kAllCtStates);
     if (auto f = c.find("proto"); f != c.end()) {
-      expect_keys(*f, cw + ".proto", {"number", "negated"});
+      expect_object(*f, cw + ".proto", {"number", "negated"});
       m.proto = CtProto{static_cast<std::uint8_t>(uint_at(*f, cw + ".proto", "number", 255)),
                         negated_at(*f, cw + ".proto")};
     }
@@ -123,7 +112,7 @@ void conntrack_from_json(const json& j, Rule& r) {
     if (auto f = c.find("orig_dport"); f != c.end())
       m.orig_dport = ports_from(*f, cw + ".orig_dport");
     if (auto f = c.find("status"); f != c.end()) {
-      expect_keys(*f, cw + ".status", {"mask", "negated"});
+      expect_object(*f, cw + ".status", {"mask", "negated"});
       m.status = CtStatus{static_cast<std::uint8_t>(uint_at(*f, cw + ".status", "mask", 15)),
                           negated_at(*f, cw + ".status")};
     }

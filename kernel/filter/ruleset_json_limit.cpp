@@ -7,15 +7,13 @@
 #include <limits>
 #include <stdexcept>
 
+#include "json_read.hpp"
+
 namespace norman::filter::detail {
 
 namespace {
 
 using nlohmann::json;
-
-[[noreturn]] void bad(const std::string& where, const std::string& what) {
-  throw std::invalid_argument("bad filter JSON at " + where + ": " + what);
-}
 
 std::uint64_t uint_in(const json& j, const std::string& where, const char* key, std::uint64_t lo,
                       std::uint64_t hi) {
@@ -29,15 +27,6 @@ std::uint64_t uint_in(const json& j, const std::string& where, const char* key, 
                                ".." + std::to_string(hi));
   }
   return v;
-}
-
-void only_keys(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
-  if (!j.is_object()) bad(where, "expected an object");
-  for (const auto& item : j.items()) {
-    const std::string& k = item.key();
-    if (std::none_of(keys.begin(), keys.end(), [&](const char* key) { return k == key; }))
-      bad(where, "unknown key \"" + k + "\"");
-  }
 }
 
 bool has(const Rule& r, Module m) {
@@ -68,7 +57,7 @@ void limit_from_json(const json& j, Rule& r, const std::string& w) {
   constexpr std::uint64_t kU32 = std::numeric_limits<std::uint32_t>::max();
   if (auto it = j.find("limit"); it != j.end()) {
     const std::string lw = w + ".limit";
-    only_keys(*it, lw, {"avg", "burst"});
+    expect_object(*it, lw, {"avg", "burst"});
     Limit l;
     // avg: 1 (10000/s) to 10000 * 86400 (1/day), as iptables' parser.
     l.avg = static_cast<std::uint32_t>(uint_in(*it, lw, "avg", 1, 864'000'000));
@@ -77,9 +66,9 @@ void limit_from_json(const json& j, Rule& r, const std::string& w) {
   }
   if (auto it = j.find("hashlimit"); it != j.end()) {
     const std::string hw = w + ".hashlimit";
-    only_keys(*it, hw,
-              {"avg", "burst", "mode", "above", "size", "max", "gc_interval", "expire", "srcmask",
-               "dstmask", "name"});
+    expect_object(*it, hw,
+                  {"avg", "burst", "mode", "above", "size", "max", "gc_interval", "expire",
+                   "srcmask", "dstmask", "name"});
     Hashlimit h;
     h.avg = uint_in(*it, hw, "avg", 1, 86'400'000'000);
     h.burst = uint_in(*it, hw, "burst", 1, 1'000'000);
